@@ -1,0 +1,6 @@
+using Microsoft.Extensions.Hosting;
+
+var host = new HostBuilder()
+    .ConfigureFunctionsWorkerDefaults()
+    .Build();
+await host.RunAsync().ConfigureAwait(false);
