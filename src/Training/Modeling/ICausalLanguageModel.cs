@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedTune.Training.Modeling;
+
+/// <summary>
+/// What the trainer, evaluator and privacy audits need from a causal language model with LoRA adapters.
+/// Implemented by the GPT-NeoX model; the contract keeps the trainer independent of one architecture.
+/// </summary>
+public interface ICausalLanguageModel : IDisposable
+{
+    /// <summary>Vocabulary size (the last dimension of the logits).</summary>
+    long VocabularySize { get; }
+
+    /// <summary>Longest sequence the model accepts (max_position_embeddings).</summary>
+    long MaxSequenceLength { get; }
+
+    /// <summary>
+    /// Logits for every position: <paramref name="inputIds"/> is [batch, time] int64; <paramref name="attentionMask"/>
+    /// is [batch, time] with 1 for real tokens and 0 for padding (left or right), or null when nothing is padded.
+    /// Returns [batch, time, vocabulary] float32.
+    /// </summary>
+    Tensor Forward(Tensor inputIds, Tensor? attentionMask);
+
+    /// <summary>
+    /// The trainable adapter parameters, keyed by their PEFT state-dict names
+    /// (for GPT-NeoX: <c>base_model.model.gpt_neox.layers.N.attention.query_key_value.lora_A.weight</c>).
+    /// Only these receive gradients; the base model is frozen.
+    /// </summary>
+    IReadOnlyDictionary<string, Modules.Parameter> AdapterParameters { get; }
+
+    /// <summary>Switches dropout (LoRA dropout included) on for training or off for evaluation.</summary>
+    void SetTraining(bool training);
+
+    /// <summary>The device the model's tensors live on.</summary>
+    Device Device { get; }
+}
