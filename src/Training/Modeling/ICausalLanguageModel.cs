@@ -27,7 +27,7 @@ public interface ICausalLanguageModel : IDisposable
     /// (for GPT-NeoX: <c>base_model.model.gpt_neox.layers.N.attention.query_key_value.lora_A.weight</c>).
     /// Only these receive gradients; the base model is frozen.
     /// </summary>
-    IReadOnlyDictionary<string, Modules.Parameter> AdapterParameters { get; }
+    IReadOnlyDictionary<string, TorchSharp.Modules.Parameter> AdapterParameters { get; }
 
     /// <summary>Switches dropout (LoRA dropout included) on for training or off for evaluation.</summary>
     void SetTraining(bool training);
