@@ -178,7 +178,12 @@ public sealed class CausalLmTrainerTests : IDisposable
         using var model = new TinyCausalLm();
         var examples = TrainingFixtures.Examples(16);
         var counts = new List<long>();
-        var progress = new SynchronousProgress(_ => counts.Add(Tensor.TotalCount));
+        var workingSets = new List<long>();
+        var progress = new SynchronousProgress(_ =>
+        {
+            counts.Add(Tensor.TotalCount);
+            workingSets.Add(Environment.WorkingSet / 1048576);
+        });
         var steps = int.TryParse(Environment.GetEnvironmentVariable("FEDTUNE_MEMORY_TEST_STEPS"), out var s) ? s : 200;
 
         var before = Tensor.TotalCount;
@@ -186,7 +191,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         var after = Tensor.TotalCount;
 
         Console.WriteLine($"live tensors over {steps} steps: before {before}, first log {counts[0]}, last log {counts[^1]}, max {counts.Max()}, after {after}; " +
-                          $"working set {Environment.WorkingSet / 1048576} MiB; {result.TokensPerSecond:F0} tokens/s");
+                          $"working set {workingSets[0]} MiB at the first log, {workingSets[^1]} MiB at the last; {result.TokensPerSecond:F0} tokens/s");
         Assert.True(counts[^1] <= counts[0], $"live tensors grew from {counts[0]} to {counts[^1]} over {steps} steps");
         Assert.True(after <= before, $"training left {after - before} tensors alive");
     }
