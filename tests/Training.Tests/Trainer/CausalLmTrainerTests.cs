@@ -163,6 +163,17 @@ public sealed class CausalLmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Train_rejects_examples_longer_than_the_model_accepts_naming_seq_length()
+    {
+        using var model = new TinyCausalLm();
+        var tooLong = new TokenizedExample(new int[5000], new int[5000]);
+
+        var error = Assert.Throws<ArgumentException>(() => new CausalLmTrainer(model, Options(1), LeftPadding).Train([tooLong]));
+
+        Assert.Contains("seq_length", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FedProx_without_global_weights_is_rejected_clearly()
     {
         using var model = new TinyCausalLm();
