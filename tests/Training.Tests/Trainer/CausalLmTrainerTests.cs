@@ -139,21 +139,15 @@ public sealed class CausalLmTrainerTests : IDisposable
         double DistanceAfterTraining(double mu)
         {
             using var model = new TinyCausalLm(dropout: 0);
-            var global = model.AdapterParameters.ToDictionary(p => p.Key, p => (Tensor)p.Value.detach().clone());
+            using var global = AdapterSnapshot.Of(model);
             var options = Options(10) with { ProximalMu = mu, LrSchedulerType = LearningRateSchedulerType.Constant, MaxGradNorm = 0 };
-            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global).Train(examples);
+            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global.Tensors).Train(examples);
             if (mu > 0)
             {
                 Assert.Contains(result.History, h => h.ProximalTerm > 0);
             }
 
-            var distance = model.AdapterParameters.Sum(p => (p.Value - global[p.Key]).pow(2).sum().item<float>());
-            foreach (var tensor in global.Values)
-            {
-                tensor.Dispose();
-            }
-
-            return distance;
+            return global.SquaredDistanceTo(model);
         }
 
         var plain = DistanceAfterTraining(0);
