@@ -46,7 +46,8 @@ public sealed record AggregationBenchmarkOptions
 public static class AggregationBenchmark
 {
     public const string Memcpy = "memcpy (practical limit)";
-    public const string Kernel = "streaming FedAvg kernel (TensorPrimitives FMA)";
+    public const string Kernel = "streaming FedAvg kernel (grouped, chunked FMA)";
+    public const string Unblocked = "one update at a time (TensorPrimitives FMA)";
     public const string StreamingCombine = "streaming FedAvg from wire bytes (read + FMA)";
     public const string FullRound = "full round: validate (SHA-256, norm) + FedAvg";
     public const string Naive = "naive scalar loop";
@@ -69,6 +70,7 @@ public static class AggregationBenchmark
         var updates = Enumerable.Range(0, Math.Min(clients, DistinctBuffers))
             .Select(_ => Enumerable.Range(0, p).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray();
         var weights = Enumerable.Range(0, clients).Select(i => (float)(1.0 / clients)).ToArray();
+        var perClient = Enumerable.Range(0, clients).Select(i => updates[i % updates.Length]).ToArray();
         var accumulator = new float[p];
         var copyTarget = new float[p];
 
@@ -82,6 +84,11 @@ public static class AggregationBenchmark
                 }
             }),
             Measure(Kernel, bytes, options.Repetitions, () =>
+            {
+                Array.Clear(accumulator);
+                WeightedMeanCombiner.AccumulateBlocked(perClient, weights, accumulator);
+            }),
+            Measure(Unblocked, bytes, options.Repetitions, () =>
             {
                 Array.Clear(accumulator);
                 for (var i = 0; i < clients; i++)
@@ -101,6 +108,7 @@ public static class AggregationBenchmark
 
         lines.AddRange(MeasureWirePaths(clients, p, bytes, options));
         updates = null;
+        perClient = null;
         lines.Add(MeasurePyTorch(clients, p, bytes, options));
         Print(new AggregationBenchmarkReport(clients, parameters, lines), output);
         return new AggregationBenchmarkReport(clients, parameters, lines);
