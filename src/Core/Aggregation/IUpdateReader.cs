@@ -32,18 +32,19 @@ internal sealed class WireUpdateReader : IUpdateReader
 {
     private readonly Stream _stream;
     private readonly SafetensorsReader _reader;
+    private LoraAdapterConfig? _config;
 
-    private WireUpdateReader(Stream stream, SafetensorsReader reader, LoraAdapterConfig config)
+    private WireUpdateReader(Stream stream, SafetensorsReader reader)
     {
         _stream = stream;
         _reader = reader;
-        Config = config;
         Tensors = reader.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToArray();
     }
 
     public string Source => _reader.Source;
 
-    public LoraAdapterConfig Config { get; }
+    /// <summary>Parsed on first use: validation needs it, the averaging passes do not.</summary>
+    public LoraAdapterConfig Config => _config ??= AdapterWireFormat.ReadConfig(_reader);
 
     public IReadOnlyList<(string Name, SafetensorsDType DType, long[] Shape)> Tensors { get; }
 
@@ -63,7 +64,12 @@ internal sealed class WireUpdateReader : IUpdateReader
         try
         {
             var reader = SafetensorsReader.Open(stream, leaveOpen: true, $"update from {clientId}");
-            return new WireUpdateReader(stream, reader, AdapterWireFormat.ReadConfig(reader));
+            if (!reader.Metadata.ContainsKey(AdapterWireFormat.ConfigMetadataKey))
+            {
+                AdapterWireFormat.ReadConfig(reader); // throws the "not a FedTune adapter" error
+            }
+
+            return new WireUpdateReader(stream, reader);
         }
         catch
         {
