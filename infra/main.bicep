@@ -82,6 +82,9 @@ param maximumInstanceCount int = 100
 @maxLength(45)
 param taskHubName string = 'FedTuneHub'
 
+@description('Extra app settings for the orchestrator (plain values, no secrets), merged over the template\'s own.')
+param additionalAppSettings object = {}
+
 @description('Hospitals taking part. name: lowercase letters, digits and hyphens (it becomes part of a container name); principalId: object id of the hospital\'s managed identity or service principal in this tenant; principalType: ServicePrincipal for both.')
 param hospitals hospitalType[] = []
 
@@ -173,13 +176,16 @@ module functionApp 'modules/functionApp.bicep' = {
     dotnetVersion: dotnetVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    orchestratorSettings: {
-      FedTune__Storage__BlobServiceUri: storage.outputs.blobEndpoint
-      FedTune__Storage__GlobalContainer: storage.outputs.globalContainerName
-      FedTune__Storage__HospitalContainerPrefix: hospitalContainerPrefix
-      FedTune__Storage__ManagedIdentityClientId: identity.outputs.clientId
-      FedTune__TaskHubName: taskHubName
-    }
+    orchestratorSettings: union(
+      {
+        FedTune__Storage__BlobServiceUri: storage.outputs.blobEndpoint
+        FedTune__Storage__GlobalContainer: storage.outputs.globalContainerName
+        FedTune__Storage__HospitalContainerPrefix: hospitalContainerPrefix
+        FedTune__Storage__ManagedIdentityClientId: identity.outputs.clientId
+        FedTune__TaskHubName: taskHubName
+      },
+      additionalAppSettings
+    )
   }
   // The app's first start must find its storage roles in place, or the host fails to reach its storage.
   dependsOn: [

@@ -57,7 +57,7 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
-@description('Settings the orchestrator code reads (merged after the platform settings).')
+@description('Settings the orchestrator code reads. The platform settings above win on a name clash, so identity-based storage and Entra telemetry cannot be overridden.')
 param orchestratorSettings object
 
 var platformSettings = {
@@ -71,7 +71,7 @@ var platformSettings = {
   AZURE_CLIENT_ID: identityClientId
 }
 
-var appSettings = union(platformSettings, orchestratorSettings)
+var appSettings = union(orchestratorSettings, platformSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -103,7 +103,6 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

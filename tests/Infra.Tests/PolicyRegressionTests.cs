@@ -49,4 +49,23 @@ public sealed class PolicyRegressionTests
         Assert.Equal("Disabled", account.StringProperty("publicNetworkAccess"));
         Assert.Equal("Deny", account.Properties!["networkAcls"]!["defaultAction"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void Additional_app_settings_cannot_override_identity_based_host_storage()
+    {
+        using var workspace = InfraWorkspace.CopyOfRepositoryInfra();
+        workspace.WriteFile("override.bicepparam", """
+            using 'main.bicep'
+
+            param additionalAppSettings = {
+              AzureWebJobsStorage__credential: 'connectionstring'
+              WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED: '0'
+            }
+            """);
+
+        var settings = workspace.Snapshot("override.bicepparam").FunctionAppSettings;
+
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal("0", settings["WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED"]);
+    }
 }
