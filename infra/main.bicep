@@ -13,7 +13,7 @@
 
 metadata description = 'FedTune.Cloud: federated fine-tuning orchestrator with identity-only storage access and per-hospital isolation.'
 
-@description('Short lowercase name used in resource names (letters and digits, 3-11 characters).')
+@description('Short name used in resource names (3-11 characters; lowercased, hyphens and underscores dropped).')
 @minLength(3)
 @maxLength(11)
 param baseName string = 'fedtune'
@@ -104,12 +104,14 @@ type hospitalType = {
   principalType: 'ServicePrincipal' | 'User' | 'Group'
 }
 
-var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
-var storageAccountName = take('st${baseName}${resourceToken}', 24)
-var functionAppName = 'func-${baseName}-${resourceToken}'
+// Storage account names allow lowercase letters and digits only.
+var name = toLower(replace(replace(baseName, '-', ''), '_', ''))
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, name))
+var storageAccountName = take('st${name}${resourceToken}', 24)
+var functionAppName = 'func-${name}-${resourceToken}'
 var deploymentContainerName = take('app-package-${functionAppName}', 63)
-var orchestratorIdentityName = 'id-${baseName}-orchestrator-${resourceToken}'
-var appInsightsName = 'appi-${baseName}-${resourceToken}'
+var orchestratorIdentityName = 'id-${name}-orchestrator-${resourceToken}'
+var appInsightsName = 'appi-${name}-${resourceToken}'
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
@@ -137,7 +139,7 @@ module identity 'modules/identity.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    workspaceName: 'log-${baseName}-${resourceToken}'
+    workspaceName: 'log-${name}-${resourceToken}'
     appInsightsName: appInsightsName
     location: location
     tags: tags
@@ -163,7 +165,7 @@ module functionApp 'modules/functionApp.bicep' = {
   name: 'function-app'
   params: {
     name: functionAppName
-    planName: 'plan-${baseName}-${resourceToken}'
+    planName: 'plan-${name}-${resourceToken}'
     location: location
     tags: tags
     identityId: identity.outputs.id
