@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Aggregation;
@@ -38,62 +39,55 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
 
         var strategy = ServerStrategies.Create(request, global);
-        var participants = new List<RoundParticipant>();
         var rejected = new List<RoundExclusion>();
-        var manifests = new List<UpdateManifest>();
+        var candidates = new List<(UpdateManifest Manifest, double Norm)>();
+        bool normCheck = request.Aggregation.MaxNormRatio is > 0 &&
+                         request.Outcomes.Count(o => o.State == HospitalRoundState.Uploaded) >= 3;
+        LoraAdapter? reference = global;
         foreach (var outcome in request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal))
         {
-            var container = BlobLayout.HospitalContainer(outcome.HospitalId);
-            UpdateManifest? manifest;
-            try
+            var (manifest, update, exclusion) = await ReadUpdateAsync(outcome, cancellationToken).ConfigureAwait(false);
+            if (exclusion != null)
             {
-                manifest = await store.TryReadJsonAsync<UpdateManifest>(new BlobRef(container, outcome.ManifestBlob!), cancellationToken).ConfigureAwait(false);
-            }
-            catch (ProtocolFormatException e)
-            {
-                rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, e.Message));
+                rejected.Add(exclusion);
                 continue;
             }
-            if (manifest == null)
-            {
-                rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{outcome.ManifestBlob} disappeared after the check."));
-                continue;
-            }
-
-            LoraAdapter update;
-            try
-            {
-                update = await ReadAdapterAsync(manifest.Adapter, cancellationToken).ConfigureAwait(false);
-                bytesRead += manifest.Adapter.Bytes;
-            }
-            catch (ContentHashMismatchException e)
-            {
-                rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateHashMismatch, e.Message));
-                continue;
-            }
-            catch (Exception e) when (e is AdapterFormatException or Core.Formats.SafetensorsFormatException or Azure.RequestFailedException)
-            {
-                rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateUnreadable, $"{manifest.Adapter.Blob}: {e.Message}"));
-                continue;
-            }
-
-            var problem = UpdateChecks.Problem(update, global ?? strategy.Template);
-            if (problem == null && request.Aggregation.MaxUpdateNorm is double maxNorm)
-            {
-                double norm = UpdateChecks.DeltaNorm(update, global);
-                if (norm > maxNorm) problem = $"its distance from the global adapter is {norm:G4}, above max_update_norm {maxNorm:G4}";
-            }
+            bytesRead += manifest!.Adapter.Bytes;
+            var problem = UpdateChecks.Problem(update!, reference);
             if (problem != null)
             {
                 rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateInvalid, $"{manifest.Adapter.Blob}: {problem}."));
                 continue;
             }
-
-            strategy.Add(update, manifest.ExampleCount);
-            manifests.Add(manifest);
-            participants.Add(new RoundParticipant(outcome.HospitalId, manifest.ExampleCount, 0, manifest.Metrics, manifest.Adapter.Bytes,
-                manifest.Adapter.Sha256));
+            reference ??= update;
+            candidates.Add((manifest, normCheck ? UpdateChecks.DeltaNorm(update!, global) : 0));
+            if (!normCheck) strategy.Add(update!, manifest.ExampleCount);
         }
+
+        if (normCheck && candidates.Count > 0)
+        {
+            double limit = request.Aggregation.MaxNormRatio!.Value * Median(candidates.Select(c => c.Norm));
+            var kept = new List<(UpdateManifest Manifest, double Norm)>();
+            foreach (var candidate in candidates)
+            {
+                if (candidate.Norm > limit)
+                {
+                    rejected.Add(new RoundExclusion(candidate.Manifest.HospitalId, FailureReasons.UpdateInvalid, string.Create(CultureInfo.InvariantCulture,
+                        $"{candidate.Manifest.Adapter.Blob}: its distance from the global adapter is {candidate.Norm:G4}, more than max_norm_ratio {request.Aggregation.MaxNormRatio:G4} x the round's median {limit / request.Aggregation.MaxNormRatio:G4}.")));
+                    continue;
+                }
+                // Second pass: stream the accepted update again (one in memory at a time).
+                var update = await ReadAdapterAsync(candidate.Manifest.Adapter, cancellationToken).ConfigureAwait(false);
+                bytesRead += candidate.Manifest.Adapter.Bytes;
+                strategy.Add(update, candidate.Manifest.ExampleCount);
+                kept.Add(candidate);
+            }
+            candidates = kept;
+        }
+        var manifests = candidates.Select(c => c.Manifest).ToList();
+        var participants = manifests.Select(m => new RoundParticipant(BlobLayout.NormalizeHospitalId(m.HospitalId), m.ExampleCount, 0, m.Metrics,
+            m.Adapter.Bytes, m.Adapter.Sha256)).ToList();
+        rejected.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
 
         long totalExamples = participants.Sum(p => p.ExampleCount);
         participants = participants.Select(p => p with { Weight = totalExamples == 0 ? 0 : p.ExampleCount / (double)totalExamples }).ToList();
@@ -162,6 +156,49 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
         var result = ResultFrom(record, recordRef, request);
         return newGlobal == null ? result with { Produced = false, Problem = problemText, ServerState = request.ServerState } : result;
+    }
+
+    private async Task<(UpdateManifest? Manifest, LoraAdapter? Update, RoundExclusion? Exclusion)> ReadUpdateAsync(
+        HospitalRoundOutcome outcome, CancellationToken cancellationToken)
+    {
+        var manifestRef = new BlobRef(BlobLayout.HospitalContainer(outcome.HospitalId), outcome.ManifestBlob!);
+        UpdateManifest? manifest;
+        try
+        {
+            manifest = await store.TryReadJsonAsync<UpdateManifest>(manifestRef, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolFormatException e)
+        {
+            return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, e.Message));
+        }
+        if (manifest == null)
+        {
+            return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after the check."));
+        }
+        try
+        {
+            return (manifest, await ReadAdapterAsync(manifest.Adapter, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (ContentHashMismatchException e)
+        {
+            return (manifest, null, new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateHashMismatch, e.Message));
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 404)
+        {
+            return (manifest, null, new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateUnreadable, $"{manifest.Adapter.Blob} does not exist ({e.ErrorCode})."));
+        }
+        catch (Exception e) when (e is AdapterFormatException or Core.Formats.SafetensorsFormatException or InvalidDataException
+                                      or EndOfStreamException or ArgumentException or OverflowException)
+        {
+            return (manifest, null, new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateUnreadable, $"{manifest.Adapter.Blob}: {e.Message}"));
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     private static BlobRef FailedAttemptRecord(AggregateRequest request) =>

@@ -23,16 +23,19 @@ public static class ServerStrategies
     /// <summary>Strategies whose server step is the example-weighted mean (FedProx differs only on the clients).</summary>
     public static readonly IReadOnlySet<string> WeightedMean = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "fedavg", "fedprox" };
 
+    /// <summary>Null when the aggregation can run <paramref name="strategy"/>; else what is wrong and what to use instead.</summary>
+    public static string? SupportProblem(string strategy, bool differentialPrivacy) =>
+        WeightedMean.Contains(strategy) && !differentialPrivacy
+            ? null
+            : $"'{strategy}'{(differentialPrivacy ? " with differential_privacy" : "")} is not available in this orchestrator build. " +
+              $"Fix: use one of {string.Join(", ", WeightedMean)} without differential_privacy.";
+
     public static IServerRound Create(AggregateRequest request, LoraAdapter? global)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (WeightedMean.Contains(request.Aggregation.Strategy) && request.Aggregation.DifferentialPrivacy == null)
-        {
-            return new FedAvgRound(global);
-        }
-        throw new ArgumentException(
-            $"Strategy '{request.Aggregation.Strategy}'{(request.Aggregation.DifferentialPrivacy != null ? " with differential privacy" : "")} " +
-            $"is not available to the aggregation activity. Fix: use one of {string.Join(", ", WeightedMean)} without differential_privacy.");
+        var problem = SupportProblem(request.Aggregation.Strategy, request.Aggregation.DifferentialPrivacy != null);
+        if (problem != null) throw new ArgumentException(problem, nameof(request));
+        return new FedAvgRound(global);
     }
 
     /// <summary>FedAvg: the example-weighted mean of the updates.</summary>
