@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using FedTune.Training.Data;
 using Microsoft.ML.Tokenizers;
 
 namespace FedTune.Training.Tokenization;
@@ -11,7 +12,7 @@ namespace FedTune.Training.Tokenization;
 /// and merges, its added tokens (e.g. <c>&lt;|endoftext|&gt;</c>, <c>&lt;|padding|&gt;</c>) matched before BPE, the GPT-2
 /// split regex, byte-level decoding and the NFC normalizer when declared. Built on Microsoft.ML.Tokenizers' CodeGenTokenizer.
 /// </summary>
-public sealed class HuggingFaceTokenizer
+public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
     public const string FileName = "tokenizer.json";
     public const string EndOfText = "<|endoftext|>";
@@ -140,6 +141,14 @@ public sealed class HuggingFaceTokenizer
         var list = skipAddedTokens ? ids.Where(id => !_addedById.ContainsKey(id)).ToList() : ids.ToList();
         return Inner.Decode(list);
     }
+
+    string ITextTokenizer.Decode(IEnumerable<int> ids) => Decode(ids);
+
+    int ITextTokenizer.EosTokenId =>
+        EndOfTextId ?? throw new InvalidOperationException("This tokenizer has no <|endoftext|> token to end responses with.");
+
+    int ITextTokenizer.PadTokenId =>
+        PaddingId ?? throw new InvalidOperationException("This tokenizer has neither <|padding|> nor <|endoftext|> to pad with.");
 
     private static List<string> MergeLines(JsonArray merges) =>
         merges.Select(merge => merge switch

@@ -72,6 +72,10 @@ public sealed class HuggingFaceTokenizerTests
         Assert.Equal("ab ab.", tokenizer.Decode(ids, skipAddedTokens: true));
         Assert.Equal(1, tokenizer.PaddingId);
         Assert.Equal(0, tokenizer.EndOfTextId);
+        FedTune.Training.Data.ITextTokenizer forTrainer = tokenizer;
+        Assert.Equal(0, forTrainer.EosTokenId);
+        Assert.Equal(1, forTrainer.PadTokenId);
+        Assert.Equal("ab", forTrainer.Decode(forTrainer.Encode("ab")));
     }
 
     [Theory]
