@@ -111,14 +111,18 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         bool addPrefixSpace = FindByteLevel(root["pre_tokenizer"])?["add_prefix_space"]?.GetValue<bool>() ?? false;
         var normalizer = root["normalizer"] is JsonObject n && n["type"]?.GetValue<string>() == "NFC" ? new NfcNormalizer() : null;
 
-        var preTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), added.Count > 0 ? added : null);
+        // Added tokens are split out before BPE; longest first, as HF's leftmost-longest matcher does for overlapping
+        // ones such as GPT-NeoX's runs of spaces.
+        var longestFirst = added.OrderByDescending(p => p.Key.Length).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var preTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), longestFirst.Count > 0 ? longestFirst : null);
         var options = new BpeOptions(vocab.Select(p => new KeyValuePair<string, int>(p.Key, p.Value!.GetValue<int>())))
         {
             Merges = MergeLines(merges),
             ByteLevel = true,
             PreTokenizer = preTokenizer,
             Normalizer = normalizer,
-            SpecialTokens = added.Count > 0 ? added : null,
+            SpecialTokens = longestFirst.Count > 0 ? longestFirst : null,
         };
         var inner = BpeTokenizer.Create(options);
         int size = Math.Max(vocab.Select(p => p.Value!.GetValue<int>()).DefaultIfEmpty(-1).Max(), added.Values.DefaultIfEmpty(-1).Max()) + 1;
