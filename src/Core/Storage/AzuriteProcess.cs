@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace FedTune.Core.Storage;
+
+/// <summary>
+/// A private Azurite instance on free loopback ports with its own data folder, started from the repository's
+/// pinned copy (tools/azurite). It stops when disposed, and also when this process dies (the launcher script
+/// watches its owner), so no emulator outlives a killed run.
+/// </summary>
+public sealed class AzuriteProcess : IDisposable
+{
+    /// <summary>Azurite's well-known development account (public, documented by Microsoft; not a secret).</summary>
+    public const string AccountName = "devstoreaccount1";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process _process;
+    private readonly bool _deleteData;
+    private bool _disposed;
+
+    private AzuriteProcess(Process process, string dataDirectory, bool deleteData, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        DataDirectory = dataDirectory;
+        _deleteData = deleteData;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public string DataDirectory { get; }
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+
+    /// <summary>A connection string for the Azure SDKs and the Durable Task Azure Storage provider.</summary>
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};" +
+        $"TableEndpoint=http://127.0.0.1:{tablePort}/{AccountName};");
+
+    /// <summary>Where the launcher script lives in a checkout.</summary>
+    public static string LauncherPath(string repositoryRoot) => Path.Combine(repositoryRoot, "tools", "azurite", "run-azurite.sh");
+
+    /// <summary>True when Azurite is installed in the checkout (scripts/bootstrap.sh ran).</summary>
+    public static bool IsInstalled(string repositoryRoot) =>
+        File.Exists(Path.Combine(repositoryRoot, "tools", "azurite", "node_modules", "azurite", "dist", "src", "azurite.js"));
+
+    /// <summary>Starts Azurite and waits until all three services accept connections.</summary>
+    /// <param name="dataDirectory">Data folder; a new temporary one (deleted on dispose) when null.</param>
+    public static async Task<AzuriteProcess> StartAsync(string? dataDirectory = null, string? repositoryRoot = null,
+        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        repositoryRoot ??= RepositoryLayout.RequireRoot();
+        if (!IsInstalled(repositoryRoot))
+        {
+            throw new InvalidOperationException(
+                $"Azurite is not installed in {Path.Combine(repositoryRoot, "tools", "azurite")}. " +
+                "Fix: run scripts/bootstrap.sh (it runs `npm ci --prefix tools/azurite`; needs Node.js 18+ and npm).");
+        }
+        bool deleteData = dataDirectory == null;
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "fedtune-azurite-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dataDirectory);
+
+        for (int attempt = 0; ; attempt++)
+        {
+            int blob = FreeTcpPort(), queue = FreeTcpPort(), table = FreeTcpPort();
+            var psi = new ProcessStartInfo("bash")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[]
+                     {
+                         LauncherPath(repositoryRoot), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), dataDirectory,
+                         blob.ToString(CultureInfo.InvariantCulture), queue.ToString(CultureInfo.InvariantCulture),
+                         table.ToString(CultureInfo.InvariantCulture),
+                     })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+            var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start bash to run Azurite.");
+            var stderr = new System.Text.StringBuilder();
+            process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (stderr) stderr.AppendLine(e.Data); };
+            process.OutputDataReceived += (_, _) => { };
+            process.BeginErrorReadLine();
+            process.BeginOutputReadLine();
+            var instance = new AzuriteProcess(process, dataDirectory, deleteData, blob, queue, table);
+            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+            while (DateTime.UtcNow < deadline)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (process.HasExited) break;
+                if (await AcceptsAsync(blob).ConfigureAwait(false) && await AcceptsAsync(queue).ConfigureAwait(false) &&
+                    await AcceptsAsync(table).ConfigureAwait(false))
+                {
+                    return instance;
+                }
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+            string errors;
+            lock (stderr) errors = stderr.ToString().Trim();
+            instance.Dispose();
+            if (attempt < 2 && errors.Contains("EADDRINUSE", StringComparison.Ordinal)) continue;
+            throw new InvalidOperationException(
+                "Azurite did not start" + (errors.Length > 0 ? ": " + errors : " in time") +
+                ". Fix: run scripts/bootstrap.sh, check that `node --version` is 18 or newer, and that 127.0.0.1 ports can be bound.");
+        }
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    public static int FreeTcpPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+        if (_deleteData)
+        {
+            try { Directory.Delete(DataDirectory, recursive: true); }
+            catch (IOException) { /* Azurite may still hold a file for a moment; the temp folder is left behind. */ }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using FedTune.Core.Storage;
+
+namespace FedTune.TestSupport;
+
+/// <summary>Paths tests need: the repository root, the real medical data, and self-deleting temp folders.</summary>
+public static class TestPaths
+{
+    public static string RepositoryRoot => RepositoryLayout.RequireRoot();
+
+    /// <summary>The real WikiDoc patient-information file beside the checkout, or null when absent.</summary>
+    public static string? MedicalMeadowFile
+    {
+        get
+        {
+            var dir = RepositoryLayout.FindMedicalMeadow(RepositoryRoot);
+            var file = dir == null ? null : Path.Combine(dir, "wikidoc_patient_information.json");
+            return file != null && File.Exists(file) ? file : null;
+        }
+    }
+}
+
+/// <summary>A temporary folder deleted on dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory(string prefix = "fedtune-test")
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
