@@ -26,6 +26,7 @@ internal static class LocalHostHarness
         LeaseAcquireInterval = TimeSpan.FromSeconds(1),
         MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
         MonitorFor = _ => FastMonitor,
+        LoggerFactory = FileLoggerProvider.FromEnvironment(),
     };
 
     public static Task<LocalOrchestratorHost> StartAsync(string connectionString, string? taskHub = null, bool serveApi = false) =>
