@@ -43,6 +43,9 @@ internal sealed class FakeHospitalAgent
     public Func<RoundTask, AgentBehaviour> Behaviour { get; }
     public int TasksSeen { get; private set; }
 
+    /// <summary>While set, tasks of this round are left alone (not even marked as seen), as if the hospital were busy.</summary>
+    public volatile int HoldRound;
+
     /// <summary>Handles every new task of <paramref name="runId"/> in the container; returns how many it handled.</summary>
     public async Task<int> PollOnceAsync(string runId, CancellationToken cancellationToken)
     {
@@ -54,7 +57,7 @@ internal sealed class FakeHospitalAgent
         {
             if (_done.Contains(name)) continue;
             var task = await _store.TryReadJsonAsync<RoundTask>(new BlobRef(container, name), cancellationToken);
-            if (task == null) continue;
+            if (task == null || task.Round == HoldRound) continue;
             _done.Add(name);
             TasksSeen++;
             await HandleAsync(task, cancellationToken);
