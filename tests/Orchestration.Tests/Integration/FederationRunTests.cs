@@ -3,6 +3,7 @@ using FedTune.Orchestration.Activities;
 using FedTune.Orchestration.Api;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
 using FedTune.Orchestration.Tests.Support;
 using FedTune.TestSupport;
 using Microsoft.DurableTask.Client;

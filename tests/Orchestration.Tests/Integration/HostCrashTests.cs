@@ -4,6 +4,7 @@ using System.Text.Json;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
 using FedTune.Orchestration.Tests.Support;
 using FedTune.TestSupport;
 using Microsoft.DurableTask.Client;

@@ -3,6 +3,7 @@ using FedTune.Core.Protocol;
 using FedTune.Orchestration.Aggregation;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
 using FedTune.Orchestration.Tests.Support;
 using Xunit;
 
