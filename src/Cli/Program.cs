@@ -1,1 +1,8 @@
-return 0;
+using System.CommandLine;
+using FedTune.Cli.Commands;
+
+var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private data (FedTune.Cloud).")
+{
+    DoctorCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up from a bare clone: checks the toolchain, installs the pinned Azurite into
+# tools/azurite, restores NuGet packages and builds. Both README commands (./fedtune and ./test.sh) call it.
+# Usage: scripts/bootstrap.sh [--configuration Release|Debug] [--quiet] [--project PATH]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+configuration=Release quiet=0 project=FedTune.Cloud.sln
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --configuration) configuration=$2; shift 2 ;;
+    --quiet) quiet=1; shift ;;
+    --project) project=$2; shift 2 ;;
+    *) echo "bootstrap: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+say() { [ "$quiet" = 1 ] || echo "bootstrap: $*"; }
+fail() { echo "bootstrap: $*" >&2; exit 1; }
+
+command -v dotnet >/dev/null 2>&1 || fail "the .NET SDK is missing. Fix: install .NET 10 SDK (https://dot.net, or 'apt-get install dotnet-sdk-10.0' from Microsoft's Debian feed)."
+sdk_major=$(dotnet --version 2>/dev/null | cut -d. -f1)
+[ "${sdk_major:-0}" -ge 10 ] || fail "the .NET SDK is $(dotnet --version 2>/dev/null); FedTune.Cloud needs 10 or newer. Fix: install .NET 10 SDK."
+
+# Azurite (Node.js) for local storage: installed from the lock file, only when missing or the lock changed.
+azurite_dir=tools/azurite
+stamp=$azurite_dir/node_modules/.fedtune-lock.sha256
+lock_sum=$(sha256sum "$azurite_dir/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  command -v npm >/dev/null 2>&1 || fail "npm is missing (needed for Azurite, the local Azure Storage emulator). Fix: apt-get install -y nodejs npm (Node 18+)."
+  node_major=$(node --version | sed 's/^v//; s/\..*//')
+  [ "$node_major" -ge 18 ] || fail "Node.js $(node --version) is too old for Azurite 3.35. Fix: install Node.js 18 or newer."
+  say "installing Azurite into $azurite_dir (npm ci)"
+  (cd "$azurite_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || fail "npm ci failed in $azurite_dir. Fix: check npm registry access, then run: npm ci --prefix $azurite_dir"
+  echo "$lock_sum" > "$stamp"
+fi
+
+say "building $project ($configuration)"
+if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOnly > .bootstrap-build.log 2>&1; then
+  cat .bootstrap-build.log >&2
+  fail "the build failed (log above, also in .bootstrap-build.log)."
+fi
+grep -h "FedTune:" .bootstrap-build.log | sort -u | sed 's/^ *//' | while read -r line; do say "$line"; done || true
+rm -f .bootstrap-build.log
