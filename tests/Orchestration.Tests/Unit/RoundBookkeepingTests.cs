@@ -1,0 +1,90 @@
+using FedTune.Core.Configuration;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Aggregation;
+using FedTune.Orchestration.Orchestrators;
+using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
+using FedTune.Orchestration.Tests.Support;
+using Xunit;
+
+namespace FedTune.Orchestration.Tests.Unit;
+
+public sealed class RoundBookkeepingTests
+{
+    private static HospitalRoundOutcome Outcome(string id, HospitalRoundState state, string? code = null) =>
+        new() { HospitalId = id, State = state, ReasonCode = code, Message = code == null ? null : "why" };
+
+    [Fact]
+    public void Quorum_is_met_when_uploads_reach_min_fit_clients()
+    {
+        var decision = QuorumRules.Evaluate([Outcome("a", HospitalRoundState.Uploaded), Outcome("b", HospitalRoundState.Uploaded),
+            Outcome("c", HospitalRoundState.Straggler)], minFitClients: 2);
+        Assert.True(decision.Met);
+        Assert.Equal(["c"], decision.Stragglers);
+    }
+
+    [Fact]
+    public void Quorum_failure_explains_the_round_the_missing_and_the_failed_hospitals()
+    {
+        var decision = QuorumRules.Evaluate([Outcome("a", HospitalRoundState.Uploaded), Outcome("b", HospitalRoundState.Failed, "data_missing"),
+            Outcome("c", HospitalRoundState.Straggler)], minFitClients: 2);
+        Assert.False(decision.Met);
+        var text = decision.Explain("run-1", 4, 1);
+        Assert.Equal("Run run-1 round 4 (attempt 2) got 1 upload(s) but min_fit_clients is 2. Missed the deadline: c. Failed: b (data_missing: why).", text);
+    }
+
+    [Fact]
+    public void Monitor_backoff_doubles_up_to_the_maximum_and_never_passes_the_deadline()
+    {
+        var settings = new MonitorSettings { FirstPoll = TimeSpan.FromSeconds(5), MaxPoll = TimeSpan.FromSeconds(30), BackoffFactor = 2 };
+        var waits = new List<TimeSpan> { settings.FirstPoll };
+        for (int i = 0; i < 5; i++) waits.Add(MonitorBackoff.Grow(waits[^1], settings));
+        Assert.Equal(new[] { 5, 10, 20, 30, 30, 30 }, waits.Select(w => (int)w.TotalSeconds));
+        var now = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(now.AddSeconds(3), MonitorBackoff.NextCheck(now, now.AddSeconds(3), TimeSpan.FromSeconds(30)));
+        Assert.Equal(now.AddSeconds(30), MonitorBackoff.NextCheck(now, now.AddHours(1), TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Round_task_carries_the_cosine_learning_rate_the_deadline_and_the_hospital_paths()
+    {
+        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 4), "t.yaml", "run-7");
+        var issued = new DateTimeOffset(2026, 11, 24, 20, 0, 0, TimeSpan.Zero);
+        var task = RoundTaskFactory.Create(plan, round: 2, attempt: 1, "b", globalAdapter: null, issued);
+        Assert.Equal(FederatedLearningRate.ForRound(2, 4, 5e-4, 1e-6), task.Hyperparameters.LearningRate, 12);
+        Assert.Equal(issued + TimeSpan.FromSeconds(20), task.DeadlineUtc);
+        Assert.Equal("hospital-b", task.Container);
+        Assert.Equal("runs/run-7/round-0002-retry-1/update/manifest.json", task.ManifestBlob);
+        Assert.Equal(5, task.Hyperparameters.MaxSteps);
+        Assert.Equal(2, task.Hyperparameters.LoraRank);
+        Assert.Equal(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "b", null, issued).Seed);
+        Assert.NotEqual(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "a", null, issued).Seed);
+    }
+
+    [Fact]
+    public void Round_metrics_are_example_and_token_weighted()
+    {
+        UpdateManifest M(long examples, double loss, double nll, long tokens) => new()
+        {
+            RunId = "r", Round = 1, HospitalId = "x", ExampleCount = examples, AgentVersion = "t", CompletedUtc = DateTimeOffset.UnixEpoch,
+            Adapter = new ContentRef(new BlobRef("c", "n"), new string('0', 64), 1), Timings = new UpdateTimings(),
+            Metrics = new UpdateMetrics { TrainLoss = loss, HeldOutNll = nll, HeldOutTokens = tokens },
+        };
+        var metrics = RoundMetricsCalculator.WeightedAverages([M(10, 1.0, 2.0, 100), M(30, 2.0, 3.0, 300)]);
+        Assert.Equal(1.75, metrics.TrainLoss!.Value, 12);
+        Assert.Equal(2.75, metrics.HeldOutNll!.Value, 12);
+        Assert.Equal(Math.Exp(2.75), metrics.HeldOutPerplexity!.Value, 9);
+        Assert.Equal(400, metrics.HeldOutTokens);
+    }
+
+    [Fact]
+    public void Core_aggregation_is_built_for_every_configured_strategy_and_rejects_unknown_names()
+    {
+        foreach (var name in new[] { "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedprox", "median", "trimmedmean", "normbounded" })
+        {
+            Assert.NotNull(CoreAggregation.Create(new AggregationSettings { Strategy = name }));
+        }
+        var e = Assert.Throws<ArgumentException>(() => CoreAggregation.Create(new AggregationSettings { Strategy = "fedmagic" }));
+        Assert.Contains("fedadam", e.Message, StringComparison.Ordinal);
+    }
+}
