@@ -10,7 +10,7 @@ namespace FedTune.Core.Protocol;
 /// </summary>
 /// <remarks>
 /// Per run and round inside a hospital container:
-/// <c>runs/{run}/round-{NNNN}/task.json</c> (written by the orchestrator),
+/// <c>runs/{run}/round-{NNNN}/task.json</c> (<c>round-{NNNN}-retry-{k}/</c> for a retried round) (written by the orchestrator),
 /// <c>runs/{run}/round-{NNNN}/update/adapter-{sha256}.bin</c> then <c>.../update/manifest.json</c> (written by the agent,
 /// manifest last so the orchestrator only sees complete uploads), or <c>.../failed.json</c>.
 /// In <c>global</c>: <c>runs/{run}/global/round-{NNNN}/adapter-{sha256}.bin</c> (round 0 = the initial adapter),
@@ -27,6 +27,9 @@ public static partial class BlobLayout
 
     /// <summary>Blob name of a hospital's update manifest inside its round folder.</summary>
     public const string ManifestFileName = "manifest.json";
+
+    /// <summary>Blob name of a round task inside its round folder.</summary>
+    public const string TaskFileName = "task.json";
 
     private const int MaxContainerLength = 63;
 
@@ -95,28 +98,39 @@ public static partial class BlobLayout
     /// <summary>The container for a hospital's tasks and uploads: <c>hospital-&lt;id&gt;</c>.</summary>
     public static string HospitalContainer(string hospitalId) => HospitalContainerPrefix + NormalizeHospitalId(hospitalId);
 
-    /// <summary>Folder of one round inside a hospital container.</summary>
-    public static string HospitalRoundFolder(string runId, int round) =>
-        $"runs/{ValidateRunId(runId)}/{RoundSegment(round)}/";
+    /// <summary>Folder of one round inside a hospital container; a retried round (attempt &gt; 0) gets its own folder.</summary>
+    public static string HospitalRoundFolder(string runId, int round, int attempt = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(attempt);
+        return attempt == 0
+            ? $"runs/{ValidateRunId(runId)}/{RoundSegment(round)}/"
+            : $"runs/{ValidateRunId(runId)}/{RoundSegment(round)}-retry-{attempt.ToString(CultureInfo.InvariantCulture)}/";
+    }
 
     /// <summary>The hospital's round task.</summary>
-    public static BlobRef RoundTask(string runId, int round, string hospitalId) =>
-        new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round) + "task.json");
+    public static BlobRef RoundTask(string runId, int round, string hospitalId, int attempt = 0) =>
+        new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round, attempt) + TaskFileName);
 
     /// <summary>Folder the agent uploads into (adapter first, manifest last).</summary>
-    public static string UpdateFolder(string runId, int round) => HospitalRoundFolder(runId, round) + "update/";
+    public static string UpdateFolder(string runId, int round, int attempt = 0) => HospitalRoundFolder(runId, round, attempt) + "update/";
 
     /// <summary>The hospital's uploaded adapter, named by its content hash.</summary>
-    public static BlobRef UpdateAdapter(string runId, int round, string hospitalId, string sha256) =>
-        new(HospitalContainer(hospitalId), UpdateFolder(runId, round) + $"adapter-{ValidateSha256(sha256)}.bin");
+    public static BlobRef UpdateAdapter(string runId, int round, string hospitalId, string sha256, int attempt = 0) =>
+        new(HospitalContainer(hospitalId), UpdateAdapterName(UpdateFolder(runId, round, attempt), sha256));
+
+    /// <summary>The adapter blob name inside a task's <see cref="FedTune.Core.Protocol.RoundTask.UpdateFolder"/>.</summary>
+    public static string UpdateAdapterName(string updateFolder, string sha256) => updateFolder + $"adapter-{ValidateSha256(sha256)}.bin";
 
     /// <summary>The manifest that completes an upload.</summary>
-    public static BlobRef UpdateManifest(string runId, int round, string hospitalId) =>
-        new(HospitalContainer(hospitalId), UpdateFolder(runId, round) + ManifestFileName);
+    public static BlobRef UpdateManifest(string runId, int round, string hospitalId, int attempt = 0) =>
+        new(HospitalContainer(hospitalId), UpdateFolder(runId, round, attempt) + ManifestFileName);
 
     /// <summary>The marker an agent writes when it cannot do the task.</summary>
-    public static BlobRef FailedTaskMarker(string runId, int round, string hospitalId) =>
-        new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round) + "failed.json");
+    public static BlobRef FailedTaskMarker(string runId, int round, string hospitalId, int attempt = 0) =>
+        new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round, attempt) + "failed.json");
+
+    /// <summary>Prefix under which an agent lists its container for round tasks (blobs ending in <see cref="TaskFileName"/>).</summary>
+    public const string RunsPrefix = "runs/";
 
     /// <summary>Folder of a run's global adapters.</summary>
     public static string GlobalAdapterFolder(string runId) => $"runs/{ValidateRunId(runId)}/global/";
