@@ -84,6 +84,9 @@ public static partial class BlobLayout
         return runId;
     }
 
+    /// <summary>True for a lowercase hex SHA-256.</summary>
+    public static bool IsSha256(string? value) => value != null && Sha256Pattern().IsMatch(value);
+
     /// <summary>A lowercase hex SHA-256, validated.</summary>
     public static string ValidateSha256(string sha256)
     {

@@ -20,6 +20,8 @@ public sealed record RoundRecord
     public required RoundMetrics Metrics { get; init; }
     /// <summary>The new global adapter (null when the round did not produce one).</summary>
     public ContentRef? GlobalAdapter { get; init; }
+    /// <summary>Server optimizer state after this round (FedAvgM momentum, FedAdam moments), when the strategy keeps one.</summary>
+    public ContentRef? ServerState { get; init; }
     public long BytesRead { get; init; }
     public long BytesWritten { get; init; }
     public required DateTimeOffset RoundStartedUtc { get; init; }

@@ -38,7 +38,9 @@ public sealed record RoundTask
 public sealed record TrainingHyperparameters
 {
     public required double LearningRate { get; init; }
+    /// <summary>Optimizer steps this round; -1 means train for <see cref="NumTrainEpochs"/> epochs instead.</summary>
     public required int MaxSteps { get; init; }
+    public double NumTrainEpochs { get; init; } = 1;
     public int BatchSize { get; init; } = 1;
     public int GradientAccumulationSteps { get; init; } = 1;
     public int MaxSequenceLength { get; init; } = 512;

@@ -67,8 +67,11 @@ public sealed record AggregationSettings
     public string Strategy { get; init; } = "fedavg";
     /// <summary>Strategy parameters by name (e.g. server_learning_rate, server_momentum, beta_1, beta_2, tau).</summary>
     public IReadOnlyDictionary<string, double> Parameters { get; init; } = new Dictionary<string, double>();
-    /// <summary>Reject an update whose L2 distance from the global adapter exceeds this (null: no limit).</summary>
-    public double? MaxUpdateNorm { get; init; }
+    /// <summary>
+    /// Reject an update whose distance from the global adapter exceeds this many times the round's median distance
+    /// (null or 0: no norm check; applied only when at least 3 updates arrived, so a median means something).
+    /// </summary>
+    public double? MaxNormRatio { get; init; }
     public DifferentialPrivacySettings? DifferentialPrivacy { get; init; }
 }
 
