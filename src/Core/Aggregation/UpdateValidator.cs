@@ -1,0 +1,198 @@
+using System.Numerics.Tensors;
+using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
+using FedTune.Core.Formats;
+
+namespace FedTune.Core.Aggregation;
+
+/// <summary>
+/// Checks each update before it is averaged: readable, hash matches the manifest, same tensor names, shapes,
+/// dtype (F32) and rank as the global adapter, finite values, frozen tensors unchanged, positive weight, and
+/// finally delta norm within k × the round's median delta norm. Reads each update once, one at a time.
+/// </summary>
+public sealed class UpdateValidator
+{
+    internal const int ChunkElements = 1 << 16;
+
+    private readonly UpdateValidationConfig _config;
+
+    public UpdateValidator(UpdateValidationConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _config = config;
+    }
+
+    /// <summary>Validates every update against the global adapter; rejected ones carry their reason.</summary>
+    public IReadOnlyList<UpdateValidationResult> ValidateAll(LoraAdapter global, AdapterLayout layout, IReadOnlyList<ClientUpdate> updates)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(updates);
+        var results = updates.Select(update => ValidateOne(global, layout, update)).ToList();
+        return ApplyNormBound(results, _config.MaxNormRatio);
+    }
+
+    internal static List<UpdateValidationResult> ApplyNormBound(List<UpdateValidationResult> results, double maxNormRatio)
+    {
+        var norms = results.Where(r => r.Accepted).Select(r => r.DeltaNorm).ToArray();
+        if (norms.Length == 0)
+        {
+            return results;
+        }
+
+        var median = Median(norms);
+        if (median <= 0)
+        {
+            return results; // no scale to compare against: most clients did not move
+        }
+
+        var bound = maxNormRatio * median;
+        return results.Select(r => r.Accepted && r.DeltaNorm > bound
+            ? UpdateValidationResult.Reject(r.ClientId, UpdateVerdict.NormTooLarge,
+                $"update norm {r.DeltaNorm:G4} is more than {maxNormRatio:G4} × the round's median norm {median:G4} (bound {bound:G4}).",
+                r.ExampleCount, r.DeltaNorm)
+            : r).ToList();
+    }
+
+    internal static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private UpdateValidationResult ValidateOne(LoraAdapter global, AdapterLayout layout, ClientUpdate update)
+    {
+        var id = update.ClientId;
+        var examples = update.ExampleCount;
+        if (!double.IsFinite(examples) || examples <= 0)
+        {
+            return UpdateValidationResult.Reject(id, UpdateVerdict.InvalidWeight, $"example count {examples} must be a positive number.", examples);
+        }
+
+        if (_config.RequireManifestHash && string.IsNullOrWhiteSpace(update.ManifestSha256))
+        {
+            return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch, "the manifest has no SHA-256 and one is required (validation.require_manifest_hash).", examples);
+        }
+
+        try
+        {
+            using var reader = update.Open();
+            var structure = CheckStructure(global, reader);
+            if (structure is not null)
+            {
+                // Still tell a corrupted upload apart from a wrong-shaped one.
+                if (update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
+                {
+                    return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch, $"the bytes do not hash to the manifest's {manifest} (corrupted or tampered upload).", examples);
+                }
+
+                return UpdateValidationResult.Reject(id, UpdateVerdict.StructureMismatch, structure, examples);
+            }
+
+            // One sequential pass: hash every byte and check every value.
+            var values = new ValueCheck(global, layout);
+            var actual = reader.Scan(ChunkElements, values.Visit);
+            if (update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
+            {
+                return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch,
+                    $"the bytes hash to {actual} but the manifest says {expected} (corrupted or tampered upload).", examples);
+            }
+
+            return values.Failure is { } failure
+                ? UpdateValidationResult.Reject(id, failure.Verdict, failure.Reason, examples)
+                : new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(values.SumOfSquares), examples);
+        }
+        catch (Exception ex) when (ex is SafetensorsFormatException or AdapterFormatException or IOException or EndOfStreamException)
+        {
+            return UpdateValidationResult.Reject(id, UpdateVerdict.Unreadable, ex.Message, examples);
+        }
+    }
+
+    private static string? CheckStructure(LoraAdapter global, IUpdateReader reader)
+    {
+        if (reader.Config.R != global.Config.R)
+        {
+            return $"its LoRA rank is {reader.Config.R} but the global adapter's is {global.Config.R}.";
+        }
+
+        var byName = reader.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var tensor in global.Tensors)
+        {
+            if (!byName.TryGetValue(tensor.Name, out var other))
+            {
+                return $"tensor '{tensor.Name}' is missing.";
+            }
+
+            if (other.DType != SafetensorsDType.F32)
+            {
+                return $"tensor '{tensor.Name}' is {other.DType}; updates must be F32 like the global adapter.";
+            }
+
+            if (!other.Shape.AsSpan().SequenceEqual(tensor.Shape))
+            {
+                return $"tensor '{tensor.Name}' has shape [{string.Join(", ", other.Shape)}] but the global adapter's is [{string.Join(", ", tensor.Shape)}].";
+            }
+        }
+
+        var extra = byName.Keys.FirstOrDefault(name => !global.TryGet(name, out _));
+        return extra is null ? null : $"tensor '{extra}' is not in the global adapter.";
+    }
+
+    /// <summary>Accumulates the delta norm and records the first bad value while an update is scanned.</summary>
+    private sealed class ValueCheck(LoraAdapter global, AdapterLayout layout)
+    {
+        private readonly Dictionary<string, LayoutEntry> _entries = layout.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        private readonly float[] _delta = new float[ChunkElements];
+
+        public double SumOfSquares { get; private set; }
+
+        public (UpdateVerdict Verdict, string Reason)? Failure { get; private set; }
+
+        public void Visit(string name, int offset, ReadOnlySpan<float> chunk)
+        {
+            if (Failure is not null)
+            {
+                return;
+            }
+
+            var entry = _entries[name];
+            var reference = global[name].Data.AsSpan(offset, chunk.Length);
+            if (entry.Frozen)
+            {
+                if (!chunk.SequenceEqual(reference))
+                {
+                    Failure = (UpdateVerdict.FrozenTensorChanged, $"tensor '{name}' is frozen (freeze_a) but differs from the global adapter.");
+                }
+
+                return;
+            }
+
+            var d = _delta.AsSpan(0, chunk.Length);
+            TensorPrimitives.Subtract(chunk, reference, d);
+            var squares = (double)TensorPrimitives.SumOfSquares<float>(d);
+            if (!double.IsFinite(squares))
+            {
+                var bad = IndexOfNonFinite(chunk);
+                var what = bad >= 0 ? $"element {offset + bad} is {chunk[bad]}" : "its values are so large that their norm overflows";
+                Failure = (UpdateVerdict.NonFinite, $"tensor '{name}': {what}.");
+                return;
+            }
+
+            SumOfSquares += squares;
+        }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
