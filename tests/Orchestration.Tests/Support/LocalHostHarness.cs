@@ -1,3 +1,4 @@
+using FedTune.Orchestration.TestHost;
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Local;
