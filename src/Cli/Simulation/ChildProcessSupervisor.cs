@@ -20,9 +20,15 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
 
     private readonly List<SupervisedProcess> _processes = [];
     private readonly TimeSpan _grace;
+    private readonly int _ownerPid;
 
     /// <param name="grace">How long a child may take to stop after SIGTERM before it is killed.</param>
-    public ChildProcessSupervisor(TimeSpan? grace = null) => _grace = grace ?? TimeSpan.FromSeconds(15);
+    /// <param name="ownerPid">The process whose death stops the children (default: this one).</param>
+    public ChildProcessSupervisor(TimeSpan? grace = null, int? ownerPid = null)
+    {
+        _grace = grace ?? TimeSpan.FromSeconds(15);
+        _ownerPid = ownerPid ?? Environment.ProcessId;
+    }
 
     public IReadOnlyList<SupervisedProcess> Processes
     {
@@ -45,7 +51,7 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(WatcherScript);
         psi.ArgumentList.Add("fedtune-watch");
-        psi.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(_ownerPid.ToString(CultureInfo.InvariantCulture));
         psi.ArgumentList.Add(fileName);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         if (environment is not null)
