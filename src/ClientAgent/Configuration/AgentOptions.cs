@@ -18,6 +18,12 @@ public sealed class AgentOptions
     /// <summary>Folder of the base model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).</summary>
     public string ModelPath { get; set; } = "";
 
+    /// <summary>
+    /// The base model name this folder holds, compared with each task's base model (e.g. <c>EleutherAI/pythia-70m</c>).
+    /// Empty: config.json's <c>_name_or_path</c>, else the folder's name.
+    /// </summary>
+    public string? ModelName { get; set; }
+
     /// <summary>Where training runs: cpu, cuda or auto (cuda when TorchSharp sees a GPU).</summary>
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
 
@@ -25,6 +31,8 @@ public sealed class AgentOptions
     public string WorkPath { get; set; } = "";
 
     public PollingOptions Polling { get; set; } = new();
+
+    public LocalTrainingOptions Training { get; set; } = new();
 
     public LeaseOptions Lease { get; set; } = new();
 
@@ -115,6 +123,21 @@ public sealed class DataOptions
 
     /// <summary>At most this many held-out examples are evaluated per round (bounds evaluation time).</summary>
     public int MaxEvalExamples { get; set; } = 256;
+}
+
+/// <summary>Local settings of the trainer that the round task does not decide.</summary>
+public sealed class LocalTrainingOptions
+{
+    /// <summary>Save a trainer checkpoint every this many optimizer steps (a killed agent resumes from the latest).</summary>
+    public int SaveSteps { get; set; } = 10;
+
+    /// <summary>Checkpoints kept per task (older ones are deleted).</summary>
+    public int SaveTotalLimit { get; set; } = 2;
+
+    /// <summary>Report progress (status, log) every this many steps.</summary>
+    public int LoggingSteps { get; set; } = 1;
+
+    public int EvalBatchSize { get; set; } = 4;
 }
 
 public sealed class PollingOptions
