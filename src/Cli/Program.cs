@@ -5,5 +5,6 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
 {
     DoctorCommand.Create(),
     OrchestratorCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
