@@ -35,12 +35,7 @@ internal static class BenchCommand
             }
             var options = new AggregationBenchmarkOptions { Repetitions = Math.Max(1, parse.GetValue(repetitions)) };
             if (parse.GetValue(noPyTorch)) options = options with { Python = null };
-            var report = AggregationBenchmark.Run(k, p, Console.Out, options);
-            foreach (var line in report.Lines)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{line.Name,-52} {line.GigabytesPerSecond,8:F2} GB/s  best {line.BestSeconds * 1000,9:F2} ms{(line.Note is null ? "" : "  (" + line.Note + ")")}"));
-            }
+            AggregationBenchmark.Run(k, p, Console.Out, options);
             return 0;
         });
         return command;

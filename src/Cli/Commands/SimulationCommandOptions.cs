@@ -12,6 +12,7 @@ internal sealed class SimulationCommandOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
+    public Option<string?> Model { get; } = new("--model") { Description = "A local Hugging Face model folder (GPT-NeoX) to fine-tune (default: the config's model if present locally, else the embedded default base model)." };
     public Option<int?> Hospitals { get; } = new("--hospitals") { Description = $"Number of hospitals (default {SimulationDefaults.Hospitals}, or the config's federation.hospitals)." };
     public Option<int?> Rounds { get; } = new("--rounds") { Description = $"Federated rounds (default {SimulationDefaults.Rounds}, or federation.rounds)." };
     public Option<int?> MaxSteps { get; } = new("--max-steps") { Description = $"Optimizer steps per hospital per round (default {SimulationDefaults.MaxSteps}, or training_arguments.max_steps)." };
@@ -27,12 +28,12 @@ internal sealed class SimulationCommandOptions
     public Option<string?> Storage { get; } = new("--storage") { Description = "A storage connection string (default: FEDTUNE_STORAGE, else a private Azurite)." };
 
     public IEnumerable<Symbol> All =>
-        [Config, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage];
+        [Config, Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage];
 
     public void AddTo(Command command)
     {
         command.Add(Config);
-        foreach (var option in new Option[] { Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage })
+        foreach (var option in new Option[] { Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage })
         {
             command.Add(option);
         }
@@ -41,6 +42,7 @@ internal sealed class SimulationCommandOptions
     public SimulationOverrides Read(ParseResult parse) => new()
     {
         ConfigPath = parse.GetValue(Config),
+        ModelPath = parse.GetValue(Model),
         Hospitals = parse.GetValue(Hospitals),
         Rounds = parse.GetValue(Rounds),
         MaxSteps = parse.GetValue(MaxSteps),

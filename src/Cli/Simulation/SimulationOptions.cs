@@ -22,6 +22,9 @@ public enum ResumeMode
 public sealed record SimulationOptions
 {
     public string? ConfigPath { get; init; }
+
+    /// <summary>A local Hugging Face model folder to use as the base model (overrides the config's model).</summary>
+    public string? ModelPath { get; init; }
     public int Hospitals { get; init; } = SimulationDefaults.Hospitals;
     public int Rounds { get; init; } = SimulationDefaults.Rounds;
 

@@ -6,6 +6,7 @@ namespace FedTune.Cli.Simulation;
 public sealed record SimulationOverrides
 {
     public string? ConfigPath { get; init; }
+    public string? ModelPath { get; init; }
     public int? Hospitals { get; init; }
     public int? Rounds { get; init; }
     public int? MaxSteps { get; init; }
@@ -47,6 +48,7 @@ public static class SimulationOptionsBinder
         }
         options = options with
         {
+            ModelPath = cli.ModelPath is null ? null : Path.GetFullPath(cli.ModelPath),
             Hospitals = cli.Hospitals ?? options.Hospitals,
             Rounds = cli.Rounds ?? options.Rounds,
             MaxSteps = cli.MaxSteps ?? options.MaxSteps,
