@@ -9,6 +9,7 @@ using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
 using FedTune.Training.Trainer;
 using FedTune.ClientAgent.Work;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,7 +22,8 @@ namespace FedTune.ClientAgent.Engine;
 /// split (Hugging Face Trainer semantics, FedProx when mu &gt; 0, checkpoints in the task's work folder), evaluates on
 /// the held-out split and writes the trained adapter in the wire format.
 /// </summary>
-public sealed class TorchRoundTrainer(IOptions<AgentOptions> options, Func<string, ITextTokenizer> tokenizerLoader) : IRoundTrainer
+public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Func<string, ITextTokenizer> tokenizerLoader,
+    ILogger<TorchRoundTrainer> logger) : IRoundTrainer
 {
     public RoundTrainingOutcome Train(RoundTrainingRequest request, CancellationToken cancellationToken)
     {
@@ -88,6 +90,7 @@ public sealed class TorchRoundTrainer(IOptions<AgentOptions> options, Func<strin
         }
 
         double trainSeconds = watch.Elapsed.TotalSeconds;
+        LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
         var trained = LoraAdapterExchange.Export(model, config);
         TaskWorkFolder.WriteAtomic(request.OutputAdapterFile, AdapterWireFormat.ToBytes(trained));
 
@@ -210,4 +213,7 @@ public sealed class TorchRoundTrainer(IOptions<AgentOptions> options, Func<strin
     {
         public void Report(TrainingLogEntry value) => report(value);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Steps} steps (resumed from step {ResumedFromStep}) on {Examples} examples: mean loss {MeanLoss:F4}, {TokensPerSecond:F0} tokens/s on {Device}")]
+    private static partial void LogTrained(ILogger logger, int steps, int resumedFromStep, int examples, double meanLoss, double tokensPerSecond, DeviceType device);
 }

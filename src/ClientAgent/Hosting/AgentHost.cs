@@ -78,7 +78,8 @@ public static class AgentHost
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => AgentStorage.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value.Storage));
         services.TryAddSingleton(sp => new AgentStatusBoard(sp.GetRequiredService<IOptions<AgentOptions>>().Value.HospitalId));
-        //TEMP services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
+        services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(TokenizerJsonLoader.Load);
+        services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
         services.AddHostedService<AgentWorker>();
         return services;
     }
