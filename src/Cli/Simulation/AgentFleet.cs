@@ -17,6 +17,11 @@ public sealed class AgentFleet : IAsyncDisposable
     /// <summary>The agent program next to this one (the CLI references the agent project, so it is in the same folder).</summary>
     public static string AgentAssembly => Path.Combine(AppContext.BaseDirectory, "FedTune.ClientAgent.dll");
 
+    /// <summary>The entry assembly's name (fedtune, or the test host when tests run the fleet).</summary>
+    private static string CliAssemblyName =>
+        File.Exists(Path.Combine(AppContext.BaseDirectory, "fedtune.runtimeconfig.json")) ? "fedtune"
+            : System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "fedtune";
+
     public IReadOnlyCollection<string> HospitalIds => _agents.Keys;
 
     public IReadOnlyList<SupervisedProcess> Processes => _supervisor.Processes;
@@ -36,8 +41,13 @@ public sealed class AgentFleet : IAsyncDisposable
         {
             var work = folder.AgentDirectory(shard.Name);
             Directory.CreateDirectory(work);
+            // The CLI's runtimeconfig and deps list everything the agent needs (the CLI references the agent project), including
+            // the shared frameworks the CLI's output relies on; the agent's own files describe its standalone build instead.
             string[] args =
             [
+                "exec",
+                "--runtimeconfig", Path.Combine(AppContext.BaseDirectory, CliAssemblyName + ".runtimeconfig.json"),
+                "--depsfile", Path.Combine(AppContext.BaseDirectory, CliAssemblyName + ".deps.json"),
                 AgentAssembly,
                 "--HospitalId", shard.Name,
                 "--Storage:Mode", "ConnectionString",

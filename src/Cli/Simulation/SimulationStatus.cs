@@ -13,7 +13,8 @@ public sealed record StatusSnapshot(
     IReadOnlyList<HospitalStatus> Hospitals,
     TimeSpan Elapsed,
     EvalMetrics? BaseEval,
-    EvalMetrics? LastGlobalEval);
+    EvalMetrics? LastGlobalEval,
+    string? LastMessage = null);
 
 /// <summary>The simulation's live state, updated by the run and read by the display (thread-safe).</summary>
 public sealed class SimulationStatus
@@ -28,6 +29,7 @@ public sealed class SimulationStatus
     private int _totalRounds;
     private EvalMetrics? _baseEval;
     private EvalMetrics? _lastGlobal;
+    private string? _lastMessage;
 
     public SimulationStatus(TimeProvider? time = null)
     {
@@ -37,6 +39,13 @@ public sealed class SimulationStatus
 
     /// <summary>Raised after every change, with the line a plain (non-terminal) display prints.</summary>
     public event Action<string>? Changed;
+
+    /// <summary>A one-off message (what was chosen and why); shown as a line, and as the caption on a terminal.</summary>
+    public void Say(string message)
+    {
+        lock (_gate) _lastMessage = message;
+        Changed?.Invoke(message);
+    }
 
     public void SetStage(string stage)
     {
@@ -109,7 +118,7 @@ public sealed class SimulationStatus
         lock (_gate)
         {
             return new StatusSnapshot(_stage, _round, _totalRounds, _order.Select(id => _hospitals[id]).ToList(),
-                _time.GetUtcNow() - _started, _baseEval, _lastGlobal);
+                _time.GetUtcNow() - _started, _baseEval, _lastGlobal, _lastMessage);
         }
     }
 }

@@ -26,7 +26,7 @@ public sealed class ChildProcessSupervisorTests : IDisposable
 
         Assert.True(File.Exists(marker), "the child did not get SIGTERM");
         Assert.False(ProcessExists(watcherPid));
-        Assert.Empty(ChildrenOf(Environment.ProcessId).Where(p => CommandLine(p).Contains(marker, StringComparison.Ordinal)));
+        Assert.DoesNotContain(ChildrenOf(Environment.ProcessId), p => CommandLine(p).Contains(marker, StringComparison.Ordinal));
     }
 
     [Fact]
