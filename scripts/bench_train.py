@@ -101,6 +101,19 @@ class GptNeoX(nn.Module):
         return self.embed_out(self.final_layer_norm(x))
 
 
+def peak_rss_mib():
+    """This process's own peak RSS (VmHWM). ru_maxrss is not used: Linux carries it over from the parent across
+    fork+exec, so a child of a large process would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--name", default="pythia-70m-shape")
@@ -164,7 +177,7 @@ def main():
         "steps": len(measured),
         "seconds_per_step": sum(measured) / len(measured),
         "tokens_per_second": tokens / sum(measured),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mib": peak_rss_mib(),
         "trainable_parameters": sum(q.numel() for q in params),
     }
     print(json.dumps(result) if cfg.json else result)

@@ -24,7 +24,7 @@ public sealed record AggregationBenchmarkReport(int Clients, long Parameters, IR
 /// <summary>Options for <see cref="AggregationBenchmark.Run"/>.</summary>
 public sealed record AggregationBenchmarkOptions
 {
-    /// <summary>Repetitions per method; the best time counts.</summary>
+    /// <summary>Fewest repetitions per method (more run until a second has passed); the best time counts.</summary>
     public int Repetitions { get; init; } = 5;
 
     /// <summary>Python with torch (Debian's python3-torch lives at /usr/bin/python3); null skips PyTorch.</summary>
@@ -46,7 +46,8 @@ public sealed record AggregationBenchmarkOptions
 public static class AggregationBenchmark
 {
     public const string Memcpy = "memcpy (practical limit)";
-    public const string Kernel = "streaming FedAvg kernel (TensorPrimitives FMA)";
+    public const string Kernel = "streaming FedAvg kernel (grouped, chunked FMA)";
+    public const string Unblocked = "one update at a time (TensorPrimitives FMA)";
     public const string StreamingCombine = "streaming FedAvg from wire bytes (read + FMA)";
     public const string FullRound = "full round: validate (SHA-256, norm) + FedAvg";
     public const string Naive = "naive scalar loop";
@@ -63,12 +64,13 @@ public static class AggregationBenchmark
         options ??= new AggregationBenchmarkOptions();
         var p = (int)parameters;
         var bytes = (double)clients * p * sizeof(float);
-        output.WriteLine($"Aggregating {clients} updates of {p:N0} parameters ({bytes / 1e9:F3} GB of update bytes), best of {options.Repetitions}, {Environment.ProcessorCount} logical CPUs.");
+        output.WriteLine($"Aggregating {clients} updates of {p:N0} parameters ({bytes / 1e9:F3} GB of update bytes), best of at least {options.Repetitions} runs and 1 s per method, {Environment.ProcessorCount} logical CPUs.");
 
         var random = new Random(7);
         var updates = Enumerable.Range(0, Math.Min(clients, DistinctBuffers))
             .Select(_ => Enumerable.Range(0, p).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray();
         var weights = Enumerable.Range(0, clients).Select(i => (float)(1.0 / clients)).ToArray();
+        var perClient = Enumerable.Range(0, clients).Select(i => updates[i % updates.Length]).ToArray();
         var accumulator = new float[p];
         var copyTarget = new float[p];
 
@@ -82,6 +84,11 @@ public static class AggregationBenchmark
                 }
             }),
             Measure(Kernel, bytes, options.Repetitions, () =>
+            {
+                Array.Clear(accumulator);
+                WeightedMeanCombiner.AccumulateBlocked(perClient, weights, accumulator);
+            }),
+            Measure(Unblocked, bytes, options.Repetitions, () =>
             {
                 Array.Clear(accumulator);
                 for (var i = 0; i < clients; i++)
@@ -101,6 +108,7 @@ public static class AggregationBenchmark
 
         lines.AddRange(MeasureWirePaths(clients, p, bytes, options));
         updates = null;
+        perClient = null;
         lines.Add(MeasurePyTorch(clients, p, bytes, options));
         Print(new AggregationBenchmarkReport(clients, parameters, lines), output);
         return new AggregationBenchmarkReport(clients, parameters, lines);
@@ -222,11 +230,13 @@ public static class AggregationBenchmark
         return null;
     }
 
+    /// <summary>Best time over at least <paramref name="repetitions"/> runs and at least one second of running (200 runs at most).</summary>
     private static BenchmarkLine Measure(string name, double bytes, int repetitions, Action action)
     {
         action(); // warm-up: JIT, page faults
         var best = double.MaxValue;
-        for (var i = 0; i < repetitions; i++)
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < 200 && (i < repetitions || total.Elapsed < TimeSpan.FromSeconds(1)); i++)
         {
             var watch = Stopwatch.StartNew();
             action();

@@ -35,11 +35,11 @@ public sealed class StreamingAndProductErrorTests
     }
 
     [Fact]
-    public void FedAvg_holds_at_most_one_update_open_at_a_time()
+    public void FedAvg_holds_a_fixed_small_group_of_updates_open_whatever_the_client_count()
     {
         var open = 0;
         var maxOpen = 0;
-        var adapters = Enumerable.Range(0, 8).Select(i => AdapterWireFormat.ToBytes(Adapters.AdapterSamples.Create(seed: i))).ToArray();
+        var adapters = Enumerable.Range(0, 12).Select(i => AdapterWireFormat.ToBytes(Adapters.AdapterSamples.Create(seed: i))).ToArray();
         var updates = adapters.Select((bytes, i) => ClientUpdate.FromWire($"c{i}", i + 1, () =>
         {
             maxOpen = Math.Max(maxOpen, ++open);
@@ -51,18 +51,18 @@ public sealed class StreamingAndProductErrorTests
         {
             ReportLoraProductError = false,
         };
-        var result = aggregator.Aggregate(Adapters.AdapterSamples.Create(seed: 100), updates, TinyAdapters.Round(8));
-        Assert.Equal(8, result.AcceptedCount);
-        Assert.Equal(1, maxOpen);
+        var result = aggregator.Aggregate(Adapters.AdapterSamples.Create(seed: 100), updates, TinyAdapters.Round(12));
+        Assert.Equal(12, result.AcceptedCount);
+        Assert.Equal(new WeightedMeanCombiner().GroupSize, maxOpen);
         Assert.Equal(0, open);
 
-        // Same numbers as the weighted mean computed directly over all eight adapters in memory.
-        var all = Enumerable.Range(0, 8).Select(i => Adapters.AdapterSamples.Create(seed: i)).ToArray();
+        // Same numbers as the weighted mean computed directly over all twelve adapters in memory.
+        var all = Enumerable.Range(0, 12).Select(i => Adapters.AdapterSamples.Create(seed: i)).ToArray();
         foreach (var tensor in result.Global.Tensors)
         {
             for (var j = 0; j < tensor.Data.Length; j++)
             {
-                var expected = all.Select((a, i) => (i + 1) * (double)a[tensor.Name].Data[j]).Sum() / 36.0;
+                var expected = all.Select((a, i) => (i + 1) * (double)a[tensor.Name].Data[j]).Sum() / 78.0;
                 Assert.Equal(expected, tensor.Data[j], 5);
             }
         }
