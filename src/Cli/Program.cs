@@ -7,5 +7,6 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
     SimulateCommand.Create(),
     OrchestratorCommand.Create(),
     BenchCommand.Create(),
+    AgentCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -17,8 +17,12 @@ public static class Gpt2TokenizerJson
     /// <summary>GPT-2's end-of-text id.</summary>
     public const int EndOfTextId = 50256;
 
-    /// <summary>The tokenizer.json text for GPT-2 (50,257 tokens).</summary>
-    public static string Build()
+    private static readonly Lazy<string> Cached = new(BuildUncached);
+
+    /// <summary>The tokenizer.json text for GPT-2 (50,257 tokens); built once per process.</summary>
+    public static string Build() => Cached.Value;
+
+    private static string BuildUncached()
     {
         var ranks = ReadRanks();
         var byBytes = new Dictionary<string, int>(ranks.Count, StringComparer.Ordinal);

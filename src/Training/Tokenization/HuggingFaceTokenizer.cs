@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using FedTune.Training.Data;
 using Microsoft.ML.Tokenizers;
 
 namespace FedTune.Training.Tokenization;
@@ -11,7 +12,7 @@ namespace FedTune.Training.Tokenization;
 /// and merges, its added tokens (e.g. <c>&lt;|endoftext|&gt;</c>, <c>&lt;|padding|&gt;</c>) matched before BPE, the GPT-2
 /// split regex, byte-level decoding and the NFC normalizer when declared. Built on Microsoft.ML.Tokenizers' CodeGenTokenizer.
 /// </summary>
-public sealed class HuggingFaceTokenizer
+public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
     public const string FileName = "tokenizer.json";
     public const string EndOfText = "<|endoftext|>";
@@ -110,14 +111,18 @@ public sealed class HuggingFaceTokenizer
         bool addPrefixSpace = FindByteLevel(root["pre_tokenizer"])?["add_prefix_space"]?.GetValue<bool>() ?? false;
         var normalizer = root["normalizer"] is JsonObject n && n["type"]?.GetValue<string>() == "NFC" ? new NfcNormalizer() : null;
 
-        var preTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), added.Count > 0 ? added : null);
+        // Added tokens are split out before BPE; longest first, as HF's leftmost-longest matcher does for overlapping
+        // ones such as GPT-NeoX's runs of spaces.
+        var longestFirst = added.OrderByDescending(p => p.Key.Length).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var preTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), longestFirst.Count > 0 ? longestFirst : null);
         var options = new BpeOptions(vocab.Select(p => new KeyValuePair<string, int>(p.Key, p.Value!.GetValue<int>())))
         {
             Merges = MergeLines(merges),
             ByteLevel = true,
             PreTokenizer = preTokenizer,
             Normalizer = normalizer,
-            SpecialTokens = added.Count > 0 ? added : null,
+            SpecialTokens = longestFirst.Count > 0 ? longestFirst : null,
         };
         var inner = BpeTokenizer.Create(options);
         int size = Math.Max(vocab.Select(p => p.Value!.GetValue<int>()).DefaultIfEmpty(-1).Max(), added.Values.DefaultIfEmpty(-1).Max()) + 1;
@@ -140,6 +145,14 @@ public sealed class HuggingFaceTokenizer
         var list = skipAddedTokens ? ids.Where(id => !_addedById.ContainsKey(id)).ToList() : ids.ToList();
         return Inner.Decode(list);
     }
+
+    string ITextTokenizer.Decode(IEnumerable<int> ids) => Decode(ids);
+
+    int ITextTokenizer.EosTokenId =>
+        EndOfTextId ?? throw new InvalidOperationException("This tokenizer has no <|endoftext|> token to end responses with.");
+
+    int ITextTokenizer.PadTokenId =>
+        PaddingId ?? throw new InvalidOperationException("This tokenizer has neither <|padding|> nor <|endoftext|> to pad with.");
 
     private static List<string> MergeLines(JsonArray merges) =>
         merges.Select(merge => merge switch

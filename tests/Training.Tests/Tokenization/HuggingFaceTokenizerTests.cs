@@ -52,11 +52,15 @@ public sealed class HuggingFaceTokenizerTests
         foreach (var ch in "abcdefghijklmnopqrstuvwxyzĠ.") vocab[ch.ToString()] = next++;
         vocab["Ġa"] = next++;
         vocab["ab"] = next++;
+        vocab["ĠĠ"] = 40;
+        vocab["ĠĠĠ"] = 41;
         var json = new JsonObject
         {
             ["added_tokens"] = new JsonArray(
                 new JsonObject { ["id"] = 0, ["content"] = "<|endoftext|>", ["special"] = true },
-                new JsonObject { ["id"] = 1, ["content"] = "<|padding|>", ["special"] = true }),
+                new JsonObject { ["id"] = 1, ["content"] = "<|padding|>", ["special"] = true },
+                new JsonObject { ["id"] = 40, ["content"] = "  ", ["special"] = false },
+                new JsonObject { ["id"] = 41, ["content"] = "   ", ["special"] = false }),
             ["normalizer"] = new JsonObject { ["type"] = "NFC" },
             ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true },
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel" },
@@ -72,6 +76,13 @@ public sealed class HuggingFaceTokenizerTests
         Assert.Equal("ab ab.", tokenizer.Decode(ids, skipAddedTokens: true));
         Assert.Equal(1, tokenizer.PaddingId);
         Assert.Equal(0, tokenizer.EndOfTextId);
+        FedTune.Training.Data.ITextTokenizer forTrainer = tokenizer;
+        Assert.Equal(0, forTrainer.EosTokenId);
+        Assert.Equal(1, forTrainer.PadTokenId);
+        Assert.Equal("ab", forTrainer.Decode(forTrainer.Encode("ab")));
+        // Runs of spaces that are added tokens match longest first.
+        Assert.Equal([vocab["ab"]!.GetValue<int>(), 41, vocab["ab"]!.GetValue<int>()], tokenizer.Encode("ab   ab"));
+        Assert.Equal("ab   ab", tokenizer.Decode(tokenizer.Encode("ab   ab")));
     }
 
     [Theory]
