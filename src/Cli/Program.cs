@@ -5,6 +5,10 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
 {
     DoctorCommand.Create(),
     SimulateCommand.Create(),
+    BaselineCommands.Centralized(),
+    BaselineCommands.LocalOnly(),
+    EvalCommand.Create(),
+    GenerateCommand.Create(),
     OrchestratorCommand.Create(),
     BenchCommand.Create(),
     AgentCommand.Create(),

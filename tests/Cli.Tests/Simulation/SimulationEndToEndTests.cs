@@ -57,6 +57,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
             RecordsPerHospital = 60,
             OutputDirectory = runDir,
             Compare = true,
+            RoundDeadline = TimeSpan.FromMinutes(4),
         });
         var status = new SimulationStatus();
         status.Changed += line => output.WriteLine(line);
