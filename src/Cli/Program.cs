@@ -9,6 +9,7 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
     BaselineCommands.LocalOnly(),
     EvalCommand.Create(),
     GenerateCommand.Create(),
+    BaseCommand.Create(),
     OrchestratorCommand.Create(),
     BenchCommand.Create(),
     AgentCommand.Create(),

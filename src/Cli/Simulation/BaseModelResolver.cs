@@ -9,7 +9,7 @@ namespace FedTune.Cli.Simulation;
 /// </summary>
 public static class BaseModelResolver
 {
-    public static BaseModelInfo Resolve(string? modelFolder, FedTuneConfig? config, int seed, Action<string> say, CancellationToken cancellationToken)
+    public static BaseModelInfo Resolve(string? modelFolder, FedTuneConfig? config, string dataFile, int seed, Action<string> say, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(say);
         if (modelFolder is not null)
@@ -35,6 +35,6 @@ public static class BaseModelResolver
                 say($"The configured model {config.Model.Name} is not on this machine ({e.Message}); using the embedded default base model instead.");
             }
         }
-        return EmbeddedBaseModelSource.Ensure(seed, say, cancellationToken);
+        return EmbeddedBaseModelSource.Ensure(dataFile, seed, say, cancellationToken);
     }
 }

@@ -25,7 +25,7 @@ public static class BaselineOnlyRunner
         var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", arm == BaselineArm.Centralized ? "centralized" : "local-only"));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
-        var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, options.Seed, say, cancellationToken);
+        var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
         folder.Clear();
         Directory.CreateDirectory(folder.Path);
         var started = DateTimeOffset.UtcNow;

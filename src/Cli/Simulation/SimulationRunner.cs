@@ -29,7 +29,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
 
         status.SetStage("resolving the base model");
-        var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, options.Seed, say, cancellationToken);
+        var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
         var fingerprint = RunFolder.Fingerprint(options, dataFile, baseModel.Path);
         var decision = ResumePolicy.Decide(options.Resume, folder.ReadState(), fingerprint, NewRunId);
         say($"Run {decision.RunId} in {folder.Path}: {decision.Reason}");
