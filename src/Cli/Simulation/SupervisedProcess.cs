@@ -16,6 +16,7 @@ public sealed class SupervisedProcess : IDisposable
     {
         Name = name;
         Process = process;
+        Id = process.Id;
         LogPath = logPath;
         _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), new UTF8Encoding(false))
         {
@@ -30,7 +31,8 @@ public sealed class SupervisedProcess : IDisposable
     public string Name { get; }
     public Process Process { get; }
     public string LogPath { get; }
-    public int Id => Process.Id;
+    /// <summary>The watcher's process id (kept after the process object is disposed).</summary>
+    public int Id { get; }
 
     /// <summary>Raised for each line the child writes (stdout or stderr).</summary>
     public event Action<SupervisedProcess, string>? LineWritten;
