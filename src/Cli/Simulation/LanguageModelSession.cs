@@ -38,7 +38,7 @@ public sealed class LanguageModelSession : IDisposable
         {
             throw new DirectoryNotFoundException($"The model folder '{modelFolder}' does not exist. Fix: give a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).");
         }
-        var tokenizer = ModelTokenizer.Load(modelFolder);
+        var tokenizer = HuggingFaceTextTokenizer.Load(modelFolder);
         var model = HuggingFaceModelLoader.Load(modelFolder);
         return new LanguageModelSession(modelFolder, model, tokenizer, seqLength);
     }

@@ -54,7 +54,9 @@ public sealed class ProgressDisplay : IAsyncDisposable
                 new Markup(h.Loss is { } l ? l.ToString("F4", CultureInfo.InvariantCulture) : "–"),
                 new Markup(Markup.Escape(ReportMarkdownWriter.FormatDuration((DateTimeOffset.UtcNow - h.Since).TotalSeconds))));
         }
-        return table;
+        var lines = (s.RecentMessages ?? []).Select(m => (IRenderable)new Markup("[grey]" + Markup.Escape(m) + "[/]")).ToList();
+        lines.Add(table);
+        return new Rows(lines);
     }
 
     private static string Caption(StatusSnapshot s)

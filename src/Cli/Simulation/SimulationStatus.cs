@@ -14,7 +14,7 @@ public sealed record StatusSnapshot(
     TimeSpan Elapsed,
     EvalMetrics? BaseEval,
     EvalMetrics? LastGlobalEval,
-    string? LastMessage = null);
+    IReadOnlyList<string>? RecentMessages = null);
 
 /// <summary>The simulation's live state, updated by the run and read by the display (thread-safe).</summary>
 public sealed class SimulationStatus
@@ -29,7 +29,7 @@ public sealed class SimulationStatus
     private int _totalRounds;
     private EvalMetrics? _baseEval;
     private EvalMetrics? _lastGlobal;
-    private string? _lastMessage;
+    private readonly Queue<string> _messages = new();
 
     public SimulationStatus(TimeProvider? time = null)
     {
@@ -43,7 +43,11 @@ public sealed class SimulationStatus
     /// <summary>A one-off message (what was chosen and why); shown as a line, and as the caption on a terminal.</summary>
     public void Say(string message)
     {
-        lock (_gate) _lastMessage = message;
+        lock (_gate)
+        {
+            _messages.Enqueue(message);
+            while (_messages.Count > 6) _messages.Dequeue();
+        }
         Changed?.Invoke(message);
     }
 
@@ -118,7 +122,7 @@ public sealed class SimulationStatus
         lock (_gate)
         {
             return new StatusSnapshot(_stage, _round, _totalRounds, _order.Select(id => _hospitals[id]).ToList(),
-                _time.GetUtcNow() - _started, _baseEval, _lastGlobal, _lastMessage);
+                _time.GetUtcNow() - _started, _baseEval, _lastGlobal, [.. _messages]);
         }
     }
 }

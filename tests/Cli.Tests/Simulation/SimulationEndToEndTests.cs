@@ -35,12 +35,12 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
                 target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
             train:
               save_every_round: 1
-              seq_length: 96
+              seq_length: 64
               padding_side: left
               training_arguments:
-                learning_rate: 0.01
+                learning_rate: 0.02
                 per_device_train_batch_size: 4
-                max_steps: 8
+                max_steps: 6
             federation:
               rounds: 2
               min_fit_clients: 1
@@ -53,8 +53,8 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
             ModelPath = model,
             Hospitals = 2,
             DataPath = data,
-            EvalExamples = 24,
-            RecordsPerHospital = 60,
+            EvalExamples = 16,
+            RecordsPerHospital = 40,
             OutputDirectory = runDir,
             Compare = true,
             RoundDeadline = TimeSpan.FromMinutes(4),

@@ -13,14 +13,12 @@ internal static class TinyByteModel
 
     public static GptNeoXConfig Config { get; } = new()
     {
-        // Ids 0-255 are bytes and 256 is <|endoftext|>; the rows above are never produced by this tokenizer.json, but the
-        // agent's current tokenizer.json loader (CodeGenTokenizer) adds CodeGen's whitespace-run ids (up to 50294), so the
-        // table is sized to hold them until that loader is replaced by FedTune.Training.Tokenization.HuggingFaceTokenizer.
-        VocabSize = 50304,
-        HiddenSize = 32,
+        // Ids 0-255 are bytes, 256 is <|endoftext|>.
+        VocabSize = 257,
+        HiddenSize = 64,
         NumHiddenLayers = 2,
         NumAttentionHeads = 4,
-        IntermediateSize = 64,
+        IntermediateSize = 128,
         MaxPositionEmbeddings = 256,
         RotaryPct = 0.25,
         BosTokenId = 256,
