@@ -18,6 +18,9 @@ namespace FedTune.Orchestration.Activities;
 /// </summary>
 public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<AggregateRequest, AggregateResult>
 {
+    /// <summary>Concurrent update downloads from the hospitals' containers.</summary>
+    public const int MaxParallelDownloads = 16;
+
     public override Task<AggregateResult> RunAsync(TaskActivityContext context, AggregateRequest input) =>
         ExecuteAsync(input, CancellationToken.None);
 
@@ -40,11 +43,16 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 bytesRead += request.GlobalAdapter.Bytes;
             }
 
+            // Downloads run in parallel (storage latency dominates with many hospitals); results are put back in hospital order.
+            var uploaded = request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal).ToArray();
+            var fetched = new (UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)[uploaded.Length];
+            await Parallel.ForEachAsync(Enumerable.Range(0, uploaded.Length),
+                new ParallelOptions { MaxDegreeOfParallelism = MaxParallelDownloads, CancellationToken = cancellationToken },
+                async (i, token) => fetched[i] = await DownloadUpdateAsync(uploaded[i], folder.FullName, token).ConfigureAwait(false)).ConfigureAwait(false);
             var rejected = new List<RoundExclusion>();
             var downloaded = new List<(UpdateManifest Manifest, string Path)>();
-            foreach (var outcome in request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal))
+            foreach (var (manifest, path, exclusion) in fetched)
             {
-                var (manifest, path, exclusion) = await DownloadUpdateAsync(outcome, folder.FullName, cancellationToken).ConfigureAwait(false);
                 if (exclusion != null)
                 {
                     rejected.Add(exclusion);

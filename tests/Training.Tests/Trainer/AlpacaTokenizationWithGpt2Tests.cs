@@ -5,12 +5,12 @@ using Xunit;
 
 namespace FedTune.Training.Tests.Trainer;
 
-public sealed class HuggingFaceTextTokenizerTests
+public sealed class AlpacaTokenizationWithGpt2Tests
 {
     [Fact]
     public void Gpt2_tokenizer_json_serves_as_the_trainer_tokenizer_with_endoftext_as_eos()
     {
-        var tokenizer = new HuggingFaceTextTokenizer(HuggingFaceTokenizer.FromJson(Gpt2TokenizerJson.Build()));
+        ITextTokenizer tokenizer = HuggingFaceTokenizer.FromJson(Gpt2TokenizerJson.Build());
         var record = new AlpacaRecord("Answer this question truthfully", "What causes Allergy?", "The immune system.");
 
         var example = new AlpacaExampleTokenizer(tokenizer).Tokenize(record);
