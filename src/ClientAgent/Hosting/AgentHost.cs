@@ -80,7 +80,7 @@ public static class AgentHost
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => AgentStorage.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value.Storage));
         services.TryAddSingleton(sp => new AgentStatusBoard(sp.GetRequiredService<IOptions<AgentOptions>>().Value.HospitalId));
-        services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(FedTune.Training.Data.HuggingFaceTextTokenizer.Load);
+        services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(FedTune.Training.Tokenization.HuggingFaceTokenizer.Load);
         services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
         services.AddHostedService<AgentWorker>();
         return services;

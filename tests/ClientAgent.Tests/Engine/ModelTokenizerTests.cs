@@ -9,7 +9,7 @@ public sealed class ModelTokenizerTests
     [Fact]
     public void A_byte_level_tokenizer_without_merges_maps_each_utf8_byte_to_its_token()
     {
-        var tokenizer = HuggingFaceTextTokenizer.Load(TinyModel.Folder);
+        ITextTokenizer tokenizer = FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(TinyModel.Folder);
         const string text = "Fever, 38.5°C: rest!";
         Assert.Equal(TinyModel.EncodeBytes(text), tokenizer.Encode(text));
         Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
@@ -20,7 +20,7 @@ public sealed class ModelTokenizerTests
     public void A_folder_without_tokenizer_json_is_a_clear_error()
     {
         using var dir = new TempDirectory();
-        var e = Assert.Throws<FileNotFoundException>(() => HuggingFaceTextTokenizer.Load(dir.Path));
+        var e = Assert.Throws<FileNotFoundException>(() => FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(dir.Path));
         Assert.Contains("tokenizer.json", e.Message, StringComparison.Ordinal);
     }
 }
@@ -32,7 +32,7 @@ public sealed class ModelTokenizerRealTextTests
     {
         var file = TestPaths.MedicalMeadowFile;
         Assert.NotNull(file);
-        var tokenizer = HuggingFaceTextTokenizer.Load(TinyModel.Folder);
+        var tokenizer = FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(TinyModel.Folder);
         foreach (var record in new FedTune.Core.Data.AlpacaDatasetReader().Read(file).Take(400))
         {
             var text = record.Instruction + record.Input + record.Output;

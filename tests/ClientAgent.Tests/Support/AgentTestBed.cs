@@ -154,7 +154,7 @@ public sealed class AgentTestBed : IDisposable
         var workspace = AgentWorkspace.Open(options.WorkPath);
         var status = new AgentStatusBoard(options.HospitalId);
         var log = new ListLogger<RoundTaskRunner>();
-        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), FedTune.Training.Data.HuggingFaceTextTokenizer.Load, new ListLogger<TorchRoundTrainer>());
+        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), FedTune.Training.Tokenization.HuggingFaceTokenizer.Load, new ListLogger<TorchRoundTrainer>());
         return (new RoundTaskRunner(Store, options, workspace, trainer, status, TimeProvider.System, log), workspace, status, log);
     }
 
