@@ -38,7 +38,7 @@ public sealed class LanguageModelSession : IDisposable
         {
             throw new DirectoryNotFoundException($"The model folder '{modelFolder}' does not exist. Fix: give a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).");
         }
-        var tokenizer = HuggingFaceTextTokenizer.Load(modelFolder);
+        var tokenizer = FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(modelFolder);
         var model = HuggingFaceModelLoader.Load(modelFolder);
         return new LanguageModelSession(modelFolder, model, tokenizer, seqLength);
     }
