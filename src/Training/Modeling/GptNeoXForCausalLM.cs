@@ -1,0 +1,187 @@
+using FedTune.Training.Quantization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FedTune.Training.Modeling;
+
+/// <summary>
+/// Hugging Face's <c>GPTNeoXForCausalLM</c> (Pythia) in TorchSharp. Module and parameter names equal HF's state-dict keys,
+/// so loading is a name-for-name copy (<see cref="WeightSlots"/>). Logits are float32.
+/// </summary>
+public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
+{
+    /// <summary>PEFT's prefix in front of the model's own parameter names in a saved adapter.</summary>
+    public const string PeftPrefix = "base_model.model.";
+
+    private readonly GptNeoXBackbone _backbone;
+    private readonly AdaptableLinear? _embedOut;
+
+    /// <summary>Builds the architecture with zero weights; fill them with a loader or <see cref="InitializeRandom"/>.</summary>
+    public GptNeoXForCausalLM(GptNeoXConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, BaseQuantization quantization = BaseQuantization.None)
+        : base("GPTNeoXForCausalLM")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config.Validate();
+        Device = device ?? CPU;
+        DType = dtype;
+        Quantization = quantization;
+        _backbone = new GptNeoXBackbone(config, quantization, Device, dtype);
+        register_module("gpt_neox", _backbone);
+        if (!config.TieWordEmbeddings)
+        {
+            _embedOut = new AdaptableLinear("embed_out", config.HiddenSize, config.VocabSize, false, BaseQuantization.None, Device, dtype);
+            register_module("embed_out", _embedOut);
+        }
+
+        foreach (var (_, parameter) in named_parameters())
+            parameter.requires_grad = false;
+        eval();
+    }
+
+    public GptNeoXConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+    public BaseQuantization Quantization { get; }
+    public GptNeoXBackbone Backbone => _backbone;
+
+    public long VocabularySize => Config.VocabSize;
+    public long MaxSequenceLength => Config.MaxPositionEmbeddings;
+
+    /// <summary>Recompute each block's activations in backward (see <see cref="GptNeoXBackbone.GradientCheckpointing"/>).</summary>
+    public bool GradientCheckpointing
+    {
+        get => _backbone.GradientCheckpointing;
+        set => _backbone.GradientCheckpointing = value;
+    }
+
+    /// <summary>The trainable LoRA parameters keyed by PEFT names (frozen A matrices are not included).</summary>
+    public IReadOnlyDictionary<string, Parameter> AdapterParameters =>
+        AllAdapterWeights().Where(p => p.Value.requires_grad).ToDictionary(p => p.Key, p => p.Value);
+
+    /// <summary>Every LoRA weight (trainable or frozen) keyed by PEFT names, in model order.</summary>
+    public IReadOnlyList<KeyValuePair<string, Parameter>> AllAdapterWeights() =>
+        named_parameters()
+            .Where(p => p.name.Contains(".lora_A.", StringComparison.Ordinal) || p.name.Contains(".lora_B.", StringComparison.Ordinal))
+            .Select(p => new KeyValuePair<string, Parameter>(PeftPrefix + p.name, p.parameter))
+            .ToList();
+
+    /// <summary>Every base Linear layer with its module path (e.g. <c>gpt_neox.layers.0.attention.query_key_value</c>).</summary>
+    public IReadOnlyList<KeyValuePair<string, AdaptableLinear>> LinearLayers() =>
+        named_modules().Where(m => m.module is AdaptableLinear)
+            .Select(m => new KeyValuePair<string, AdaptableLinear>(m.name, (AdaptableLinear)m.module))
+            .ToList();
+
+    public void SetTraining(bool training) => train(training);
+
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask) => Forward(inputIds, attentionMask, null);
+
+    /// <summary>
+    /// Logits [B, T, vocab] float32 for the new tokens. With a <paramref name="cache"/>, <paramref name="attentionMask"/>
+    /// is the mask of the new tokens only ([B, T]) or null; the cache remembers the mask of what came before.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask, KeyValueCache? cache)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        using var scope = torch.NewDisposeScope();
+        var ids = inputIds.to(ScalarType.Int64, Device);
+        long past = cache?.Length ?? 0;
+        if (past + ids.shape[1] > Config.MaxPositionEmbeddings)
+            throw new ArgumentException(
+                $"Sequence of {past + ids.shape[1]} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}; truncate it.", nameof(inputIds));
+        Tensor? fullMask = attentionMask?.to(ScalarType.Int64, Device);
+        if (cache is not null)
+        {
+            var newMask = fullMask ?? torch.ones(ids.shape, dtype: ScalarType.Int64, device: Device);
+            fullMask = cache.Mask is null ? newMask : torch.cat([cache.Mask, newMask], 1);
+            cache.SetMask(fullMask.clone());
+        }
+
+        var hidden = _backbone.Forward(ids, fullMask, cache);
+        var logits = _embedOut is null
+            ? nn.functional.linear(hidden, _backbone.EmbedIn.weight!)
+            : _embedOut.forward(hidden);
+        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>HF's initialization: Linear and Embedding weights N(0, initializer_range), biases 0, LayerNorm 1/0.</summary>
+    public void InitializeRandom(long seed)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var generator = new Generator((ulong)seed);
+        float std = (float)Config.InitializerRange;
+        foreach (var slot in WeightSlots())
+        {
+            Tensor value;
+            if (slot.Name.EndsWith("layernorm.weight", StringComparison.Ordinal) || slot.Name.EndsWith("layer_norm.weight", StringComparison.Ordinal))
+                value = torch.ones(slot.Shape);
+            else if (slot.Name.EndsWith(".bias", StringComparison.Ordinal))
+                value = torch.zeros(slot.Shape);
+            else
+                value = torch.randn(slot.Shape, generator: generator) * std;
+            slot.Load(value);
+        }
+    }
+
+    /// <summary>The model's HF state-dict entries in <see cref="GptNeoXStateDictLayout"/> order.</summary>
+    public IReadOnlyList<WeightSlot> WeightSlots()
+    {
+        var slots = new List<WeightSlot>();
+        void Plain(string name, Tensor target) => slots.Add(new WeightSlot(name, target.shape,
+            source =>
+            {
+                using var noGrad = torch.no_grad();
+                target.copy_(source.to(target.dtype, target.device));
+            },
+            () => target.detach().clone()));
+        void Linear(string prefix, AdaptableLinear linear)
+        {
+            slots.Add(new WeightSlot(prefix + ".weight", [linear.OutFeatures, linear.InFeatures], linear.LoadWeight, () => linear.BaseWeight().detach().clone()));
+            if (linear.Bias is not null)
+                slots.Add(new WeightSlot(prefix + ".bias", [linear.OutFeatures], linear.LoadBias, () => linear.Bias.detach().clone()));
+        }
+
+        void Norm(string prefix, LayerNorm norm)
+        {
+            Plain(prefix + ".weight", norm.weight!);
+            Plain(prefix + ".bias", norm.bias!);
+        }
+
+        Plain("gpt_neox.embed_in.weight", _backbone.EmbedIn.weight!);
+        for (int i = 0; i < _backbone.Layers.Count; i++)
+        {
+            var layer = _backbone.Layers[i];
+            var p = $"gpt_neox.layers.{i}.";
+            var norms = layer.named_children().ToDictionary(c => c.name, c => c.module);
+            Norm(p + "input_layernorm", (LayerNorm)norms["input_layernorm"]);
+            Norm(p + "post_attention_layernorm", (LayerNorm)norms["post_attention_layernorm"]);
+            Linear(p + "attention.query_key_value", layer.Attention.QueryKeyValue);
+            Linear(p + "attention.dense", layer.Attention.Dense);
+            Linear(p + "mlp.dense_h_to_4h", layer.Mlp.DenseHTo4H);
+            Linear(p + "mlp.dense_4h_to_h", layer.Mlp.Dense4HToH);
+        }
+
+        Norm("gpt_neox.final_layer_norm", _backbone.FinalLayerNorm);
+        if (_embedOut is not null)
+            Linear("embed_out", _embedOut);
+        return slots;
+    }
+
+    /// <summary>Bytes the base model (everything but LoRA) occupies in memory, counting quantized codes and scales.</summary>
+    public long BaseModelBytes()
+    {
+        long bytes = 0;
+        var linearPrefixes = LinearLayers().Select(l => l.Key + ".").ToList();
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (name.Contains(".lora_", StringComparison.Ordinal)) continue;
+            if (linearPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal))) continue;
+            bytes += parameter.NumberOfElements * parameter.ElementSize;
+        }
+
+        foreach (var (_, linear) in LinearLayers())
+            bytes += linear.BaseByteCount;
+        return bytes;
+    }
+}
