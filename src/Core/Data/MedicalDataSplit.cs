@@ -1,0 +1,20 @@
+namespace FedTune.Core.Data;
+
+/// <summary>One hospital's private data: what it trains on and what it holds out for its own evaluation/audits.</summary>
+public sealed record HospitalShard(int Index, string Name, IReadOnlyList<AlpacaRecord> Train, IReadOnlyList<AlpacaRecord> HeldOut)
+{
+    /// <summary>All of the hospital's records (train then held-out).</summary>
+    public IEnumerable<AlpacaRecord> All => Train.Concat(HeldOut);
+}
+
+/// <summary>
+/// The result of <see cref="MedicalDataSplitter.Split"/>: disjoint public, evaluation and hospital parts.
+/// <see cref="DuplicatesRemoved"/> counts exact duplicate records dropped before splitting (so no record can sit on
+/// both sides of a split).
+/// </summary>
+public sealed record MedicalDataSplit(
+    IReadOnlyList<AlpacaRecord> Public,
+    IReadOnlyList<AlpacaRecord> Evaluation,
+    IReadOnlyList<HospitalShard> Hospitals,
+    int DuplicatesRemoved,
+    MedicalSplitOptions Options);
