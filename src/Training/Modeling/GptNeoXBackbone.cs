@@ -12,6 +12,7 @@ public sealed class GptNeoXBackbone : nn.Module
     private readonly Embedding _embedIn;
     private readonly ModuleList<GptNeoXLayer> _layers;
     private readonly LayerNorm _finalLayerNorm;
+    private readonly GptNeoXLayer[] _layerList;
     private readonly Tensor _inverseFrequencies;
 
     public GptNeoXBackbone(GptNeoXConfig config, BaseQuantization storage, Device device, ScalarType dtype)
@@ -19,8 +20,9 @@ public sealed class GptNeoXBackbone : nn.Module
     {
         _config = config;
         _embedIn = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
-        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers)
-            .Select(_ => new GptNeoXLayer(config, storage, device, dtype)).ToArray());
+        _layerList = Enumerable.Range(0, config.NumHiddenLayers)
+            .Select(_ => new GptNeoXLayer(config, storage, device, dtype)).ToArray();
+        _layers = nn.ModuleList(_layerList);
         _finalLayerNorm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: device, dtype: dtype);
         register_module("embed_in", _embedIn);
         register_module("layers", _layers);
@@ -32,7 +34,7 @@ public sealed class GptNeoXBackbone : nn.Module
     }
 
     public Embedding EmbedIn => _embedIn;
-    public IReadOnlyList<GptNeoXLayer> Layers => _layers.ToList();
+    public IReadOnlyList<GptNeoXLayer> Layers => _layerList;
     public LayerNorm FinalLayerNorm => _finalLayerNorm;
 
     /// <summary>Recompute each block's activations in backward instead of keeping them (training only).</summary>
@@ -79,9 +81,9 @@ public sealed class GptNeoXBackbone : nn.Module
             hidden = nn.functional.dropout(hidden, _config.HiddenDropout, true);
 
         bool checkpoint = GradientCheckpointing && training && cache is null && torch.is_grad_enabled();
-        for (int i = 0; i < _layers.Count; i++)
+        for (int i = 0; i < _layerList.Length; i++)
         {
-            var layer = _layers[i];
+            var layer = _layerList[i];
             int index = i;
             hidden = checkpoint
                 ? LayerCheckpointFunction.Run(hidden, x => layer.Forward(x, cos, sin, additiveMask, null, index))

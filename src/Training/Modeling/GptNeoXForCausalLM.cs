@@ -67,10 +67,23 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
             .ToList();
 
     /// <summary>Every base Linear layer with its module path (e.g. <c>gpt_neox.layers.0.attention.query_key_value</c>).</summary>
-    public IReadOnlyList<KeyValuePair<string, AdaptableLinear>> LinearLayers() =>
-        named_modules().Where(m => m.module is AdaptableLinear)
-            .Select(m => new KeyValuePair<string, AdaptableLinear>(m.name, (AdaptableLinear)m.module))
-            .ToList();
+    public IReadOnlyList<KeyValuePair<string, AdaptableLinear>> LinearLayers()
+    {
+        var layers = new List<KeyValuePair<string, AdaptableLinear>>();
+        for (int i = 0; i < _backbone.Layers.Count; i++)
+        {
+            var layer = _backbone.Layers[i];
+            var p = $"gpt_neox.layers.{i}.";
+            layers.Add(new(p + "attention.query_key_value", layer.Attention.QueryKeyValue));
+            layers.Add(new(p + "attention.dense", layer.Attention.Dense));
+            layers.Add(new(p + "mlp.dense_h_to_4h", layer.Mlp.DenseHTo4H));
+            layers.Add(new(p + "mlp.dense_4h_to_h", layer.Mlp.Dense4HToH));
+        }
+
+        if (_embedOut is not null)
+            layers.Add(new("embed_out", _embedOut));
+        return layers;
+    }
 
     public void SetTraining(bool training) => train(training);
 
@@ -153,9 +166,8 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         {
             var layer = _backbone.Layers[i];
             var p = $"gpt_neox.layers.{i}.";
-            var norms = layer.named_children().ToDictionary(c => c.name, c => c.module);
-            Norm(p + "input_layernorm", (LayerNorm)norms["input_layernorm"]);
-            Norm(p + "post_attention_layernorm", (LayerNorm)norms["post_attention_layernorm"]);
+            Norm(p + "input_layernorm", layer.InputLayerNorm);
+            Norm(p + "post_attention_layernorm", layer.PostAttentionLayerNorm);
             Linear(p + "attention.query_key_value", layer.Attention.QueryKeyValue);
             Linear(p + "attention.dense", layer.Attention.Dense);
             Linear(p + "mlp.dense_h_to_4h", layer.Mlp.DenseHTo4H);
@@ -171,17 +183,11 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
     /// <summary>Bytes the base model (everything but LoRA) occupies in memory, counting quantized codes and scales.</summary>
     public long BaseModelBytes()
     {
-        long bytes = 0;
-        var linearPrefixes = LinearLayers().Select(l => l.Key + ".").ToList();
-        foreach (var (name, parameter) in named_parameters())
-        {
-            if (name.Contains(".lora_", StringComparison.Ordinal)) continue;
-            if (linearPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal))) continue;
-            bytes += parameter.NumberOfElements * parameter.ElementSize;
-        }
-
+        long bytes = named_parameters()
+            .Where(p => !p.name.Contains(".lora_", StringComparison.Ordinal))
+            .Sum(p => p.parameter.NumberOfElements * p.parameter.ElementSize);
         foreach (var (_, linear) in LinearLayers())
-            bytes += linear.BaseByteCount;
+            bytes += linear.Quantized?.ByteCount ?? 0;
         return bytes;
     }
 }

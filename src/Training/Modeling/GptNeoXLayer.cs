@@ -32,6 +32,8 @@ public sealed class GptNeoXLayer : nn.Module
     }
 
     public GptNeoXAttention Attention => _attention;
+    public LayerNorm InputLayerNorm => _inputLayerNorm;
+    public LayerNorm PostAttentionLayerNorm => _postAttentionLayerNorm;
     public GptNeoXMlp Mlp => _mlp;
 
     public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? additiveMask, KeyValueCache? cache, int layerIndex)

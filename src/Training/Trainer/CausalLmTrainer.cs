@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using FedTune.Training.Data;
+using FedTune.Training.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedTune.Training.Trainer;
+
+/// <summary>
+/// Trains a model's LoRA adapter with Hugging Face Trainer semantics:
+/// <list type="bullet">
+/// <item>each optimizer step runs <c>gradient_accumulation_steps</c> micro-batches of <c>per_device_train_batch_size</c>;
+/// the loss is the sum of token NLLs of all micro-batches divided by the step's total scored-token count (HF's
+/// <c>num_items_in_batch</c> averaging), so the result equals one big batch;</item>
+/// <item><c>max_steps</c> counts optimizer steps; the HF schedule (<see cref="LearningRateSchedule"/>) scales
+/// <see cref="TrainerOptions.LearningRate"/> (the round's rate) over those steps;</item>
+/// <item>gradients are clipped to <c>max_grad_norm</c>, then <see cref="AdamWOptimizer"/> with explicit weight decay steps;</item>
+/// <item>FedProx adds <c>mu/2·Σ‖w − w_global‖²</c> over the adapter parameters once per optimizer step;</item>
+/// <item>with a work folder, checkpoints every <c>save_steps</c> and at the end; <see cref="Train"/> resumes from the
+/// latest checkpoint there (adapter, AdamW moments, RNG, step; the data order is a pure function of the step).</item>
+/// </list>
+/// Every step runs inside its own <c>torch.NewDisposeScope()</c> on the calling thread.
+/// </summary>
+public sealed class CausalLmTrainer
+{
+    private readonly ICausalLanguageModel _model;
+    private readonly TrainerOptions _options;
+    private readonly CausalLmBatchCollator _collator;
+    private readonly TrainerCheckpointStore? _checkpoints;
+    private readonly IReadOnlyDictionary<string, Tensor>? _globalAdapter;
+
+    /// <param name="model">The model whose <see cref="ICausalLanguageModel.AdapterParameters"/> are trained.</param>
+    /// <param name="options">Training arguments.</param>
+    /// <param name="collator">Padding (side and pad id).</param>
+    /// <param name="workDirectory">Where checkpoints go and are resumed from; null for no checkpoints.</param>
+    /// <param name="globalAdapter">The round's global adapter for FedProx (same names as the adapter); required when ProximalMu &gt; 0.</param>
+    public CausalLmTrainer(
+        ICausalLanguageModel model,
+        TrainerOptions options,
+        CausalLmBatchCollator collator,
+        string? workDirectory = null,
+        IReadOnlyDictionary<string, Tensor>? globalAdapter = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+        _collator = collator ?? throw new ArgumentNullException(nameof(collator));
+        _checkpoints = workDirectory is null ? null : new TrainerCheckpointStore(workDirectory);
+        if (_options.ProximalMu > 0 && globalAdapter is null)
+        {
+            throw new ArgumentException("ProximalMu > 0 (FedProx) needs the round's global adapter weights: pass globalAdapter.");
+        }
+
+        _globalAdapter = globalAdapter;
+    }
+
+    public TrainingResult Train(
+        IReadOnlyList<TokenizedExample> examples,
+        IProgress<TrainingLogEntry>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var parameters = _model.AdapterParameters.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        if (parameters.Count == 0)
+        {
+            throw new InvalidOperationException("The model has no adapter parameters to train: attach LoRA adapters first.");
+        }
+
+        var order = new MicroBatchOrder(examples.Count, _options.PerDeviceTrainBatchSize, _options.Seed);
+        var warmup = LearningRateSchedule.WarmupSteps(_options.MaxSteps, _options.WarmupSteps, _options.WarmupRatio);
+        using var optimizer = new AdamWOptimizer(parameters, _options.AdamBeta1, _options.AdamBeta2, _options.AdamEpsilon, _options.WeightDecay);
+        using var global = GlobalAdapterOnDevice(parameters);
+
+        var state = Resume(parameters, optimizer, examples.Count) ?? NewState(examples.Count);
+        var resumedFrom = state.Step;
+        var history = new List<TrainingLogEntry>(state.History);
+        var lossSum = state.LossSum;
+        var lastLoss = state.LastStepLoss;
+        long tokens = 0;
+        double intervalLoss = 0;
+        int intervalSteps = 0;
+        var stopwatch = Stopwatch.StartNew();
+
+        _model.SetTraining(true);
+        try
+        {
+            for (int step = state.Step; step < _options.MaxSteps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var learningRate = _options.LearningRate
+                                   * LearningRateSchedule.Multiplier(_options.LrSchedulerType, step, warmup, _options.MaxSteps);
+                var outcome = RunStep(step, order, examples, parameters, optimizer, global, learningRate);
+                tokens += outcome.Tokens;
+                lossSum += outcome.Loss;
+                lastLoss = outcome.Loss;
+                intervalLoss += outcome.Loss;
+                intervalSteps++;
+
+                var done = step + 1;
+                if (done % _options.LoggingSteps == 0 || done == _options.MaxSteps)
+                {
+                    var entry = new TrainingLogEntry(done, intervalLoss / intervalSteps, learningRate, tokens, outcome.GradNorm, outcome.Proximal);
+                    history.Add(entry);
+                    progress?.Report(entry);
+                    intervalLoss = 0;
+                    intervalSteps = 0;
+                }
+
+                if (_checkpoints is not null && ((_options.SaveSteps > 0 && done % _options.SaveSteps == 0) || done == _options.MaxSteps))
+                {
+                    SaveCheckpoint(parameters, optimizer, state with
+                    {
+                        Step = done,
+                        OptimizerStepCount = optimizer.StepCount,
+                        LossSum = lossSum,
+                        LastStepLoss = lastLoss,
+                        History = history.ToList(),
+                    });
+                }
+            }
+        }
+        finally
+        {
+            _model.SetTraining(false);
+        }
+
+        stopwatch.Stop();
+        var stepsRun = _options.MaxSteps - resumedFrom;
+        return new TrainingResult(
+            _options.MaxSteps,
+            resumedFrom,
+            lossSum / _options.MaxSteps,
+            lastLoss,
+            tokens,
+            stopwatch.Elapsed,
+            stepsRun > 0 ? tokens / Math.Max(1e-9, stopwatch.Elapsed.TotalSeconds) : 0,
+            history);
+    }
+
+    private readonly record struct StepOutcome(double Loss, long Tokens, double GradNorm, double Proximal);
+
+    private StepOutcome RunStep(
+        int step,
+        MicroBatchOrder order,
+        IReadOnlyList<TokenizedExample> examples,
+        List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters,
+        AdamWOptimizer optimizer,
+        GlobalAdapter? global,
+        double learningRate)
+    {
+        using var scope = torch.NewDisposeScope();
+        var accumulation = _options.GradientAccumulationSteps;
+        var microBatches = new List<TokenizedExample[]>(accumulation);
+        long scoredTokens = 0;
+        for (int m = 0; m < accumulation; m++)
+        {
+            var indices = order.Batch((long)step * accumulation + m);
+            var batch = new TokenizedExample[indices.Length];
+            for (int i = 0; i < indices.Length; i++)
+            {
+                batch[i] = examples[indices[i]];
+                scoredTokens += batch[i].ScoredTokenCount;
+            }
+
+            microBatches.Add(batch);
+        }
+
+        optimizer.ZeroGrad();
+        double nllSum = 0;
+        long tokens = 0;
+        var denominator = Math.Max(1, scoredTokens);
+        foreach (var examplesOfBatch in microBatches)
+        {
+            using var microScope = torch.NewDisposeScope();
+            using var batch = _collator.Collate(examplesOfBatch, _model.Device);
+            var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
+            var sum = CausalLmLoss.SumNll(logits, batch.Labels);
+            (sum / denominator).backward();
+            nllSum += sum.item<float>();
+            tokens += batch.RealTokens;
+        }
+
+        double proximal = 0;
+        if (global is not null && _options.ProximalMu > 0)
+        {
+            var term = global.ProximalTerm(parameters) * (_options.ProximalMu / 2);
+            term.backward();
+            proximal = term.item<float>();
+        }
+
+        double gradNorm = _options.MaxGradNorm > 0
+            ? torch.nn.utils.clip_grad_norm_(parameters.Select(p => p.Value), _options.MaxGradNorm)
+            : GradNorm(parameters);
+        optimizer.Step(learningRate);
+        return new StepOutcome(nllSum / denominator, tokens, gradNorm, proximal);
+    }
+
+    private static double GradNorm(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters)
+    {
+        double squares = 0;
+        foreach (var (_, parameter) in parameters)
+        {
+            if (parameter.grad is { } grad)
+            {
+                squares += grad.pow(2).sum().item<float>();
+            }
+        }
+
+        return Math.Sqrt(squares);
+    }
+
+    private TrainerCheckpointState NewState(int exampleCount)
+    {
+        torch.random.manual_seed(_options.Seed);
+        return new TrainerCheckpointState
+        {
+            MaxSteps = _options.MaxSteps,
+            Seed = _options.Seed,
+            ExampleCount = exampleCount,
+            BatchSize = _options.PerDeviceTrainBatchSize,
+            GradientAccumulationSteps = _options.GradientAccumulationSteps,
+        };
+    }
+
+    private TrainerCheckpointState? Resume(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters, AdamWOptimizer optimizer, int exampleCount)
+    {
+        using var checkpoint = _checkpoints?.LoadLatest();
+        if (checkpoint is null)
+        {
+            return null;
+        }
+
+        var saved = checkpoint.State;
+        if (saved.MaxSteps != _options.MaxSteps || saved.Seed != _options.Seed || saved.ExampleCount != exampleCount
+            || saved.BatchSize != _options.PerDeviceTrainBatchSize || saved.GradientAccumulationSteps != _options.GradientAccumulationSteps)
+        {
+            throw new InvalidOperationException(
+                $"The checkpoint '{checkpoint.Path}' belongs to a different run (max_steps {saved.MaxSteps}, seed {saved.Seed}, " +
+                $"{saved.ExampleCount} examples, batch {saved.BatchSize}×{saved.GradientAccumulationSteps}); this run has max_steps " +
+                $"{_options.MaxSteps}, seed {_options.Seed}, {exampleCount} examples, batch {_options.PerDeviceTrainBatchSize}×" +
+                $"{_options.GradientAccumulationSteps}. Use a fresh work folder per run, or delete '{_checkpoints!.Directory}'.");
+        }
+
+        using (torch.no_grad())
+        {
+            foreach (var (name, parameter) in parameters)
+            {
+                if (!checkpoint.Adapter.TryGetValue(name, out var value) || !value.shape.SequenceEqual(parameter.shape))
+                {
+                    throw new InvalidOperationException(
+                        $"The checkpoint '{checkpoint.Path}' has no adapter tensor '{name}' of shape [{string.Join(", ", parameter.shape)}]: " +
+                        "it was written for another adapter configuration; delete the work folder to start fresh.");
+                }
+
+                parameter.copy_(value);
+            }
+        }
+
+        optimizer.LoadState(checkpoint.Optimizer, saved.OptimizerStepCount);
+        torch.random.set_rng_state(checkpoint.RngState);
+        return saved;
+    }
+
+    private void SaveCheckpoint(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters, AdamWOptimizer optimizer, TrainerCheckpointState state)
+    {
+        using var scope = torch.NewDisposeScope();
+        _checkpoints!.Save(
+            state,
+            parameters.Select(p => KeyValuePair.Create(p.Key, (Tensor)p.Value)),
+            optimizer.StateTensors(),
+            torch.random.get_rng_state(),
+            _options.SaveTotalLimit);
+    }
+
+    private GlobalAdapter? GlobalAdapterOnDevice(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters) =>
+        _globalAdapter is null ? null : new GlobalAdapter(_globalAdapter, parameters, _model.Device);
+
+    /// <summary>Detached copies of the round's global adapter on the model's device, for the FedProx term.</summary>
+    private sealed class GlobalAdapter : IDisposable
+    {
+        private readonly Dictionary<string, Tensor> _weights = new(StringComparer.Ordinal);
+
+        public GlobalAdapter(
+            IReadOnlyDictionary<string, Tensor> weights,
+            List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters,
+            Device device)
+        {
+            foreach (var (name, parameter) in parameters)
+            {
+                if (!weights.TryGetValue(name, out var weight) || !weight.shape.SequenceEqual(parameter.shape))
+                {
+                    throw new ArgumentException(
+                        $"The global adapter for FedProx has no tensor '{name}' of shape [{string.Join(", ", parameter.shape)}]: " +
+                        "pass the round's global adapter with the model's adapter names.");
+                }
+
+                _weights[name] = weight.detach().to(parameter.dtype, device).clone().DetachFromDisposeScope();
+            }
+        }
+
+        public Tensor ProximalTerm(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters)
+        {
+            Tensor? total = null;
+            foreach (var (name, parameter) in parameters)
+            {
+                var squared = (parameter - _weights[name]).pow(2).sum();
+                total = total is null ? squared : total + squared;
+            }
+
+            return total!;
+        }
+
+        public void Dispose()
+        {
+            foreach (var tensor in _weights.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+}

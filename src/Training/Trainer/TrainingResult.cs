@@ -1,0 +1,15 @@
+namespace FedTune.Training.Trainer;
+
+/// <summary>
+/// The outcome of <see cref="CausalLmTrainer.Train"/>. <see cref="MeanLoss"/> averages the per-step task losses of
+/// every step (including steps done before a resume); <see cref="TokensPerSecond"/> counts only this call's steps.
+/// </summary>
+public sealed record TrainingResult(
+    int Steps,
+    int ResumedFromStep,
+    double MeanLoss,
+    double FinalStepLoss,
+    long Tokens,
+    TimeSpan Elapsed,
+    double TokensPerSecond,
+    IReadOnlyList<TrainingLogEntry> History);

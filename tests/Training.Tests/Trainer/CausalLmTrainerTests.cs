@@ -1,0 +1,199 @@
+using FedTune.Training.Data;
+using FedTune.Training.Trainer;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FedTune.Training.Tests.Trainer;
+
+public sealed class CausalLmTrainerTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("fedtune-trainer-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private static readonly CausalLmBatchCollator LeftPadding = new(padTokenId: 0);
+
+    private static TrainerOptions Options(int maxSteps) => new()
+    {
+        LearningRate = 0.02,
+        PerDeviceTrainBatchSize = 2,
+        GradientAccumulationSteps = 2,
+        MaxSteps = maxSteps,
+        LrSchedulerType = LearningRateSchedulerType.Cosine,
+        WarmupSteps = 1,
+        LoggingSteps = 1,
+        SaveSteps = 2,
+        WeightDecay = 0.01,
+        Seed = 5,
+    };
+
+    [Fact]
+    public void Train_lowers_the_loss_on_repeated_data()
+    {
+        using var model = new TinyCausalLm();
+        var examples = TrainingFixtures.Examples(8);
+
+        var result = new CausalLmTrainer(model, Options(20) with { LearningRate = 0.05, LrSchedulerType = LearningRateSchedulerType.Constant }, LeftPadding)
+            .Train(examples);
+
+        Assert.Equal(20, result.History.Count);
+        Assert.True(result.History[^1].Loss < result.History[0].Loss * 0.95,
+            $"loss went from {result.History[0].Loss} to {result.History[^1].Loss}");
+        Assert.True(result.Tokens > 0);
+    }
+
+    [Fact]
+    public void Train_is_deterministic_for_a_seed_on_cpu()
+    {
+        Dictionary<string, float[]> Run()
+        {
+            using var model = new TinyCausalLm();
+            new CausalLmTrainer(model, Options(6), LeftPadding).Train(TrainingFixtures.Examples(10));
+            return model.AdapterSnapshot();
+        }
+
+        Assert.Equal(0, TrainingFixtures.MaxAbsDifference(Run(), Run()));
+    }
+
+    [Fact]
+    public void Gradient_accumulation_of_two_micro_batches_equals_one_batch_of_both()
+    {
+        var examples = TrainingFixtures.Examples(8);
+        using var accumulated = new TinyCausalLm(dropout: 0);
+        using var single = new TinyCausalLm(dropout: 0);
+        var options = Options(3) with { LrSchedulerType = LearningRateSchedulerType.Constant, WarmupSteps = 0 };
+
+        new CausalLmTrainer(accumulated, options with { PerDeviceTrainBatchSize = 2, GradientAccumulationSteps = 2 }, LeftPadding).Train(examples);
+        new CausalLmTrainer(single, options with { PerDeviceTrainBatchSize = 4, GradientAccumulationSteps = 1 }, LeftPadding).Train(examples);
+
+        Assert.True(TrainingFixtures.MaxAbsDifference(accumulated.AdapterSnapshot(), single.AdapterSnapshot()) < 1e-5);
+    }
+
+    [Fact]
+    public void Train_resumed_after_an_interruption_gives_the_same_adapter_as_an_uninterrupted_run()
+    {
+        var examples = TrainingFixtures.Examples(10);
+        using var uninterrupted = new TinyCausalLm();
+        new CausalLmTrainer(uninterrupted, Options(8), LeftPadding).Train(examples);
+
+        var work = Path.Combine(_work, "resume");
+        using (var first = new TinyCausalLm())
+        using (var stop = new CancellationTokenSource())
+        {
+            var progress = new SynchronousProgress(entry =>
+            {
+                if (entry.Step == 4)
+                {
+                    stop.Cancel();
+                }
+            });
+            Assert.Throws<OperationCanceledException>(() =>
+                new CausalLmTrainer(first, Options(8), LeftPadding, work).Train(examples, progress, stop.Token));
+        }
+
+        using var resumedModel = new TinyCausalLm();
+        using (torch.no_grad())
+        {
+            foreach (var parameter in resumedModel.AdapterParameters.Values)
+            {
+                parameter.add_(1.0);
+            }
+        }
+
+        var resumed = new CausalLmTrainer(resumedModel, Options(8), LeftPadding, work).Train(examples);
+
+        Assert.Equal(4, resumed.ResumedFromStep);
+        Assert.Equal(8, resumed.History.Count);
+        var difference = TrainingFixtures.MaxAbsDifference(uninterrupted.AdapterSnapshot(), resumedModel.AdapterSnapshot());
+        Assert.True(difference < 1e-6, $"resumed adapter differs by {difference}");
+    }
+
+    [Fact]
+    public void Checkpoints_rotate_to_save_total_limit_and_leave_no_temporary_folders()
+    {
+        using var model = new TinyCausalLm();
+
+        new CausalLmTrainer(model, Options(5) with { SaveSteps = 1, SaveTotalLimit = 2 }, LeftPadding, _work).Train(TrainingFixtures.Examples(6));
+
+        Assert.Equal(["checkpoint-4", "checkpoint-5"], Directory.GetDirectories(_work).Select(d => Path.GetFileName(d)!).Order().ToArray());
+    }
+
+    [Fact]
+    public void Train_refuses_a_checkpoint_from_a_different_run_naming_the_folder()
+    {
+        using var model = new TinyCausalLm();
+        new CausalLmTrainer(model, Options(2), LeftPadding, _work).Train(TrainingFixtures.Examples(6));
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            new CausalLmTrainer(model, Options(3), LeftPadding, _work).Train(TrainingFixtures.Examples(6)));
+
+        Assert.Contains("different run", error.Message, StringComparison.Ordinal);
+        Assert.Contains(_work, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FedProx_keeps_the_adapter_closer_to_the_global_weights()
+    {
+        var examples = TrainingFixtures.Examples(8);
+        double DistanceAfterTraining(double mu)
+        {
+            using var model = new TinyCausalLm(dropout: 0);
+            var global = model.AdapterParameters.ToDictionary(p => p.Key, p => (Tensor)p.Value.detach().clone());
+            var options = Options(10) with { ProximalMu = mu, LrSchedulerType = LearningRateSchedulerType.Constant, MaxGradNorm = 0 };
+            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global).Train(examples);
+            if (mu > 0)
+            {
+                Assert.Contains(result.History, h => h.ProximalTerm > 0);
+            }
+
+            var distance = model.AdapterParameters.Sum(p => (p.Value - global[p.Key]).pow(2).sum().item<float>());
+            foreach (var tensor in global.Values)
+            {
+                tensor.Dispose();
+            }
+
+            return distance;
+        }
+
+        var plain = DistanceAfterTraining(0);
+        var proximal = DistanceAfterTraining(50);
+
+        Assert.True(proximal < plain * 0.8, $"FedProx distance {proximal} is not below plain training's {plain}");
+    }
+
+    [Fact]
+    public void FedProx_without_global_weights_is_rejected_clearly()
+    {
+        using var model = new TinyCausalLm();
+
+        var error = Assert.Throws<ArgumentException>(() => new CausalLmTrainer(model, Options(1) with { ProximalMu = 0.1 }, LeftPadding));
+
+        Assert.Contains("globalAdapter", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Live_tensor_count_stays_flat_over_many_steps()
+    {
+        using var model = new TinyCausalLm();
+        var examples = TrainingFixtures.Examples(16);
+        var counts = new List<long>();
+        var progress = new SynchronousProgress(_ => counts.Add(Tensor.TotalCount));
+        var steps = int.TryParse(Environment.GetEnvironmentVariable("FEDTUNE_MEMORY_TEST_STEPS"), out var s) ? s : 200;
+
+        var before = Tensor.TotalCount;
+        var result = new CausalLmTrainer(model, Options(steps) with { LoggingSteps = 10, SaveSteps = 0 }, LeftPadding).Train(examples, progress);
+        var after = Tensor.TotalCount;
+
+        Console.WriteLine($"live tensors over {steps} steps: before {before}, first log {counts[0]}, last log {counts[^1]}, max {counts.Max()}, after {after}; " +
+                          $"working set {Environment.WorkingSet / 1048576} MiB; {result.TokensPerSecond:F0} tokens/s");
+        Assert.True(counts[^1] <= counts[0], $"live tensors grew from {counts[0]} to {counts[^1]} over {steps} steps");
+        Assert.True(after <= before, $"training left {after - before} tensors alive");
+    }
+
+    /// <summary>IProgress that reports on the training thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SynchronousProgress(Action<TrainingLogEntry> report) : IProgress<TrainingLogEntry>
+    {
+        public void Report(TrainingLogEntry value) => report(value);
+    }
+}

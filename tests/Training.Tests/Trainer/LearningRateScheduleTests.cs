@@ -1,0 +1,53 @@
+using FedTune.Training.Trainer;
+using Xunit;
+
+namespace FedTune.Training.Tests.Trainer;
+
+public sealed class LearningRateScheduleTests
+{
+    [Theory]
+    [InlineData(0, 0.0)]
+    [InlineData(1, 0.5)]
+    [InlineData(2, 1.0)]
+    [InlineData(6, 0.5)]
+    [InlineData(4, 0.85355339059327373)]
+    [InlineData(10, 0.0)]
+    public void Cosine_matches_get_cosine_schedule_with_warmup(int step, double expected)
+    {
+        Assert.Equal(expected, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Cosine, step, warmupSteps: 2, totalSteps: 10), 12);
+    }
+
+    [Theory]
+    [InlineData(1, 0.5)]
+    [InlineData(6, 0.5)]
+    [InlineData(2, 1.0)]
+    [InlineData(10, 0.0)]
+    public void Linear_matches_get_linear_schedule_with_warmup(int step, double expected)
+    {
+        Assert.Equal(expected, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Linear, step, warmupSteps: 2, totalSteps: 10), 12);
+    }
+
+    [Fact]
+    public void Constant_ignores_warmup_and_constant_with_warmup_ramps()
+    {
+        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Constant, 0, 5, 10));
+        Assert.Equal(0.2, LearningRateSchedule.Multiplier(LearningRateSchedulerType.ConstantWithWarmup, 1, 5, 10), 12);
+        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LearningRateSchedulerType.ConstantWithWarmup, 7, 5, 10));
+    }
+
+    [Fact]
+    public void WarmupSteps_prefers_steps_then_rounds_the_ratio_up()
+    {
+        Assert.Equal(3, LearningRateSchedule.WarmupSteps(10, 3, 0.5));
+        Assert.Equal(2, LearningRateSchedule.WarmupSteps(10, 0, 0.15));
+        Assert.Equal(0, LearningRateSchedule.WarmupSteps(10, 0, 0));
+    }
+
+    [Fact]
+    public void FederatedLearningRate_anneals_from_max_at_round_zero_to_min_at_the_last_round()
+    {
+        Assert.Equal(5e-5, FederatedLearningRate.CosineAnnealing(0, 10, 5e-5, 1e-6), 15);
+        Assert.Equal((5e-5 + 1e-6) / 2, FederatedLearningRate.CosineAnnealing(5, 10, 5e-5, 1e-6), 15);
+        Assert.Equal(1e-6, FederatedLearningRate.CosineAnnealing(10, 10, 5e-5, 1e-6), 15);
+    }
+}
