@@ -99,9 +99,9 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         + (_bias is null ? 0 : _bias.NumberOfElements * _bias.ElementSize);
 
     /// <summary>
-    /// Attaches a LoRA branch: A [r, in] from <paramref name="initialA"/> or kaiming-uniform(a=sqrt 5) as PEFT does, B zeros.
+    /// Attaches a LoRA branch scaled by <paramref name="scaling"/> (alpha/r): A [r, in] from <paramref name="initialA"/> or kaiming-uniform(a=sqrt 5) as PEFT does, B zeros.
     /// </summary>
-    public void AttachLora(int rank, double alpha, double dropout, Tensor? initialA, bool trainableA)
+    public void AttachLora(int rank, double scaling, double dropout, Tensor? initialA, bool trainableA)
     {
         if (_loraA is not null)
             throw new InvalidOperationException("A LoRA branch is already attached to this layer.");
@@ -123,7 +123,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         _loraB.weight!.requires_grad = true;
         register_module("lora_A", _loraA);
         register_module("lora_B", _loraB);
-        _scaling = alpha / rank;
+        _scaling = scaling;
         _loraDropout = dropout;
     }
 
