@@ -81,12 +81,17 @@ public sealed class GptNeoXBackbone : nn.Module
             hidden = nn.functional.dropout(hidden, _config.HiddenDropout, true);
 
         bool checkpoint = GradientCheckpointing && training && cache is null && torch.is_grad_enabled();
+        // Like transformers' enable_input_require_grads: with a frozen embedding the first block's input needs a grad
+        // for the checkpointed blocks to join the graph, or the adapters inside them would get no gradient.
+        if (checkpoint && !hidden.requires_grad)
+            hidden = hidden.detach().requires_grad_(true);
+        var shared = checkpoint ? new SharedCheckpointTensors(_layerList.Length, cos, sin, additiveMask) : null;
         for (int i = 0; i < _layerList.Length; i++)
         {
             var layer = _layerList[i];
             int index = i;
-            hidden = checkpoint
-                ? LayerCheckpointFunction.Run(hidden, x => layer.Forward(x, cos, sin, additiveMask, null, index))
+            hidden = shared is not null
+                ? LayerCheckpointFunction.Run(hidden, x => layer.Forward(x, shared[0]!, shared[1]!, shared[2], null, index), shared)
                 : layer.Forward(hidden, cos, sin, additiveMask, cache, index);
         }
 

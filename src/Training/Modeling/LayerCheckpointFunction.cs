@@ -15,8 +15,13 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
 
     public override string Name => nameof(LayerCheckpointFunction);
 
-    /// <summary>Runs <paramref name="block"/> on <paramref name="input"/> with activations recomputed in backward.</summary>
-    public static Tensor Run(Tensor input, Func<Tensor, Tensor> block) => apply(input, block);
+    private const string SharedKey = "shared";
+
+    /// <summary>
+    /// Runs <paramref name="block"/> on <paramref name="input"/> with activations recomputed in backward.
+    /// <paramref name="shared"/> holds the constant tensors the block reads (rotary tables, mask); each backward releases it once.
+    /// </summary>
+    public static Tensor Run(Tensor input, Func<Tensor, Tensor> block, SharedCheckpointTensors shared) => apply(input, block, shared);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -24,7 +29,8 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
         var block = (Func<Tensor, Tensor>)vars[1];
         ctx.save_for_backward([input]);
         ctx.save_data(BlockKey, block);
-        ctx.save_data(RngKey, new RngSnapshot(torch.random.get_rng_state()));
+        ctx.save_data(SharedKey, vars[2]);
+        ctx.save_data(RngKey, new RngSnapshot(torch.random.get_rng_state().DetachFromDisposeScope()));
         return block(input);
     }
 
@@ -50,8 +56,33 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
         }
 
         rng.State.Dispose();
-        return [inputGrad];
+        ((SharedCheckpointTensors)ctx.get_data(SharedKey)).Release();
+        return [inputGrad, null!, null!];
     }
 
     private sealed record RngSnapshot(Tensor State);
+}
+
+/// <summary>
+/// Tensors every checkpointed block of one forward reads (rotary cos/sin, attention mask), kept out of the forward's
+/// dispose scope until the last block's backward has recomputed with them.
+/// </summary>
+internal sealed class SharedCheckpointTensors
+{
+    private readonly Tensor?[] _tensors;
+    private int _users;
+
+    public SharedCheckpointTensors(int users, params Tensor?[] tensors)
+    {
+        _users = users;
+        _tensors = tensors.Select(t => t?.detach().DetachFromDisposeScope()).ToArray();
+    }
+
+    public Tensor? this[int index] => _tensors[index];
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _users) != 0) return;
+        foreach (var tensor in _tensors) tensor?.Dispose();
+    }
 }

@@ -32,7 +32,7 @@ public sealed class Nf4Weight : QuantizedWeight
         _packed = packed;
         _absmax = absmax;
         _count = count;
-        _table = torch.tensor(CodeValues, device: packed.device);
+        _table = torch.tensor(CodeValues, device: packed.device).DetachFromDisposeScope();
     }
 
     /// <summary>Packed codes: one byte per two weights.</summary>
