@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+
 namespace FedTune.Training.Data;
 
 /// <summary>
@@ -18,6 +20,20 @@ public sealed record TokenizationOptions
     /// is shorter), and the prompt gives up its leading tokens first.
     /// </summary>
     public double MinResponseFraction { get; init; } = 0.25;
+
+    /// <summary><c>train.seq_length</c>, completion-only loss and EOS (the defaults).</summary>
+    public static TokenizationOptions FromConfig(TrainConfig train)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        return new TokenizationOptions { SeqLength = train.SeqLength };
+    }
+
+    /// <summary>The configuration's <c>train.padding_side</c> for the collator.</summary>
+    public static PaddingSide PaddingSideFromConfig(TrainConfig train)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        return train.PaddingSide == Core.Configuration.PaddingSide.Right ? PaddingSide.Right : PaddingSide.Left;
+    }
 
     public void Validate()
     {

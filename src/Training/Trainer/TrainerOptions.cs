@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+
 namespace FedTune.Training.Trainer;
 
 /// <summary>
@@ -45,6 +47,55 @@ public sealed record TrainerOptions
 
     /// <summary>FedProx proximal weight; 0 is plain local training (FedAvg).</summary>
     public double ProximalMu { get; init; }
+
+    /// <summary>
+    /// The options for one round from the configuration's <c>train.training_arguments</c>. <paramref name="learningRate"/>
+    /// is the round's rate (from <see cref="TrainConfig.LearningRateForRound"/>); <paramref name="exampleCount"/> is
+    /// needed only when <c>max_steps</c> is -1 (then HF's rule: <c>ceil(num_train_epochs · max(1, ⌊batches/accum⌋))</c>);
+    /// FedProx's mu is taken from <paramref name="strategy"/> when given.
+    /// </summary>
+    public static TrainerOptions FromConfig(TrainConfig train, double learningRate, int exampleCount, StrategyConfig? strategy = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var arguments = train.TrainingArguments;
+        var maxSteps = arguments.MaxSteps;
+        if (maxSteps <= 0)
+        {
+            var batches = (exampleCount + arguments.PerDeviceTrainBatchSize - 1) / arguments.PerDeviceTrainBatchSize;
+            var updatesPerEpoch = Math.Max(1, batches / arguments.GradientAccumulationSteps);
+            maxSteps = (int)Math.Ceiling(arguments.NumTrainEpochs * updatesPerEpoch);
+        }
+
+        var options = new TrainerOptions
+        {
+            LearningRate = learningRate,
+            PerDeviceTrainBatchSize = arguments.PerDeviceTrainBatchSize,
+            GradientAccumulationSteps = arguments.GradientAccumulationSteps,
+            MaxSteps = maxSteps,
+            LrSchedulerType = arguments.LrSchedulerType switch
+            {
+                Core.Configuration.LrSchedulerType.Linear => LearningRateSchedulerType.Linear,
+                Core.Configuration.LrSchedulerType.Cosine => LearningRateSchedulerType.Cosine,
+                Core.Configuration.LrSchedulerType.Constant => LearningRateSchedulerType.Constant,
+                Core.Configuration.LrSchedulerType.ConstantWithWarmup => LearningRateSchedulerType.ConstantWithWarmup,
+                _ => throw new ArgumentOutOfRangeException(nameof(train), arguments.LrSchedulerType, "Unknown lr_scheduler_type."),
+            },
+            WarmupSteps = arguments.WarmupSteps,
+            WarmupRatio = arguments.WarmupRatio,
+            WeightDecay = arguments.WeightDecay,
+            MaxGradNorm = arguments.MaxGradNorm,
+            AdamBeta1 = arguments.AdamBeta1,
+            AdamBeta2 = arguments.AdamBeta2,
+            AdamEpsilon = arguments.AdamEpsilon,
+            LoggingSteps = Math.Max(1, arguments.LoggingSteps),
+            SaveSteps = Math.Max(0, arguments.SaveSteps),
+            SaveTotalLimit = arguments.SaveTotalLimit,
+            Seed = arguments.Seed,
+            ProximalMu = strategy?.ProximalMu ?? 0,
+        };
+        options.Validate();
+        return options;
+    }
 
     public void Validate()
     {

@@ -42,12 +42,4 @@ public sealed class LearningRateScheduleTests
         Assert.Equal(2, LearningRateSchedule.WarmupSteps(10, 0, 0.15));
         Assert.Equal(0, LearningRateSchedule.WarmupSteps(10, 0, 0));
     }
-
-    [Fact]
-    public void FederatedLearningRate_anneals_from_max_at_round_zero_to_min_at_the_last_round()
-    {
-        Assert.Equal(5e-5, FederatedLearningRate.CosineAnnealing(0, 10, 5e-5, 1e-6), 15);
-        Assert.Equal((5e-5 + 1e-6) / 2, FederatedLearningRate.CosineAnnealing(5, 10, 5e-5, 1e-6), 15);
-        Assert.Equal(1e-6, FederatedLearningRate.CosineAnnealing(10, 10, 5e-5, 1e-6), 15);
-    }
 }

@@ -1,0 +1,33 @@
+using FedTune.Training.Modeling;
+
+namespace FedTune.Training.Benchmarks;
+
+/// <summary>A named GPT-NeoX shape for the training benchmark (random weights: speed, not quality).</summary>
+public sealed record BenchmarkModelShape(string Name, GptNeoXConfig Config)
+{
+    /// <summary>EleutherAI/pythia-70m's architecture: 6 layers, hidden 512, 8 heads, vocabulary 50,304.</summary>
+    public static BenchmarkModelShape Pythia70m { get; } = new("pythia-70m-shape", new GptNeoXConfig
+    {
+        VocabSize = 50304,
+        HiddenSize = 512,
+        NumHiddenLayers = 6,
+        NumAttentionHeads = 8,
+        IntermediateSize = 2048,
+        RotaryPct = 0.25,
+        MaxPositionEmbeddings = 2048,
+        UseParallelResidual = true,
+    });
+
+    /// <summary>The embedded default's size class: GPT-2 vocabulary, 4 layers, hidden 256 (about 3M non-embedding parameters).</summary>
+    public static BenchmarkModelShape EmbeddedSmall { get; } = new("embedded-small-shape", new GptNeoXConfig
+    {
+        VocabSize = 50257,
+        HiddenSize = 256,
+        NumHiddenLayers = 4,
+        NumAttentionHeads = 4,
+        IntermediateSize = 1024,
+        RotaryPct = 0.25,
+        MaxPositionEmbeddings = 1024,
+        UseParallelResidual = true,
+    });
+}

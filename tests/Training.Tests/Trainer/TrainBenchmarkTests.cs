@@ -1,0 +1,29 @@
+using FedTune.Training.Benchmarks;
+using FedTune.Training.Modeling;
+using Xunit;
+
+namespace FedTune.Training.Tests.Trainer;
+
+public sealed class TrainBenchmarkTests
+{
+    private static readonly BenchmarkModelShape Tiny = new("tiny", new GptNeoXConfig
+    {
+        VocabSize = 128, HiddenSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 64, MaxPositionEmbeddings = 64,
+    });
+
+    [Fact]
+    public void Run_measures_the_trainer_on_a_shape_without_python()
+    {
+        var log = new StringWriter();
+
+        var result = Assert.Single(TrainBenchmark.Run(new TrainBenchmarkOptions
+        {
+            Shapes = [Tiny], SeqLength = 16, Steps = 2, Threads = 1, LoraR = 4, PythonExecutable = null,
+        }, log));
+
+        Assert.True(result.TorchSharp.TokensPerSecond > 0);
+        Assert.True(result.TorchSharp.PeakMemoryMiB > 0);
+        Assert.Null(result.Ratio);
+        Assert.Contains("[tiny] TorchSharp", log.ToString(), StringComparison.Ordinal);
+    }
+}
