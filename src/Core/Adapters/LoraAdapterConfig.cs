@@ -66,6 +66,24 @@ public sealed record LoraAdapterConfig
     /// <summary>The factor PEFT multiplies B·A by: alpha / r, or alpha / sqrt(r) with rsLoRA.</summary>
     public double Scaling => UseRslora ? LoraAlpha / Math.Sqrt(R) : LoraAlpha / R;
 
+    /// <summary>
+    /// The adapter config a run produces: r, alpha and dropout from <c>model.lora</c>, the base model from
+    /// <c>model.name</c>, and the target modules the trainer resolved (PEFT saves the resolved list, not null).
+    /// </summary>
+    public static LoraAdapterConfig From(Configuration.ModelConfig model, IReadOnlyList<string> resolvedTargetModules)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(resolvedTargetModules);
+        return new LoraAdapterConfig
+        {
+            R = model.Lora.R,
+            LoraAlpha = model.Lora.Alpha,
+            LoraDropout = model.Lora.Dropout,
+            TargetModules = resolvedTargetModules.Order(StringComparer.Ordinal).ToArray(),
+            BaseModelNameOrPath = model.Name,
+        };
+    }
+
     /// <summary>Parses <c>adapter_config.json</c> text; <paramref name="source"/> names the file in errors.</summary>
     public static LoraAdapterConfig FromJson(string json, string source) => LoraAdapterConfigJson.Parse(json, source);
 

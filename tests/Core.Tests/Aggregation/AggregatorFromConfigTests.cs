@@ -1,0 +1,41 @@
+using FedTune.Core.Adapters;
+using FedTune.Core.Aggregation;
+using FedTune.Core.Configuration;
+using FedTune.Core.Tests.Configuration;
+
+namespace FedTune.Core.Tests.Aggregation;
+
+public sealed class AggregatorFromConfigTests
+{
+    [Fact]
+    public void Config_with_fedadam_dp_and_freeze_a_runs_rounds_and_reports_privacy()
+    {
+        var yaml = (SeedConfig.Nested + SeedConfig.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
+        var config = FedTuneConfigLoader.Parse(yaml, "run.yaml");
+        var aggregator = StreamingAggregator.FromConfig(config, GaussianNoise.Seeded(3));
+        var adapterConfig = LoraAdapterConfig.From(config.Model, ["query_key_value"]);
+        Assert.Equal(16, adapterConfig.R);
+        Assert.Equal(4.0, adapterConfig.Scaling);
+
+        var global = new LoraAdapter(adapterConfig,
+        [
+            new LoraTensor(PeftKeys.GptNeoXLoraA(0), [16, 4], Enumerable.Range(0, 64).Select(i => i / 64f).ToArray()),
+            new LoraTensor(PeftKeys.GptNeoXLoraB(0), [4, 16], new float[64]),
+        ]);
+        ClientUpdate Client(string id, float value) => TinyAdapters.Wire(id, 10, global.With(t => t.Name.Contains("lora_B", StringComparison.Ordinal) ? Enumerable.Repeat(value, 64).ToArray() : t.Data));
+
+        var round = new RoundContext(1, 3, 3, config.Federation.MinFitClients);
+        var first = aggregator.Aggregate(global, [Client("hospital-a", 0.01f), Client("hospital-b", 0.02f), Client("hospital-c", 0.03f)], round);
+        Assert.True(first.QuorumMet);
+        Assert.Equal("dp-fedadam", first.State.Strategy);
+        Assert.Equal(global[PeftKeys.GptNeoXLoraA(0)].Data, first.Global[PeftKeys.GptNeoXLoraA(0)].Data);
+        Assert.NotEqual(global[PeftKeys.GptNeoXLoraB(0)].Data, first.Global[PeftKeys.GptNeoXLoraB(0)].Data);
+        Assert.Equal(0, first.LoraProductErrorOverall, 6);
+        Assert.Equal(1e-6, first.Privacy!.Delta);
+        Assert.Equal(1.0, first.Privacy.SamplingRate);
+
+        var second = aggregator.Aggregate(first.Global, [Client("hospital-a", 0.01f), Client("hospital-b", 0.02f)], round with { Round = 2 }, first.State, first.Accountant);
+        Assert.Equal(2, second.Privacy!.Rounds);
+        Assert.True(second.Privacy.Epsilon > first.Privacy.Epsilon, "privacy loss grows with every round");
+    }
+}
