@@ -10,10 +10,23 @@ namespace FedTune.Training.Privacy;
 public sealed record AuditInputs(
     string BaseModelDirectory,
     IReadOnlyList<AuditModelSpec> Models,
-    string MembersFile,
-    string NonMembersFile,
-    string? CanaryFile = null)
+    IReadOnlyList<string> MembersFiles,
+    IReadOnlyList<string> NonMembersFiles,
+    string? CanaryFile = null,
+    IReadOnlyList<HospitalRecordFiles>? Hospitals = null)
 {
+    /// <summary>
+    /// The per-hospital audit: members are hospital <paramref name="hospitalId"/>'s own training records, non-members its
+    /// own held-out records, so the audit needs nothing from any other hospital.
+    /// </summary>
+    public AuditInputs ForHospital(string hospitalId)
+    {
+        var hospital = Hospitals?.FirstOrDefault(h => string.Equals(h.Id, hospitalId, StringComparison.Ordinal))
+            ?? throw new ArgumentException(
+                $"Hospital '{hospitalId}' is not part of this audit; known hospitals: {string.Join(", ", Hospitals?.Select(h => h.Id) ?? ["none"])}.");
+        return this with { MembersFiles = [hospital.TrainFile], NonMembersFiles = [hospital.HeldOutFile] };
+    }
+
     /// <summary>Throws naming the first missing or malformed input and how to fix it.</summary>
     public void Validate()
     {
@@ -23,8 +36,21 @@ public sealed record AuditInputs(
                 $"The base model folder '{BaseModelDirectory}' has no config.json: pass the Hugging Face folder of the model the adapters were trained on (--base DIR).");
         }
 
-        RequireFile(MembersFile, "members (training records)", "--members FILE");
-        RequireFile(NonMembersFile, "non-members (held-out records of the same distribution)", "--non-members FILE");
+        if (MembersFiles.Count == 0 || NonMembersFiles.Count == 0)
+        {
+            throw new ArgumentException("An audit needs at least one members file (--members FILE) and one non-members file (--non-members FILE).");
+        }
+
+        foreach (var file in MembersFiles)
+        {
+            RequireFile(file, "members (training records)", "--members FILE");
+        }
+
+        foreach (var file in NonMembersFiles)
+        {
+            RequireFile(file, "non-members (held-out records of the same distribution)", "--non-members FILE");
+        }
+
         if (CanaryFile is not null)
         {
             RequireFile(CanaryFile, "canaries", "--canaries FILE");

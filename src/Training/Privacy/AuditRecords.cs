@@ -18,8 +18,8 @@ internal sealed record AuditRecords(
     public static AuditRecords Prepare(AuditInputs inputs, PrivacyAuditOptions options, ITextTokenizer tokenizer, CanarySet? canaries)
     {
         var reader = new AlpacaDatasetReader();
-        var members = reader.ReadAll(inputs.MembersFile);
-        var nonMembers = reader.ReadAll(inputs.NonMembersFile);
+        var members = inputs.MembersFiles.SelectMany(f => reader.ReadAll(f)).ToList();
+        var nonMembers = inputs.NonMembersFiles.SelectMany(f => reader.ReadAll(f)).ToList();
         var canaryRecords = new HashSet<AlpacaRecord>(canaries?.Canaries.Select(c => c.Record) ?? []);
         var memberSet = new HashSet<AlpacaRecord>(members);
         var cleanMembers = members.Where(r => !canaryRecords.Contains(r)).Distinct().ToList();
@@ -32,7 +32,7 @@ internal sealed record AuditRecords(
         {
             throw new InvalidDataException(
                 $"After cleaning, {memberExamples.Count} member and {nonMemberExamples.Count} non-member records remain in " +
-                $"'{inputs.MembersFile}' / '{inputs.NonMembersFile}': both files need records with a non-empty response.");
+                $"{string.Join(", ", inputs.MembersFiles)} / {string.Join(", ", inputs.NonMembersFiles)}: both sides need records with a non-empty response.");
         }
 
         var dropped = members.Count + nonMembers.Count - cleanMembers.Count - cleanNonMembers.Count

@@ -67,7 +67,7 @@ public static class PrivacyAudit
         }
 
         var result = new PrivacyAuditResult(
-            models, records.Members.Count, records.NonMembers.Count, records.Dropped, options.Bootstrap, inputs.MembersFile, inputs.NonMembersFile);
+            models, records.Members.Count, records.NonMembers.Count, records.Dropped, options.Bootstrap, inputs.MembersFiles, inputs.NonMembersFiles);
         Directory.CreateDirectory(outputDirectory);
         PrivacyAuditJson.Write(result, Path.Combine(outputDirectory, PrivacyAuditResult.JsonFileName));
         File.WriteAllText(Path.Combine(outputDirectory, PrivacyAuditResult.MarkdownFileName), PrivacyAuditMarkdown.Render(result));

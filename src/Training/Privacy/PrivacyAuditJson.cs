@@ -22,8 +22,8 @@ public static class PrivacyAuditJson
             ["members"] = result.MemberCount,
             ["non_members"] = result.NonMemberCount,
             ["dropped_records"] = result.DroppedRecords,
-            ["members_file"] = result.MembersFile,
-            ["non_members_file"] = result.NonMembersFile,
+            ["members_files"] = new JsonArray(result.MembersFiles.Select(f => (JsonNode?)f).ToArray()),
+            ["non_members_files"] = new JsonArray(result.NonMembersFiles.Select(f => (JsonNode?)f).ToArray()),
             ["bootstrap"] = new JsonObject
             {
                 ["resamples"] = result.Bootstrap.Resamples,

@@ -13,8 +13,8 @@ public sealed record PrivacyAuditResult(
     int NonMemberCount,
     int DroppedRecords,
     BootstrapOptions Bootstrap,
-    string MembersFile,
-    string NonMembersFile)
+    IReadOnlyList<string> MembersFiles,
+    IReadOnlyList<string> NonMembersFiles)
 {
     public const string JsonFileName = "privacy-audit.json";
     public const string MarkdownFileName = "privacy-audit.md";

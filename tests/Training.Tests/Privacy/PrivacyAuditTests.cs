@@ -38,7 +38,7 @@ public sealed class PrivacyAuditTests(ITestOutputHelper output) : IDisposable
         PrivacyTestModels.TrainAdapter(basePath, PrivacyTestModels.Records(16, seed: 100), adapter, steps: 120);
 
         var auditFolder = Path.Combine(_folder, "audit");
-        var inputs = new AuditInputs(basePath, [new AuditModelSpec("overfit", adapter, TrainingArm.Federated)], members, nonMembers);
+        var inputs = new AuditInputs(basePath, [new AuditModelSpec("overfit", adapter, TrainingArm.Federated)], [members], [nonMembers]);
         var result = await PrivacyAudit.RunAsync(inputs, Options(), auditFolder, new HuggingFaceAuditModelLoader(basePath, new ByteTokenizer()));
 
         output.WriteLine(PrivacyAuditMarkdown.Render(result));
@@ -57,7 +57,7 @@ public sealed class PrivacyAuditTests(ITestOutputHelper output) : IDisposable
     public async Task Every_attack_on_an_untrained_model_is_at_chance()
     {
         var (basePath, members, nonMembers) = Setup(200, 200);
-        var inputs = new AuditInputs(basePath, [], members, nonMembers);
+        var inputs = new AuditInputs(basePath, [], [members], [nonMembers]);
         var result = await PrivacyAudit.RunAsync(inputs, Options(), Path.Combine(_folder, "audit"), new HuggingFaceAuditModelLoader(basePath, new ByteTokenizer()));
 
         output.WriteLine(PrivacyAuditMarkdown.Render(result));
@@ -80,7 +80,7 @@ public sealed class PrivacyAuditTests(ITestOutputHelper output) : IDisposable
         var adapter = Path.Combine(_folder, "with-canary");
         PrivacyTestModels.TrainAdapter(basePath, canaries.InsertInto(PrivacyTestModels.Records(16, seed: 100)), adapter, steps: 120);
 
-        var inputs = new AuditInputs(basePath, [new AuditModelSpec("trained", adapter)], members, nonMembers, canaryFile);
+        var inputs = new AuditInputs(basePath, [new AuditModelSpec("trained", adapter)], [members], [nonMembers], canaryFile);
         var result = await PrivacyAudit.RunAsync(inputs, Options(resamples: 50), Path.Combine(_folder, "audit"), new HuggingFaceAuditModelLoader(basePath, new ByteTokenizer()));
 
         output.WriteLine(PrivacyAuditMarkdown.Render(result));
@@ -94,7 +94,7 @@ public sealed class PrivacyAuditTests(ITestOutputHelper output) : IDisposable
     public async Task RunAsync_names_a_missing_input_file_and_the_option_that_fixes_it()
     {
         var (basePath, members, _) = Setup(4, 4);
-        var inputs = new AuditInputs(basePath, [], members, Path.Combine(_folder, "missing.jsonl"));
+        var inputs = new AuditInputs(basePath, [], [members], [Path.Combine(_folder, "missing.jsonl")]);
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
             PrivacyAudit.RunAsync(inputs, Options(), _folder, new HuggingFaceAuditModelLoader(basePath, new ByteTokenizer())));
         Assert.Contains("--non-members FILE", error.Message, StringComparison.Ordinal);
