@@ -1,0 +1,22 @@
+namespace FedTune.ClientAgent.Status;
+
+/// <summary>
+/// A snapshot of one agent: its activity, the task it works on, training progress and totals. Only ids, counts and
+/// aggregate numbers, never record text. Written to <c>&lt;WorkPath&gt;/status.json</c> on every change.
+/// </summary>
+public sealed record AgentStatus
+{
+    public required string HospitalId { get; init; }
+    public AgentActivity Activity { get; init; } = AgentActivity.Starting;
+    public string? RunId { get; init; }
+    public int? Round { get; init; }
+    public int Step { get; init; }
+    public int MaxSteps { get; init; }
+    public double? LastLoss { get; init; }
+    public int TasksCompleted { get; init; }
+    public int TasksFailed { get; init; }
+    public int TasksSkipped { get; init; }
+    /// <summary>The last failure's reason code and message (as written to the failed-task marker).</summary>
+    public string? LastError { get; init; }
+    public DateTimeOffset UpdatedUtc { get; init; }
+}

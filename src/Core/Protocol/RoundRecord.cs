@@ -1,0 +1,59 @@
+namespace FedTune.Core.Protocol;
+
+/// <summary>What happened in one round, written by the aggregation to <see cref="BlobLayout.RoundRecord"/>.</summary>
+public sealed record RoundRecord
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required int Round { get; init; }
+    public int Attempt { get; init; }
+    public required string Strategy { get; init; }
+    public required IReadOnlyList<string> Selected { get; init; }
+    public required IReadOnlyList<RoundParticipant> Participants { get; init; }
+    public required IReadOnlyList<string> Stragglers { get; init; }
+    public required IReadOnlyList<RoundExclusion> Failed { get; init; }
+    public required IReadOnlyList<RoundExclusion> Rejected { get; init; }
+    public required long TotalExamples { get; init; }
+    /// <summary>Example-weighted averages of the participants' metrics.</summary>
+    public required RoundMetrics Metrics { get; init; }
+    /// <summary>The new global adapter (null when the round did not produce one).</summary>
+    public ContentRef? GlobalAdapter { get; init; }
+    /// <summary>Server optimizer state after this round (FedAvgM momentum, FedAdam moments), when the strategy keeps one.</summary>
+    public ContentRef? ServerState { get; init; }
+    public long BytesRead { get; init; }
+    public long BytesWritten { get; init; }
+    public required DateTimeOffset RoundStartedUtc { get; init; }
+    public required DateTimeOffset AggregatedUtc { get; init; }
+    public double AggregationSeconds { get; init; }
+    /// <summary>Cumulative (epsilon, delta) privacy spent after this round when the run uses DP.</summary>
+    public double? DpEpsilon { get; init; }
+    public double? DpDelta { get; init; }
+    /// <summary>Relative Frobenius error of the averaged LoRA factors against the average of the B·A products.</summary>
+    public double? LoraProductError { get; init; }
+}
+
+public sealed record RoundParticipant(string HospitalId, long ExampleCount, double Weight, UpdateMetrics Metrics, long AdapterBytes, string AdapterSha256);
+
+/// <summary>A hospital left out of a round, with a reason code and a message an operator can act on.</summary>
+public sealed record RoundExclusion(string HospitalId, string ReasonCode, string Message);
+
+public sealed record RoundMetrics
+{
+    public double? TrainLoss { get; init; }
+    public double? HeldOutNll { get; init; }
+    public double? HeldOutPerplexity { get; init; }
+    public long HeldOutTokens { get; init; }
+}
+
+/// <summary>A kept global adapter, written to <see cref="BlobLayout.Checkpoint"/>; a new run can start from it.</summary>
+public sealed record CheckpointRecord
+{
+    public required string RunId { get; init; }
+    public required int Round { get; init; }
+    public required ContentRef Adapter { get; init; }
+    /// <summary>Server optimizer state (FedAvgM/FedAdam) at that round, when the strategy keeps one.</summary>
+    public ContentRef? ServerState { get; init; }
+    public required DateTimeOffset SavedUtc { get; init; }
+}

@@ -1,0 +1,79 @@
+namespace FedTune.Core.Protocol;
+
+/// <summary>
+/// Written by the agent after its adapter blob, to <see cref="BlobLayout.UpdateManifest"/>: the orchestrator
+/// treats a round's upload as complete only when this exists.
+/// </summary>
+public sealed record UpdateManifest
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required int Round { get; init; }
+    public int Attempt { get; init; }
+    public required string HospitalId { get; init; }
+    /// <summary>The uploaded adapter (container, blob, SHA-256, bytes).</summary>
+    public required ContentRef Adapter { get; init; }
+    /// <summary>SHA-256 of the global adapter the hospital started from (null when it started from a fresh LoRA).</summary>
+    public string? BaseGlobalSha256 { get; init; }
+    /// <summary>Training examples used this round (the FedAvg weight).</summary>
+    public required long ExampleCount { get; init; }
+    public required UpdateMetrics Metrics { get; init; }
+    public required UpdateTimings Timings { get; init; }
+    public required string AgentVersion { get; init; }
+    public required DateTimeOffset CompletedUtc { get; init; }
+}
+
+/// <summary>Aggregate metrics only: nothing that identifies a record.</summary>
+public sealed record UpdateMetrics
+{
+    public double? TrainLoss { get; init; }
+    public int StepsDone { get; init; }
+    /// <summary>Mean negative log-likelihood per token on the hospital's held-out split.</summary>
+    public double? HeldOutNll { get; init; }
+    public long HeldOutTokens { get; init; }
+    public long HeldOutExamples { get; init; }
+}
+
+public sealed record UpdateTimings
+{
+    public double DownloadSeconds { get; init; }
+    public double TrainSeconds { get; init; }
+    public double EvalSeconds { get; init; }
+    public double UploadSeconds { get; init; }
+}
+
+/// <summary>Written by an agent that cannot do a task, to <see cref="BlobLayout.FailedTaskMarker"/>.</summary>
+public sealed record FailedTaskMarker
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required int Round { get; init; }
+    public int Attempt { get; init; }
+    public required string HospitalId { get; init; }
+    /// <summary>One of <see cref="FailureReasons"/> (or another short snake_case code).</summary>
+    public required string ReasonCode { get; init; }
+    public required string Message { get; init; }
+    public required string AgentVersion { get; init; }
+    public required DateTimeOffset WrittenUtc { get; init; }
+}
+
+/// <summary>Reason codes shared by agents (failed-task markers) and the aggregation (rejected updates).</summary>
+public static class FailureReasons
+{
+    public const string DataMissing = "data_missing";
+    public const string DataMalformed = "data_malformed";
+    public const string EmptySplit = "empty_split";
+    public const string RecordTooLong = "record_too_long";
+    public const string ModelMismatch = "model_mismatch";
+    public const string GlobalAdapterHashMismatch = "global_adapter_hash_mismatch";
+    public const string DeadlinePassed = "deadline_passed";
+    public const string TrainingError = "training_error";
+    public const string UpdateHashMismatch = "update_hash_mismatch";
+    public const string UpdateUnreadable = "update_unreadable";
+    public const string UpdateInvalid = "update_invalid";
+    public const string ManifestInvalid = "manifest_invalid";
+}

@@ -1,0 +1,102 @@
+using System.Text.Json.Serialization;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Plans;
+
+namespace FedTune.Orchestration.Orchestrators;
+
+/// <summary>The federation orchestration's input, carried across ContinueAsNew: the plan and where the run stands.</summary>
+public sealed record FederationState
+{
+    public required FederationPlan Plan { get; init; }
+    /// <summary>The round to run next (0: not initialised yet; Rounds + 1: done).</summary>
+    public int Round { get; init; }
+    public int Attempt { get; init; }
+    public ContentRef? GlobalAdapter { get; init; }
+    public ContentRef? ServerState { get; init; }
+    public double? Epsilon { get; init; }
+    /// <summary>Small per-round summaries (metrics so far), for the status API.</summary>
+    public IReadOnlyList<RoundSummary> History { get; init; } = [];
+}
+
+/// <summary>One finished round in a few numbers.</summary>
+public sealed record RoundSummary(
+    int Round, int Attempt, int Participants, int Stragglers, int Failed, int Rejected, long Examples,
+    double? TrainLoss, double? HeldOutNll, double? Epsilon, string? GlobalSha256);
+
+/// <summary>The federation's output when it completes.</summary>
+public sealed record FederationResult(string RunId, int RoundsCompleted, ContentRef? GlobalAdapter, double? Epsilon, IReadOnlyList<RoundSummary> History);
+
+/// <summary>Input of one hospital's round (sub-orchestration).</summary>
+public sealed record HospitalRoundInput(RoundTask Task, MonitorSettings Monitor);
+
+[JsonConverter(typeof(JsonStringEnumConverter<HospitalRoundState>))]
+public enum HospitalRoundState
+{
+    Pending,
+    Uploaded,
+    Failed,
+    Straggler,
+}
+
+/// <summary>How one hospital's round ended; only references and small numbers.</summary>
+public sealed record HospitalRoundOutcome
+{
+    public required string HospitalId { get; init; }
+    public required HospitalRoundState State { get; init; }
+    public string? ManifestBlob { get; init; }
+    public ContentRef? Adapter { get; init; }
+    public long ExampleCount { get; init; }
+    public string? ReasonCode { get; init; }
+    public string? Message { get; init; }
+    public int Checks { get; init; }
+}
+
+/// <summary>What a check of a hospital's upload location found.</summary>
+public sealed record UploadCheckResult
+{
+    public required HospitalRoundState State { get; init; }
+    public string? ManifestBlob { get; init; }
+    public ContentRef? Adapter { get; init; }
+    public long ExampleCount { get; init; }
+    public string? ReasonCode { get; init; }
+    public string? Message { get; init; }
+}
+
+public sealed record UploadCheckRequest(string RunId, int Round, int Attempt, string HospitalId, string Container, string ManifestBlob, string FailedMarkerBlob);
+
+/// <summary>Input of the aggregation activity.</summary>
+public sealed record AggregateRequest
+{
+    public required string RunId { get; init; }
+    public required int Round { get; init; }
+    public int Attempt { get; init; }
+    public required int TotalRounds { get; init; }
+    public required long Seed { get; init; }
+    public required int MinFitClients { get; init; }
+    public required AggregationSettings Aggregation { get; init; }
+    public ContentRef? GlobalAdapter { get; init; }
+    public ContentRef? ServerState { get; init; }
+    public required IReadOnlyList<string> Selected { get; init; }
+    public required IReadOnlyList<HospitalRoundOutcome> Outcomes { get; init; }
+    public required DateTimeOffset RoundStartedUtc { get; init; }
+    /// <summary>Cumulative DP epsilon before this round's accounting restarts it (the accountant recomputes from rounds).</summary>
+    public int DpRoundsBefore { get; init; }
+}
+
+/// <summary>Result of the aggregation: whether a new global adapter was produced, and the round record's place.</summary>
+public sealed record AggregateResult
+{
+    public required bool Produced { get; init; }
+    public ContentRef? GlobalAdapter { get; init; }
+    public ContentRef? ServerState { get; init; }
+    public required BlobRef RoundRecord { get; init; }
+    public required RoundSummary Summary { get; init; }
+    /// <summary>Why no adapter was produced (too few valid updates).</summary>
+    public string? Problem { get; init; }
+}
+
+public sealed record CheckpointRequest(string RunId, int Round, ContentRef GlobalAdapter, ContentRef? ServerState, int SaveTotalLimit, DateTimeOffset SavedUtc);
+
+public sealed record ImportCheckpointRequest(string RunId, CheckpointSource Source);
+
+public sealed record ImportedCheckpoint(ContentRef GlobalAdapter, ContentRef? ServerState, int SourceRound);

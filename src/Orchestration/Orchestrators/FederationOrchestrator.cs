@@ -1,0 +1,171 @@
+using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.Sampling;
+using FedTune.Orchestration.Status;
+using Microsoft.DurableTask;
+
+namespace FedTune.Orchestration.Orchestrators;
+
+/// <summary>
+/// The federation: for each round, sample hospitals (deterministic from seed, round and attempt), fan out one
+/// <see cref="HospitalRoundOrchestrator"/> per hospital, fan in, check the quorum, aggregate, checkpoint, then
+/// ContinueAsNew every <see cref="FederationPlan.RoundsPerExecution"/> rounds so the history stays small.
+/// Deterministic: no I/O, clock or randomness except through the context and the seeded sampler.
+/// </summary>
+public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, FederationResult?>
+{
+    public override async Task<FederationResult?> RunAsync(TaskOrchestrationContext context, FederationState input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var state = input;
+        var plan = state.Plan;
+        if (state.Round == 0)
+        {
+            context.SetCustomStatus(StatusFor(state, FederationPhases.Starting, null));
+            var initial = plan.StartFrom == null
+                ? null
+                : await context.CallActivityAsync<ImportedCheckpoint>(TaskNames.ImportCheckpoint,
+                    new ImportCheckpointRequest(plan.RunId, plan.StartFrom), ActivityRetry.Options).ConfigureAwait(true);
+            state = state with { Round = 1, Attempt = 0, GlobalAdapter = initial?.GlobalAdapter, ServerState = initial?.ServerState };
+        }
+
+        for (int executed = 0; ; executed++)
+        {
+            if (state.Round > plan.Rounds)
+            {
+                context.SetCustomStatus(StatusFor(state with { Round = plan.Rounds }, FederationPhases.Completed, null));
+                return new FederationResult(plan.RunId, plan.Rounds, state.GlobalAdapter, state.Epsilon, state.History);
+            }
+            if (executed >= Math.Max(1, plan.RoundsPerExecution))
+            {
+                context.ContinueAsNew(state, preserveUnprocessedEvents: false);
+                return null;
+            }
+            state = await RunRoundAsync(context, state).ConfigureAwait(true);
+        }
+    }
+
+    private static async Task<FederationState> RunRoundAsync(TaskOrchestrationContext context, FederationState state)
+    {
+        var plan = state.Plan;
+        var roundStarted = new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero);
+        var selected = ClientSampler.Select(plan.Hospitals, plan.Seed, state.Round, state.Attempt,
+            plan.FractionFit, plan.MinFitClients, plan.MinAvailableClients);
+        if (selected.Count == 0)
+        {
+            var size = ClientSampler.SizeFor(plan.Hospitals.Count, plan.FractionFit, plan.MinFitClients, plan.MinAvailableClients);
+            throw new FederationFailedException($"Run {plan.RunId} cannot sample round {state.Round}: {size.Problem}. " +
+                "Fix: add hospitals to the federation or lower min_available_clients / min_fit_clients.");
+        }
+
+        var tracker = new RoundTracker(selected);
+        var pending = new Dictionary<Task<HospitalRoundOutcome>, string>();
+        foreach (var hospital in selected)
+        {
+            var task = RoundTaskFactory.Create(plan, state.Round, state.Attempt, hospital, state.GlobalAdapter, roundStarted);
+            var call = context.CallSubOrchestratorAsync<HospitalRoundOutcome>(TaskNames.HospitalRoundOrchestrator,
+                new HospitalRoundInput(task, plan.Monitor),
+                new SubOrchestrationOptions { InstanceId = TaskNames.HospitalRoundInstanceId(plan.RunId, state.Round, state.Attempt, hospital) });
+            pending.Add(call, hospital);
+        }
+        context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
+
+        var outcomes = new List<HospitalRoundOutcome>(selected.Count);
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending.Keys).ConfigureAwait(true);
+            pending.Remove(done);
+            var outcome = await done.ConfigureAwait(true);
+            outcomes.Add(outcome);
+            tracker.Record(outcome);
+            context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
+        }
+        outcomes.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
+
+        var quorum = QuorumRules.Evaluate(outcomes, plan.MinFitClients);
+        if (!quorum.Met)
+        {
+            return QuorumFailed(context, state, tracker, quorum.Explain(plan.RunId, state.Round, state.Attempt));
+        }
+
+        context.SetCustomStatus(StatusFor(state, FederationPhases.Aggregating, tracker));
+        var aggregated = await context.CallActivityAsync<AggregateResult>(TaskNames.AggregateRound, new AggregateRequest
+        {
+            RunId = plan.RunId,
+            Round = state.Round,
+            Attempt = state.Attempt,
+            TotalRounds = plan.Rounds,
+            Seed = plan.Seed,
+            MinFitClients = plan.MinFitClients,
+            Aggregation = plan.Aggregation,
+            GlobalAdapter = state.GlobalAdapter,
+            ServerState = state.ServerState,
+            Selected = selected,
+            Outcomes = outcomes,
+            RoundStartedUtc = roundStarted,
+            DpRoundsBefore = state.History.Count,
+        }, ActivityRetry.Options).ConfigureAwait(true);
+        if (!aggregated.Produced)
+        {
+            return QuorumFailed(context, state, tracker,
+                $"Run {plan.RunId} round {state.Round} (attempt {state.Attempt + 1}): {aggregated.Problem} Details in {aggregated.RoundRecord}.");
+        }
+
+        var history = state.History.Append(aggregated.Summary).ToArray();
+        var next = state with
+        {
+            Round = state.Round + 1,
+            Attempt = 0,
+            GlobalAdapter = aggregated.GlobalAdapter,
+            ServerState = aggregated.ServerState,
+            Epsilon = aggregated.Summary.Epsilon ?? state.Epsilon,
+            History = history,
+        };
+        if (plan.SaveEveryRound > 0 && (state.Round % plan.SaveEveryRound == 0 || state.Round == plan.Rounds) && aggregated.GlobalAdapter != null)
+        {
+            context.SetCustomStatus(StatusFor(next with { Round = state.Round }, FederationPhases.Checkpointing, tracker));
+            await context.CallActivityAsync<Core.Protocol.CheckpointRecord>(TaskNames.SaveCheckpoint,
+                new CheckpointRequest(plan.RunId, state.Round, aggregated.GlobalAdapter, aggregated.ServerState, plan.SaveTotalLimit,
+                    new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero)), ActivityRetry.Options).ConfigureAwait(true);
+        }
+        return next;
+    }
+
+    private static FederationState QuorumFailed(TaskOrchestrationContext context, FederationState state, RoundTracker tracker, string reason)
+    {
+        var plan = state.Plan;
+        if (plan.OnQuorumFailure == QuorumFailurePolicy.Retry && state.Attempt < plan.MaxRoundRetries)
+        {
+            var retried = state with { Attempt = state.Attempt + 1 };
+            context.SetCustomStatus(StatusFor(retried, FederationPhases.RetryingRound, tracker, reason));
+            return retried;
+        }
+        string policy = plan.OnQuorumFailure == QuorumFailurePolicy.Retry
+            ? $"on_quorum_failure is retry and all {plan.MaxRoundRetries} retries are used"
+            : "on_quorum_failure is fail";
+        throw new FederationFailedException($"{reason} The run stops because {policy}.");
+    }
+
+    internal static FederationStatus StatusFor(FederationState state, string phase, RoundTracker? tracker, string? message = null) => new()
+    {
+        RunId = state.Plan.RunId,
+        Phase = phase,
+        Round = Math.Max(1, state.Round),
+        TotalRounds = state.Plan.Rounds,
+        Attempt = state.Attempt,
+        Counts = tracker?.Counts() ?? new HospitalCounts(0, 0, 0, 0, 0),
+        Hospitals = tracker?.States(FederationStatus.MaxListedHospitals),
+        RecentRounds = state.History.TakeLast(FederationStatus.MaxHistory).ToArray(),
+        Epsilon = state.Epsilon,
+        GlobalAdapterSha256 = state.GlobalAdapter?.Sha256,
+        Message = message,
+    };
+}
+
+/// <summary>The run cannot go on; the message names the round, the cause and the fix. Fails the orchestration.</summary>
+public sealed class FederationFailedException : Exception
+{
+    public FederationFailedException() { }
+    public FederationFailedException(string message) : base(message) { }
+    public FederationFailedException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,37 @@
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.Sampling;
+
+namespace FedTune.Orchestration.Orchestrators;
+
+/// <summary>Builds a hospital's <see cref="RoundTask"/> from the plan (pure: same inputs, same task).</summary>
+public static class RoundTaskFactory
+{
+    public static RoundTask Create(FederationPlan plan, int round, int attempt, string hospitalId, ContentRef? globalAdapter,
+        DateTimeOffset issuedUtc)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var update = BlobLayout.UpdateFolder(plan.RunId, round, attempt);
+        return new RoundTask
+        {
+            RunId = plan.RunId,
+            Round = round,
+            TotalRounds = plan.Rounds,
+            Attempt = attempt,
+            HospitalId = hospitalId,
+            BaseModel = plan.BaseModel,
+            GlobalAdapter = globalAdapter,
+            Hyperparameters = plan.Training with
+            {
+                LearningRate = LearningRateSchedule.CosineForRound(round, plan.Rounds, plan.LearningRateMax, plan.LearningRateMin),
+            },
+            DeadlineUtc = issuedUtc + plan.RoundDeadline,
+            IssuedUtc = issuedUtc,
+            Seed = SplitMix64.DeriveSeed(plan.Seed, round, hospitalId),
+            Container = BlobLayout.HospitalContainer(hospitalId),
+            UpdateFolder = update,
+            ManifestBlob = BlobLayout.UpdateManifest(plan.RunId, round, hospitalId, attempt).Name,
+            FailedMarkerBlob = BlobLayout.FailedTaskMarker(plan.RunId, round, hospitalId, attempt).Name,
+        };
+    }
+}

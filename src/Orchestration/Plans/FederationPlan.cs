@@ -1,0 +1,84 @@
+using System.Text.Json.Serialization;
+using FedTune.Core.Protocol;
+
+namespace FedTune.Orchestration.Plans;
+
+/// <summary>
+/// Everything the orchestration needs to run a federation, fixed when the run starts (built from the
+/// configuration's federation section by <see cref="FederationPlanBuilder"/>). Small and JSON-serializable:
+/// it travels in the orchestration's input on every ContinueAsNew.
+/// </summary>
+public sealed record FederationPlan
+{
+    public required string RunId { get; init; }
+    public required string BaseModel { get; init; }
+    public required int Rounds { get; init; }
+    /// <summary>All hospitals of the federation (normalized ids, sorted).</summary>
+    public required IReadOnlyList<string> Hospitals { get; init; }
+    public double FractionFit { get; init; } = 1.0;
+    public int MinFitClients { get; init; } = 1;
+    public int MinAvailableClients { get; init; } = 1;
+    /// <summary>How long hospitals have to upload after a round's tasks are written.</summary>
+    public required TimeSpan RoundDeadline { get; init; }
+    public QuorumFailurePolicy OnQuorumFailure { get; init; } = QuorumFailurePolicy.Fail;
+    /// <summary>With <see cref="QuorumFailurePolicy.Retry"/>: how many extra attempts a round gets before the run fails.</summary>
+    public int MaxRoundRetries { get; init; } = 2;
+    public long Seed { get; init; }
+    public double LearningRateMax { get; init; } = 5e-4;
+    public double LearningRateMin { get; init; } = 1e-6;
+    /// <summary>Hyperparameters for every round; the learning rate is replaced by the round's cosine value.</summary>
+    public required TrainingHyperparameters Training { get; init; }
+    public required AggregationSettings Aggregation { get; init; }
+    /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>
+    public int SaveEveryRound { get; init; }
+    /// <summary>Keep at most this many checkpoints, deleting the oldest (0: keep all).</summary>
+    public int SaveTotalLimit { get; init; }
+    public MonitorSettings Monitor { get; init; } = new();
+    /// <summary>Rounds per orchestration execution before ContinueAsNew trims the history.</summary>
+    public int RoundsPerExecution { get; init; } = 1;
+    /// <summary>Start from a checkpoint of an earlier run instead of a fresh LoRA.</summary>
+    public CheckpointSource? StartFrom { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<QuorumFailurePolicy>))]
+public enum QuorumFailurePolicy
+{
+    /// <summary>Fail the run with a reason naming the round and the missing hospitals.</summary>
+    Fail,
+    /// <summary>Resample and run the round again (up to <see cref="FederationPlan.MaxRoundRetries"/> times).</summary>
+    Retry,
+}
+
+/// <summary>How a hospital's round is watched: check, then wait (timer or UploadArrived event), backing off.</summary>
+public sealed record MonitorSettings
+{
+    public TimeSpan FirstPoll { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan MaxPoll { get; init; } = TimeSpan.FromSeconds(60);
+    public double BackoffFactor { get; init; } = 2.0;
+}
+
+/// <summary>A checkpoint to start from: a run id and a round (null: that run's latest checkpoint).</summary>
+public sealed record CheckpointSource(string RunId, int? Round);
+
+/// <summary>Server-side aggregation: strategy, its parameters, update validation and differential privacy.</summary>
+public sealed record AggregationSettings
+{
+    /// <summary>fedavg, fedavgm, fedprox (FedAvg on the server), fedadam, fedyogi, fedadagrad.</summary>
+    public string Strategy { get; init; } = "fedavg";
+    /// <summary>Strategy parameters by name (e.g. server_learning_rate, server_momentum, beta_1, beta_2, tau).</summary>
+    public IReadOnlyDictionary<string, double> Parameters { get; init; } = new Dictionary<string, double>();
+    /// <summary>
+    /// Reject an update whose distance from the global adapter exceeds this many times the round's median distance
+    /// (null or 0: no norm check; applied only when at least 3 updates arrived, so a median means something).
+    /// </summary>
+    public double? MaxNormRatio { get; init; }
+    public DifferentialPrivacySettings? DifferentialPrivacy { get; init; }
+}
+
+/// <summary>Central DP-FedAvg: clip each update to <see cref="ClippingNorm"/> and add Gaussian noise.</summary>
+public sealed record DifferentialPrivacySettings
+{
+    public required double NoiseMultiplier { get; init; }
+    public required double ClippingNorm { get; init; }
+    public double Delta { get; init; } = 1e-5;
+}

@@ -1,0 +1,102 @@
+using FedTune.Core.Configuration;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Aggregation;
+using CoreQuorum = FedTune.Core.Configuration.QuorumFailurePolicy;
+
+namespace FedTune.Orchestration.Plans;
+
+/// <summary>Turns a validated configuration (with its <c>federation:</c> section) into a <see cref="FederationPlan"/>.</summary>
+public static class FederationPlanBuilder
+{
+    /// <summary>Parses YAML text and builds the plan; <see cref="ConfigException"/> (file, line, key) for bad input.</summary>
+    public static FederationPlan FromYaml(string yaml, string sourceName, string runId, CheckpointSource? startFrom = null,
+        MonitorSettings? monitor = null) =>
+        FromConfig(FedTuneConfigLoader.Parse(yaml, sourceName), runId, startFrom, monitor);
+
+    public static FederationPlan FromConfig(FedTuneConfig config, string runId, CheckpointSource? startFrom = null, MonitorSettings? monitor = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var federation = config.Federation;
+        BlobLayout.ValidateRunId(runId);
+        if (federation.Hospitals.Count == 0)
+        {
+            throw new ConfigException(
+                $"{config.SourcePath ?? "configuration"}: federation.hospitals is empty. Fix: list the hospitals, e.g. 'hospitals: [{{id: hospital-a}}, {{id: hospital-b}}]'.");
+        }
+        var hospitals = federation.Hospitals.Select(h => BlobLayout.NormalizeHospitalId(h.Id)).Order(StringComparer.Ordinal).ToArray();
+        var strategyName = federation.Strategy.Name.ToString().ToLowerInvariant();
+        var supportProblem = ServerStrategies.SupportProblem(strategyName, federation.DifferentialPrivacy != null);
+        if (supportProblem != null) throw new ConfigException($"{config.SourcePath ?? "configuration"}: federation.strategy: {supportProblem}");
+
+        var args = config.Train.TrainingArguments;
+        double lrMax = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate;
+        double lrMin = config.Train.LearningRateMin ?? lrMax;
+        var strategy = federation.Strategy;
+        return new FederationPlan
+        {
+            RunId = runId,
+            BaseModel = config.Model.Name,
+            Rounds = federation.Rounds,
+            Hospitals = hospitals,
+            FractionFit = federation.FractionFit,
+            MinFitClients = federation.MinFitClients,
+            MinAvailableClients = federation.MinAvailableClients,
+            RoundDeadline = federation.RoundDeadline,
+            OnQuorumFailure = federation.OnQuorumFailure == CoreQuorum.Retry ? QuorumFailurePolicy.Retry : QuorumFailurePolicy.Fail,
+            MaxRoundRetries = federation.MaxRetries,
+            Seed = federation.Seed,
+            LearningRateMax = lrMax,
+            LearningRateMin = lrMin,
+            Training = new TrainingHyperparameters
+            {
+                LearningRate = lrMax,
+                MaxSteps = args.MaxSteps,
+                NumTrainEpochs = args.NumTrainEpochs,
+                BatchSize = args.PerDeviceTrainBatchSize,
+                GradientAccumulationSteps = args.GradientAccumulationSteps,
+                MaxSequenceLength = config.Train.SeqLength,
+                WeightDecay = args.WeightDecay,
+                MaxGradNorm = args.MaxGradNorm,
+                LoraRank = config.Model.Lora.R,
+                LoraAlpha = config.Model.Lora.Alpha,
+                LoraDropout = config.Model.Lora.Dropout,
+                TargetModules = config.Model.Lora.TargetModules ?? [],
+                ProximalMu = strategy.ProximalMu,
+            },
+            Aggregation = new AggregationSettings
+            {
+                Strategy = strategyName,
+                Parameters = new Dictionary<string, double>(StringComparer.Ordinal)
+                {
+                    ["server_learning_rate"] = strategy.ServerLearningRate,
+                    ["server_momentum"] = strategy.ServerMomentum,
+                    ["eta"] = strategy.Eta,
+                    ["eta_l"] = strategy.EtaL,
+                    ["beta_1"] = strategy.Beta1,
+                    ["beta_2"] = strategy.Beta2,
+                    ["tau"] = strategy.Tau,
+                    ["trim_fraction"] = strategy.TrimFraction,
+                    ["norm_bound"] = strategy.NormBound,
+                },
+                MaxNormRatio = federation.Validation.MaxNormRatio > 0 ? federation.Validation.MaxNormRatio : null,
+                DifferentialPrivacy = federation.DifferentialPrivacy is { } dp
+                    ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
+                    : null,
+            },
+            SaveEveryRound = config.Train.SaveEveryRound,
+            SaveTotalLimit = args.SaveTotalLimit ?? 0,
+            Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
+            StartFrom = startFrom,
+        };
+    }
+
+    /// <summary>Polling that fits the deadline: first check after 1/60 of it (1 s to 15 s), backing off to 1/10 (at most 2 min).</summary>
+    public static MonitorSettings MonitorFor(TimeSpan deadline) => new()
+    {
+        FirstPoll = Clamp(deadline / 60, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15)),
+        MaxPoll = Clamp(deadline / 10, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(2)),
+        BackoffFactor = 2,
+    };
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
+}

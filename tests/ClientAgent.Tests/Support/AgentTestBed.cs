@@ -1,0 +1,201 @@
+using System.Text.Json;
+using FedTune.ClientAgent.Configuration;
+using FedTune.ClientAgent.Engine;
+using FedTune.ClientAgent.Execution;
+using FedTune.ClientAgent.Status;
+using FedTune.ClientAgent.Tasks;
+using FedTune.ClientAgent.Work;
+using FedTune.Core.Protocol;
+using FedTune.TestSupport;
+using FedTune.Training.Data;
+using Microsoft.Extensions.Options;
+
+namespace FedTune.ClientAgent.Tests.Support;
+
+/// <summary>
+/// One hospital on the test's private Azurite: its own container, a private data file whose every record carries
+/// a unique marker (so a privacy check can search blobs for record text), the tiny model, and helpers that play
+/// the orchestrator's side of the blob protocol (write a task, publish a global adapter).
+/// </summary>
+public sealed class AgentTestBed : IDisposable
+{
+    public const string RecordMarker = "PRIVATE-RECORD-";
+
+    private readonly TempDirectory _dir = new("agent-bed");
+
+    public AgentTestBed(AzuriteFixture azurite, int records = 24)
+    {
+        ArgumentNullException.ThrowIfNull(azurite);
+        ConnectionString = azurite.ConnectionString;
+        Store = BlobStore.FromConnectionString(ConnectionString);
+        HospitalId = "h-" + Guid.NewGuid().ToString("N")[..12];
+        RunId = "run-" + Guid.NewGuid().ToString("N")[..8];
+        DataFile = _dir.File("private.jsonl");
+        WriteRecords(DataFile, records);
+    }
+
+    public string ConnectionString { get; }
+    public BlobStore Store { get; }
+    public string HospitalId { get; }
+    public string RunId { get; }
+    public string DataFile { get; }
+    public string Root => _dir.Path;
+
+    public string Container => BlobLayout.HospitalContainer(HospitalId);
+
+    /// <summary>Record text markers written to the private file (every one must stay on the hospital's machine).</summary>
+    public List<string> Markers { get; } = [];
+
+    public void WriteRecords(string file, int count)
+    {
+        var lines = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            var marker = $"{RecordMarker}{Guid.NewGuid():N}";
+            Markers.Add(marker);
+            lines.Add(JsonSerializer.Serialize(new
+            {
+                instruction = $"What does note {marker} say about fever?",
+                input = "",
+                output = $"Patient {marker} should rest and drink fluids.",
+            }));
+        }
+
+        File.WriteAllLines(file, lines);
+    }
+
+    public AgentOptions Options(string workName = "work") => new()
+    {
+        HospitalId = HospitalId,
+        Storage = new StorageOptions { Mode = CredentialMode.ConnectionString, ConnectionString = ConnectionString },
+        Data = new DataOptions { Paths = [DataFile], HeldOutFraction = 0.25 },
+        ModelPath = TinyModel.Folder,
+        Device = DeviceChoice.Cpu,
+        WorkPath = Path.Combine(Root, workName),
+        Polling = new PollingOptions { MinInterval = TimeSpan.FromMilliseconds(200), MaxInterval = TimeSpan.FromSeconds(1) },
+        Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(15), RenewInterval = TimeSpan.FromSeconds(3) },
+        Upload = new RetryOptions { MaxAttempts = 3, FirstDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
+        Training = new LocalTrainingOptions { SaveSteps = 1, LoggingSteps = 1, EvalBatchSize = 4 },
+    };
+
+    /// <summary>The agent's command-line arguments for <paramref name="options"/> (what a service unit or a test process passes).</summary>
+    public static List<string> CommandLine(AgentOptions options)
+    {
+        var args = new List<string>
+        {
+            "--HospitalId", options.HospitalId,
+            "--Storage:Mode", options.Storage.Mode.ToString(),
+            "--Storage:ConnectionString", options.Storage.ConnectionString!,
+            "--ModelPath", options.ModelPath,
+            "--Device", options.Device.ToString(),
+            "--WorkPath", options.WorkPath,
+            "--Data:HeldOutFraction", options.Data.HeldOutFraction.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Polling:MinInterval", options.Polling.MinInterval.ToString("c"),
+            "--Polling:MaxInterval", options.Polling.MaxInterval.ToString("c"),
+            "--Lease:Duration", options.Lease.Duration.ToString("c"),
+            "--Lease:RenewInterval", options.Lease.RenewInterval.ToString("c"),
+            "--Upload:MaxAttempts", options.Upload.MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Upload:FirstDelay", options.Upload.FirstDelay.ToString("c"),
+            "--Training:SaveSteps", options.Training.SaveSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--ShutdownTimeout", "00:00:10",
+        };
+        for (int i = 0; i < options.Data.Paths.Count; i++)
+        {
+            args.Add($"--Data:Paths:{i}");
+            args.Add(options.Data.Paths[i]);
+        }
+
+        if (options.ExitAfterTasks > 0)
+        {
+            args.Add("--ExitAfterTasks");
+            args.Add(options.ExitAfterTasks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.FaultInjection.PauseAt != FaultPoint.None)
+        {
+            args.Add("--FaultInjection:PauseAt");
+            args.Add(options.FaultInjection.PauseAt.ToString());
+        }
+
+        return args;
+    }
+
+    public static TrainingHyperparameters Hyperparameters(int maxSteps = 2) => new()
+    {
+        LearningRate = 1e-3,
+        MaxSteps = maxSteps,
+        BatchSize = 2,
+        MaxSequenceLength = 64,
+        LoraRank = 4,
+        LoraAlpha = 8,
+    };
+
+    /// <summary>Publishes the tiny model's initial adapter in the global container, as the orchestrator does for round 0.</summary>
+    public async Task<ContentRef> PublishGlobalAdapterAsync(byte[]? wireBytes = null)
+    {
+        wireBytes ??= TinyModel.InitialAdapterWireBytes();
+        return await Store.UploadContentAddressedAsync(wireBytes, sha => BlobLayout.GlobalAdapter(RunId, 0, sha));
+    }
+
+    /// <summary>Writes a round task into the hospital's container exactly where the orchestrator would.</summary>
+    public async Task<RoundTask> WriteTaskAsync(int round, ContentRef? globalAdapter, TimeSpan? deadlineIn = null,
+        string baseModel = TinyModel.Name, TrainingHyperparameters? hyperparameters = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var task = new RoundTask
+        {
+            RunId = RunId,
+            Round = round,
+            TotalRounds = 2,
+            HospitalId = HospitalId,
+            BaseModel = baseModel,
+            GlobalAdapter = globalAdapter,
+            Hyperparameters = hyperparameters ?? Hyperparameters(),
+            DeadlineUtc = now + (deadlineIn ?? TimeSpan.FromMinutes(10)),
+            IssuedUtc = now,
+            Seed = 4242 + round,
+            Container = Container,
+            UpdateFolder = BlobLayout.UpdateFolder(RunId, round),
+            ManifestBlob = BlobLayout.UpdateManifest(RunId, round, HospitalId).Name,
+            FailedMarkerBlob = BlobLayout.FailedTaskMarker(RunId, round, HospitalId).Name,
+        };
+        Assert.True(await Store.TryCreateJsonAsync(BlobLayout.RoundTask(RunId, round, HospitalId), task));
+        return task;
+    }
+
+    public async Task<PendingTask> SingleOpenTaskAsync()
+    {
+        var open = await new TaskScanner(Store, HospitalId).FindOpenTasksAsync(CancellationToken.None);
+        return Assert.Single(open);
+    }
+
+    public Task<UpdateManifest?> ManifestAsync(int round) =>
+        Store.TryReadJsonAsync<UpdateManifest>(BlobLayout.UpdateManifest(RunId, round, HospitalId));
+
+    public Task<FailedTaskMarker?> MarkerAsync(int round) =>
+        Store.TryReadJsonAsync<FailedTaskMarker>(BlobLayout.FailedTaskMarker(RunId, round, HospitalId));
+
+    /// <summary>Every blob in the hospital's container with its bytes.</summary>
+    public async Task<List<(string Name, byte[] Bytes)>> HospitalBlobsAsync()
+    {
+        var blobs = new List<(string, byte[])>();
+        await foreach (var name in Store.ListNamesAsync(Container, ""))
+        {
+            blobs.Add((name, (await Store.TryReadAllBytesAsync(new BlobRef(Container, name)))!));
+        }
+
+        return blobs;
+    }
+
+    /// <summary>A runner as the agent's worker builds it, with the real training engine.</summary>
+    public (RoundTaskRunner Runner, AgentWorkspace Workspace, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log) Runner(AgentOptions options)
+    {
+        var workspace = AgentWorkspace.Open(options.WorkPath);
+        var status = new AgentStatusBoard(options.HospitalId);
+        var log = new ListLogger<RoundTaskRunner>();
+        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), TokenizerJsonLoader.Load, new ListLogger<TorchRoundTrainer>());
+        return (new RoundTaskRunner(Store, options, workspace, trainer, status, TimeProvider.System, log), workspace, status, log);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
