@@ -144,10 +144,10 @@ internal static class PrivacyAuditCommand
 
     private static void Print(PrivacyAuditResult result)
     {
-        var table = new Table().Title($"Membership inference: {result.MemberCount} members vs {result.NonMemberCount} non-members");
+        var table = new Table().Title(Markup.Escape($"Membership inference: {result.MemberCount} members vs {result.NonMemberCount} non-members"));
         foreach (var column in new[] { "Model", "Arm", "ε", "Attack", "AUROC [95% CI]", "TPR@1%FPR", "TPR@0.1%FPR", "FPR@95%TPR", "Bal. acc." })
         {
-            table.AddColumn(column);
+            table.AddColumn(Markup.Escape(column));
         }
 
         foreach (var model in result.Models)
@@ -155,10 +155,13 @@ internal static class PrivacyAuditCommand
             foreach (var attack in model.Attacks.Where(a => a.Headline))
             {
                 var m = attack.Metrics;
-                table.AddRow(
-                    Markup.Escape(model.Model.Label), model.Model.Arm.ToString(), PrivacyAuditMarkdown.Epsilon(model.Model.Epsilon), Markup.Escape(attack.Name),
+                string[] cells =
+                [
+                    model.Model.Label, model.Model.Arm.ToString(), PrivacyAuditMarkdown.Epsilon(model.Model.Epsilon), attack.Name,
                     m.Auroc.ToString(), Percent(m.TprAt1PercentFpr.Value), Percent(m.TprAt01PercentFpr.Value) + (m.TprAt01PercentFprResolvable ? "" : "*"),
-                    Percent(m.FprAt95PercentTpr.Value), m.BalancedAccuracy.Value.ToString("0.000", CultureInfo.InvariantCulture));
+                    Percent(m.FprAt95PercentTpr.Value), m.BalancedAccuracy.Value.ToString("0.000", CultureInfo.InvariantCulture),
+                ];
+                table.AddRow(cells.Select(Markup.Escape).ToArray());
             }
         }
 

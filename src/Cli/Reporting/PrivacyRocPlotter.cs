@@ -11,7 +11,7 @@ namespace FedTune.Cli.Reporting;
 /// over every checkpoint. Low false-positive rates are what matter for membership inference, hence log axes
 /// (Carlini et al. 2022); rates of zero are drawn at half the smallest resolvable rate.
 /// </summary>
-public static class PrivacyRocPlotter
+public static partial class PrivacyRocPlotter
 {
     public const string CheckpointsFile = "privacy-roc-checkpoints.png";
     private const int Width = 900;
@@ -29,7 +29,7 @@ public static class PrivacyRocPlotter
             finals = result.Models.ToList();
         }
 
-        foreach (var attackName in result.Models[0].Attacks.Where(a => a.Headline).Select(a => a.Name))
+        foreach (var attackName in result.Models.SelectMany(m => m.Attacks).Where(a => a.Headline).Select(a => a.Name).Distinct())
         {
             var file = FileFor(attackName);
             Write(finals, attackName, $"Membership inference ROC, {attackName} attack", result.NonMemberCount, result.MemberCount, Path.Combine(directory, file));
@@ -49,12 +49,7 @@ public static class PrivacyRocPlotter
     public static string FileFor(string attackName)
     {
         ArgumentNullException.ThrowIfNull(attackName);
-        var slug = new string(attackName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Replace("--", "-", StringComparison.Ordinal).Trim('-');
-        if (attackName.Contains("++", StringComparison.Ordinal))
-        {
-            slug = slug.Replace("min-k-", "min-k-pp-", StringComparison.Ordinal);
-        }
-
+        var slug = NonAlphanumeric().Replace(attackName.Replace("++", " pp", StringComparison.Ordinal).ToLowerInvariant(), "-").Trim('-');
         return $"privacy-roc-{slug}.png";
     }
 
@@ -114,4 +109,7 @@ public static class PrivacyRocPlotter
 
     private static string[] Labels(double min) =>
         Decades(min).Select(d => Math.Pow(10, d).ToString(d >= -2 ? "0.##" : "0.#####", CultureInfo.InvariantCulture)).ToArray();
+
+    [System.Text.RegularExpressions.GeneratedRegex("[^a-z0-9]+")]
+    private static partial System.Text.RegularExpressions.Regex NonAlphanumeric();
 }
