@@ -19,7 +19,7 @@ public static class PrivacyAuditMarkdown
         md.AppendLine(c, $"{h} Privacy audit (membership inference)").AppendLine();
         md.AppendLine(c, $"{result.MemberCount} member records (trained on) against {result.NonMemberCount} non-member records " +
             $"(held out from the same distribution); {result.DroppedRecords} dropped. Confidence intervals: " +
-            $"{result.Bootstrap.ConfidenceLevel:P0} percentile bootstrap, {result.Bootstrap.Resamples} resamples.").AppendLine();
+            $"{result.Bootstrap.ConfidenceLevel * 100:0.#}% percentile bootstrap, {result.Bootstrap.Resamples} resamples.").AppendLine();
         md.AppendLine("| Model | Arm | ε | Attack | AUROC [CI] | TPR@1%FPR | TPR@0.1%FPR | FPR@95%TPR | Balanced acc. |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var model in result.Models)

@@ -58,6 +58,11 @@ public sealed class PrivacyRunFixture : IDisposable
 
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("FEDTUNE_KEEP_TEST_OUTPUT") == "1")
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(RunDirectory, recursive: true);
@@ -76,7 +81,7 @@ public sealed class PrivacyRunFixture : IDisposable
         var examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = 256 }).TokenizeAll(records);
         new CausalLmTrainer(
             model,
-            new TrainerOptions { LearningRate = 5e-3, PerDeviceTrainBatchSize = 8, MaxSteps = 60, LrSchedulerType = LearningRateSchedulerType.Constant, SaveSteps = 0 },
+            new TrainerOptions { LearningRate = 5e-3, PerDeviceTrainBatchSize = 8, MaxSteps = 40, LrSchedulerType = LearningRateSchedulerType.Constant, SaveSteps = 0 },
             new CausalLmBatchCollator(tokenizer.PadTokenId)).Train(examples);
         PeftAdapterFolder.Save(folder, LoraAdapterExchange.Export(model, config));
     }
