@@ -1,3 +1,4 @@
+#nullable enable
 // Compiled by MSBuild's RoslynCodeTaskFactory (see TorchSharpNativeFix.targets). Keep it self-contained.
 using System;
 using System.Collections.Generic;

@@ -18,6 +18,13 @@ internal interface IUpdateReader : IDisposable
 
     /// <summary>SHA-256 (lowercase hex) of the update's wire bytes.</summary>
     string ComputeSha256();
+
+    /// <summary>
+    /// One sequential pass over the whole update: every tensor in file order, in chunks of at most
+    /// <paramref name="chunkElements"/> floats (name, element offset, values), while hashing every byte.
+    /// Returns the SHA-256 (lowercase hex) of the wire bytes. Only for F32 updates.
+    /// </summary>
+    string Scan(int chunkElements, Action<string, int, ReadOnlySpan<float>> visit);
 }
 
 /// <summary>An update in wire format, read with seeks from its stream.</summary>
@@ -25,18 +32,19 @@ internal sealed class WireUpdateReader : IUpdateReader
 {
     private readonly Stream _stream;
     private readonly SafetensorsReader _reader;
+    private LoraAdapterConfig? _config;
 
-    private WireUpdateReader(Stream stream, SafetensorsReader reader, LoraAdapterConfig config)
+    private WireUpdateReader(Stream stream, SafetensorsReader reader)
     {
         _stream = stream;
         _reader = reader;
-        Config = config;
         Tensors = reader.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToArray();
     }
 
     public string Source => _reader.Source;
 
-    public LoraAdapterConfig Config { get; }
+    /// <summary>Parsed on first use: validation needs it, the averaging passes do not.</summary>
+    public LoraAdapterConfig Config => _config ??= AdapterWireFormat.ReadConfig(_reader);
 
     public IReadOnlyList<(string Name, SafetensorsDType DType, long[] Shape)> Tensors { get; }
 
@@ -56,7 +64,12 @@ internal sealed class WireUpdateReader : IUpdateReader
         try
         {
             var reader = SafetensorsReader.Open(stream, leaveOpen: true, $"update from {clientId}");
-            return new WireUpdateReader(stream, reader, AdapterWireFormat.ReadConfig(reader));
+            if (!reader.Metadata.ContainsKey(AdapterWireFormat.ConfigMetadataKey))
+            {
+                AdapterWireFormat.ReadConfig(reader); // throws the "not a FedTune adapter" error
+            }
+
+            return new WireUpdateReader(stream, reader);
         }
         catch
         {
@@ -71,6 +84,40 @@ internal sealed class WireUpdateReader : IUpdateReader
     {
         _stream.Seek(0, SeekOrigin.Begin);
         return Convert.ToHexStringLower(SHA256.HashData(_stream));
+    }
+
+    public string Scan(int chunkElements, Action<string, int, ReadOnlySpan<float>> visit)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[Math.Max(chunkElements * sizeof(float), 1 << 16)];
+        _stream.Seek(0, SeekOrigin.Begin);
+        var headerBytes = 8 + _reader.HeaderLength;
+        for (long done = 0; done < headerBytes;)
+        {
+            var count = (int)Math.Min(buffer.Length, headerBytes - done);
+            _stream.ReadExactly(buffer, 0, count);
+            hash.AppendData(buffer, 0, count);
+            done += count;
+        }
+
+        // The header check guarantees the tensors tile the data buffer in this order, so reading them one after
+        // another consumes (and hashes) every remaining byte of the file.
+        var floats = new float[chunkElements];
+        foreach (var tensor in _reader.Tensors)
+        {
+            var elements = (int)tensor.ElementCount;
+            for (var offset = 0; offset < elements; offset += chunkElements)
+            {
+                var count = Math.Min(chunkElements, elements - offset);
+                var bytes = buffer.AsSpan(0, count * sizeof(float));
+                _stream.ReadExactly(bytes);
+                hash.AppendData(bytes);
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(floats);
+                visit(tensor.Name, offset, floats.AsSpan(0, count));
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     public void Dispose()
@@ -94,6 +141,19 @@ internal sealed class AdapterUpdateReader(LoraAdapter adapter, string clientId) 
         adapter[tensor].Data.AsSpan(checked((int)offset), destination.Length).CopyTo(destination);
 
     public string ComputeSha256() => AdapterHash.Sha256(adapter);
+
+    public string Scan(int chunkElements, Action<string, int, ReadOnlySpan<float>> visit)
+    {
+        foreach (var tensor in adapter.Tensors)
+        {
+            for (var offset = 0; offset < tensor.Data.Length; offset += chunkElements)
+            {
+                visit(tensor.Name, offset, tensor.Data.AsSpan(offset, Math.Min(chunkElements, tensor.Data.Length - offset)));
+            }
+        }
+
+        return ComputeSha256();
+    }
 
     public void Dispose()
     {

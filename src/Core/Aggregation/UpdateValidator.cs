@@ -78,23 +78,30 @@ public sealed class UpdateValidator
         try
         {
             using var reader = update.Open();
-            if (update.ManifestSha256 is { } expected)
-            {
-                var actual = reader.ComputeSha256();
-                if (!AdapterHash.Matches(expected, actual))
-                {
-                    return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch,
-                        $"the bytes hash to {actual} but the manifest says {expected} (corrupted or tampered upload).", examples);
-                }
-            }
-
             var structure = CheckStructure(global, reader);
             if (structure is not null)
             {
+                // Still tell a corrupted upload apart from a wrong-shaped one.
+                if (update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
+                {
+                    return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch, $"the bytes do not hash to the manifest's {manifest} (corrupted or tampered upload).", examples);
+                }
+
                 return UpdateValidationResult.Reject(id, UpdateVerdict.StructureMismatch, structure, examples);
             }
 
-            return CheckValues(global, layout, reader, id, examples);
+            // One sequential pass: hash every byte and check every value.
+            var values = new ValueCheck(global, layout);
+            var actual = reader.Scan(ChunkElements, values.Visit);
+            if (update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
+            {
+                return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch,
+                    $"the bytes hash to {actual} but the manifest says {expected} (corrupted or tampered upload).", examples);
+            }
+
+            return values.Failure is { } failure
+                ? UpdateValidationResult.Reject(id, failure.Verdict, failure.Reason, examples)
+                : new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(values.SumOfSquares), examples);
         }
         catch (Exception ex) when (ex is SafetensorsFormatException or AdapterFormatException or IOException or EndOfStreamException)
         {
@@ -132,46 +139,48 @@ public sealed class UpdateValidator
         return extra is null ? null : $"tensor '{extra}' is not in the global adapter.";
     }
 
-    private static UpdateValidationResult CheckValues(LoraAdapter global, AdapterLayout layout, IUpdateReader reader, string id, double examples)
+    /// <summary>Accumulates the delta norm and records the first bad value while an update is scanned.</summary>
+    private sealed class ValueCheck(LoraAdapter global, AdapterLayout layout)
     {
-        var values = new float[ChunkElements];
-        var delta = new float[ChunkElements];
-        double sumOfSquares = 0;
-        foreach (var entry in layout.Entries)
+        private readonly Dictionary<string, LayoutEntry> _entries = layout.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        private readonly float[] _delta = new float[ChunkElements];
+
+        public double SumOfSquares { get; private set; }
+
+        public (UpdateVerdict Verdict, string Reason)? Failure { get; private set; }
+
+        public void Visit(string name, int offset, ReadOnlySpan<float> chunk)
         {
-            var reference = global[entry.Name].Data;
-            for (var start = 0; start < entry.Length; start += ChunkElements)
+            if (Failure is not null)
             {
-                var length = Math.Min(ChunkElements, entry.Length - start);
-                var chunk = values.AsSpan(0, length);
-                reader.Read(entry.Name, start, chunk);
-                var referenceChunk = reference.AsSpan(start, length);
-                if (entry.Frozen)
-                {
-                    if (!chunk.SequenceEqual(referenceChunk))
-                    {
-                        return UpdateValidationResult.Reject(id, UpdateVerdict.FrozenTensorChanged,
-                            $"tensor '{entry.Name}' is frozen (freeze_a) but differs from the global adapter.", examples);
-                    }
-
-                    continue;
-                }
-
-                var d = delta.AsSpan(0, length);
-                TensorPrimitives.Subtract(chunk, referenceChunk, d);
-                var chunkSquares = (double)TensorPrimitives.SumOfSquares(d);
-                if (!double.IsFinite(chunkSquares))
-                {
-                    var bad = IndexOfNonFinite(chunk);
-                    var what = bad >= 0 ? $"element {start + bad} is {chunk[bad]}" : "its values are so large that their norm overflows";
-                    return UpdateValidationResult.Reject(id, UpdateVerdict.NonFinite, $"tensor '{entry.Name}': {what}.", examples);
-                }
-
-                sumOfSquares += chunkSquares;
+                return;
             }
-        }
 
-        return new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(sumOfSquares), examples);
+            var entry = _entries[name];
+            var reference = global[name].Data.AsSpan(offset, chunk.Length);
+            if (entry.Frozen)
+            {
+                if (!chunk.SequenceEqual(reference))
+                {
+                    Failure = (UpdateVerdict.FrozenTensorChanged, $"tensor '{name}' is frozen (freeze_a) but differs from the global adapter.");
+                }
+
+                return;
+            }
+
+            var d = _delta.AsSpan(0, chunk.Length);
+            TensorPrimitives.Subtract(chunk, reference, d);
+            var squares = (double)TensorPrimitives.SumOfSquares<float>(d);
+            if (!double.IsFinite(squares))
+            {
+                var bad = IndexOfNonFinite(chunk);
+                var what = bad >= 0 ? $"element {offset + bad} is {chunk[bad]}" : "its values are so large that their norm overflows";
+                Failure = (UpdateVerdict.NonFinite, $"tensor '{name}': {what}.");
+                return;
+            }
+
+            SumOfSquares += squares;
+        }
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> values)

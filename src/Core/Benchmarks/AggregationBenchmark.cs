@@ -24,7 +24,7 @@ public sealed record AggregationBenchmarkReport(int Clients, long Parameters, IR
 /// <summary>Options for <see cref="AggregationBenchmark.Run"/>.</summary>
 public sealed record AggregationBenchmarkOptions
 {
-    /// <summary>Repetitions per method; the best time counts.</summary>
+    /// <summary>Fewest repetitions per method (more run until a second has passed); the best time counts.</summary>
     public int Repetitions { get; init; } = 5;
 
     /// <summary>Python with torch (Debian's python3-torch lives at /usr/bin/python3); null skips PyTorch.</summary>
@@ -64,7 +64,7 @@ public static class AggregationBenchmark
         options ??= new AggregationBenchmarkOptions();
         var p = (int)parameters;
         var bytes = (double)clients * p * sizeof(float);
-        output.WriteLine($"Aggregating {clients} updates of {p:N0} parameters ({bytes / 1e9:F3} GB of update bytes), best of {options.Repetitions}, {Environment.ProcessorCount} logical CPUs.");
+        output.WriteLine($"Aggregating {clients} updates of {p:N0} parameters ({bytes / 1e9:F3} GB of update bytes), best of at least {options.Repetitions} runs and 1 s per method, {Environment.ProcessorCount} logical CPUs.");
 
         var random = new Random(7);
         var updates = Enumerable.Range(0, Math.Min(clients, DistinctBuffers))
@@ -230,11 +230,13 @@ public static class AggregationBenchmark
         return null;
     }
 
+    /// <summary>Best time over at least <paramref name="repetitions"/> runs and at least one second of running (200 runs at most).</summary>
     private static BenchmarkLine Measure(string name, double bytes, int repetitions, Action action)
     {
         action(); // warm-up: JIT, page faults
         var best = double.MaxValue;
-        for (var i = 0; i < repetitions; i++)
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < 200 && (i < repetitions || total.Elapsed < TimeSpan.FromSeconds(1)); i++)
         {
             var watch = Stopwatch.StartNew();
             action();

@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Plans;
 using FedTune.Orchestration.Sampling;
@@ -23,7 +24,7 @@ public static class RoundTaskFactory
             GlobalAdapter = globalAdapter,
             Hyperparameters = plan.Training with
             {
-                LearningRate = LearningRateSchedule.CosineForRound(round, plan.Rounds, plan.LearningRateMax, plan.LearningRateMin),
+                LearningRate = FederatedLearningRate.ForRound(round, plan.Rounds, plan.LearningRateMax, plan.LearningRateMin),
             },
             DeadlineUtc = issuedUtc + plan.RoundDeadline,
             IssuedUtc = issuedUtc,

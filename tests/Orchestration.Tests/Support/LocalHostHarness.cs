@@ -1,0 +1,65 @@
+using FedTune.Core.Adapters;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Local;
+using FedTune.Orchestration.Plans;
+using Microsoft.DurableTask.Client;
+
+namespace FedTune.Orchestration.Tests.Support;
+
+/// <summary>Starting local hosts with test timings (fast polls, short leases) and waiting for runs.</summary>
+internal static class LocalHostHarness
+{
+    public static readonly MonitorSettings FastMonitor = new()
+    {
+        FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1), BackoffFactor = 2,
+    };
+
+    public static string NewTaskHub() => "t" + Guid.NewGuid().ToString("N")[..12];
+
+    public static LocalOrchestratorOptions Options(string? taskHub = null) => new()
+    {
+        TaskHubName = taskHub ?? NewTaskHub(),
+        WorkItemVisibilityTimeout = TimeSpan.FromSeconds(10),
+        ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(8),
+        LeaseInterval = TimeSpan.FromSeconds(6),
+        LeaseRenewInterval = TimeSpan.FromSeconds(2),
+        LeaseAcquireInterval = TimeSpan.FromSeconds(1),
+        MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
+        MonitorFor = _ => FastMonitor,
+    };
+
+    public static Task<LocalOrchestratorHost> StartAsync(string connectionString, string? taskHub = null, bool serveApi = false) =>
+        LocalOrchestratorHost.StartAsync(connectionString, Options(taskHub) with { ServeApi = serveApi });
+
+    public static async Task<OrchestrationMetadata> WaitAsync(DurableTaskClient client, string runId, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return await client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            var now = await client.GetInstanceAsync(runId, getInputsAndOutputs: true);
+            throw new TimeoutException($"Run {runId} did not finish in {timeout}: {now?.RuntimeStatus} {now?.SerializedCustomStatus}");
+        }
+    }
+
+    public static async Task<LoraAdapter> ReadAdapterAsync(BlobStore store, ContentRef content)
+    {
+        using var buffer = new MemoryStream();
+        await store.DownloadVerifiedAsync(content, buffer);
+        buffer.Position = 0;
+        return AdapterWireFormat.Read(buffer);
+    }
+
+    public static string UniqueRunId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>Fake agents a, b, c with offsets 0.1, 0.2, 0.3 and 10, 20, 30 examples.</summary>
+    public static FakeHospitalAgent[] ThreeAgents(BlobStore store, Func<string, Func<RoundTask, AgentBehaviour>?>? behaviour = null) =>
+    [
+        new(store, "a", 0.1f, 10, behaviour?.Invoke("a")),
+        new(store, "b", 0.2f, 20, behaviour?.Invoke("b")),
+        new(store, "c", 0.3f, 30, behaviour?.Invoke("c")),
+    ];
+}

@@ -1,0 +1,31 @@
+using FedTune.Core.Adapters;
+
+namespace FedTune.Orchestration.Tests.Support;
+
+/// <summary>Tiny GPT-NeoX-shaped LoRA adapters (2 layers, r = 2, A [2, 4], B [6, 2]) for protocol tests.</summary>
+internal static class TestAdapters
+{
+    public static LoraAdapterConfig Config() => new()
+    {
+        R = 2,
+        LoraAlpha = 4,
+        TargetModules = ["query_key_value"],
+        BaseModelNameOrPath = "EleutherAI/pythia-70m",
+    };
+
+    /// <summary>Every element equal to <paramref name="value"/>.</summary>
+    public static LoraAdapter Filled(float value) => FromFunction((_, _) => value);
+
+    public static LoraAdapter FromFunction(Func<string, int, float> value)
+    {
+        var tensors = new List<LoraTensor>();
+        for (int layer = 0; layer < 2; layer++)
+        {
+            var a = PeftKeys.GptNeoXLoraA(layer);
+            var b = PeftKeys.GptNeoXLoraB(layer);
+            tensors.Add(new LoraTensor(a, [2, 4], Enumerable.Range(0, 8).Select(i => value(a, i)).ToArray()));
+            tensors.Add(new LoraTensor(b, [6, 2], Enumerable.Range(0, 12).Select(i => value(b, i)).ToArray()));
+        }
+        return new LoraAdapter(Config(), tensors);
+    }
+}
