@@ -204,6 +204,19 @@ def make_fixtures(out_dir):
         write_safetensors(os.path.join(folder, "expected.safetensors"), {
             "input_ids": ids, "attention_mask": mask, "logits_masked": padded, "logits_unmasked": plain})
         print(name, "written", sum(t.numel() for t in w.values()), "weights")
+        if name == "rotary025-parallel":
+            # The same checkpoint as torch.save(state_dict) (zip format), with a non-contiguous tensor and an int buffer,
+            # for the pytorch_model.bin fallback.
+            bin_folder = os.path.join(out_dir, name + "-bin")
+            os.makedirs(bin_folder, exist_ok=True)
+            state = {k: v.clone() for k, v in stored.items()}
+            state["embed_out.weight"] = state["embed_out.weight"].t().contiguous().t()
+            assert not state["embed_out.weight"].is_contiguous()
+            state["gpt_neox.layers.0.attention.bias"] = torch.ones(1, 1, 8, 8, dtype=torch.bool).tril()
+            torch.save(state, os.path.join(bin_folder, "pytorch_model.bin"))
+            for f in ("config.json", "expected.safetensors"):
+                with open(os.path.join(folder, f), "rb") as src, open(os.path.join(bin_folder, f), "wb") as dst:
+                    dst.write(src.read())
 
 
 def logits_command(model_dir, inputs_path, out_path):

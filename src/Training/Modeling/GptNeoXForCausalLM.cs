@@ -87,6 +87,21 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
 
     public void SetTraining(bool training) => train(training);
 
+    /// <summary>
+    /// Makes every full-precision base parameter trainable (pretraining) or frozen again (the default, for LoRA).
+    /// Quantized weights cannot train.
+    /// </summary>
+    public void SetBaseTrainable(bool trainable)
+    {
+        if (trainable && Quantization != BaseQuantization.None)
+            throw new InvalidOperationException("A quantized base model cannot be trained; load it in full precision.");
+        foreach (var (name, parameter) in named_parameters())
+        {
+            if (!name.Contains(".lora_", StringComparison.Ordinal))
+                parameter.requires_grad = trainable;
+        }
+    }
+
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask) => Forward(inputIds, attentionMask, null);
 
     /// <summary>

@@ -17,6 +17,7 @@ public static class HuggingFaceModelLoader
     public const string SafetensorsFile = "model.safetensors";
     public const string SafetensorsIndexFile = "model.safetensors.index.json";
     public const string PickleFile = "pytorch_model.bin";
+    public const string PickleIndexFile = "pytorch_model.bin.index.json";
 
     /// <summary>Loads the model onto <paramref name="device"/> (CPU when null) in <paramref name="dtype"/>.</summary>
     public static GptNeoXForCausalLM Load(string folder, Device? device = null, ScalarType dtype = ScalarType.Float32, BaseQuantization quantization = BaseQuantization.None)
@@ -47,14 +48,13 @@ public static class HuggingFaceModelLoader
         if (File.Exists(single)) return [single];
         var index = Path.Combine(folder, SafetensorsIndexFile);
         if (File.Exists(index)) return ShardsFromIndex(folder, index);
-        if (File.Exists(Path.Combine(folder, PickleFile)))
-            throw new InvalidDataException(
-                $"'{folder}' holds only {PickleFile} (a pickled PyTorch checkpoint), which FedTune does not unpickle. Convert it once with: " +
-                $"python -c \"import torch; from safetensors.torch import save_file; sd=torch.load('{PickleFile}', map_location='cpu'); " +
-                "save_file({k: v.contiguous() for k, v in sd.items()}, 'model.safetensors', metadata={'format': 'pt'})\" " +
-                "(or load it with transformers and call save_pretrained(dir, safe_serialization=True)).");
+        // Fallback: torch.save state dicts (zip format), read by a restricted unpickler.
+        var pickle = Path.Combine(folder, PickleFile);
+        if (File.Exists(pickle)) return [pickle];
+        var pickleIndex = Path.Combine(folder, PickleIndexFile);
+        if (File.Exists(pickleIndex)) return ShardsFromIndex(folder, pickleIndex);
         throw new FileNotFoundException(
-            $"'{folder}' has no weights: expected {SafetensorsFile} or {SafetensorsIndexFile} (with its shards) next to config.json.");
+            $"'{folder}' has no weights: expected {SafetensorsFile}, {SafetensorsIndexFile} (with its shards) or {PickleFile} next to config.json.");
     }
 
     private static List<string> ShardsFromIndex(string folder, string index)
@@ -77,18 +77,22 @@ public static class HuggingFaceModelLoader
         return shards;
     }
 
-    /// <summary>Copies every weight of <paramref name="model"/> from the safetensors <paramref name="files"/>, checking names and shapes.</summary>
+    /// <summary>
+    /// Copies every weight of <paramref name="model"/> from the checkpoint <paramref name="files"/> (safetensors, or
+    /// pytorch_model*.bin), checking names and shapes.
+    /// </summary>
     public static void LoadWeights(GptNeoXForCausalLM model, IReadOnlyList<string> files)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(files);
-        var readers = files.Select(SafetensorsReader.Open).ToList();
+        var readers = new List<CheckpointFile>();
         try
         {
-            var location = new Dictionary<string, SafetensorsReader>(StringComparer.Ordinal);
+            foreach (var file in files) readers.Add(CheckpointFile.Open(file));
+            var location = new Dictionary<string, CheckpointFile>(StringComparer.Ordinal);
             foreach (var reader in readers)
-                foreach (var info in reader.Tensors)
-                    location.TryAdd(info.Name, reader);
+                foreach (var name in reader.Names)
+                    location.TryAdd(name, reader);
 
             var slots = model.WeightSlots();
             var expected = slots.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
@@ -106,21 +110,62 @@ public static class HuggingFaceModelLoader
                 if (!location.TryGetValue(slot.Name, out var reader))
                     throw new InvalidDataException(
                         $"Weight '{slot.Name}' (shape [{string.Join(", ", slot.Shape)}]) is missing from {string.Join(", ", files.Select(Path.GetFileName))}.");
-                var info = reader[slot.Name];
-                if (!info.Shape.SequenceEqual(slot.Shape))
+                var (shape, isFloat, dtype) = reader.Describe(slot.Name);
+                if (!shape.SequenceEqual(slot.Shape))
                     throw new InvalidDataException(
-                        $"Weight '{slot.Name}' in {Path.GetFileName(reader.Source)} has shape [{string.Join(", ", info.Shape)}] but config.json implies [{string.Join(", ", slot.Shape)}].");
-                if (!SafetensorsDTypes.IsFloat(info.DType))
+                        $"Weight '{slot.Name}' in {Path.GetFileName(reader.Source)} has shape [{string.Join(", ", shape)}] but config.json implies [{string.Join(", ", slot.Shape)}].");
+                if (!isFloat)
                     throw new InvalidDataException(
-                        $"Weight '{slot.Name}' in {Path.GetFileName(reader.Source)} has dtype {info.DType}; only F32, F16 and BF16 weights are supported.");
+                        $"Weight '{slot.Name}' in {Path.GetFileName(reader.Source)} has dtype {dtype}; only F32, F16 and BF16 weights are supported.");
                 using var scope = torch.NewDisposeScope();
-                var values = reader.ReadFloat32(slot.Name);
-                slot.Load(torch.tensor(values, info.Shape));
+                slot.Load(torch.tensor(reader.ReadFloat32(slot.Name), shape));
             }
         }
         finally
         {
             foreach (var reader in readers) reader.Dispose();
+        }
+    }
+
+    /// <summary>One checkpoint file, safetensors or a torch.save zip, behind the same three questions.</summary>
+    private sealed class CheckpointFile : IDisposable
+    {
+        private readonly SafetensorsReader? _safetensors;
+        private readonly PyTorchCheckpointReader? _pickle;
+
+        private CheckpointFile(SafetensorsReader? safetensors, PyTorchCheckpointReader? pickle, string source)
+        {
+            _safetensors = safetensors;
+            _pickle = pickle;
+            Source = source;
+        }
+
+        public string Source { get; }
+
+        public IEnumerable<string> Names => _safetensors?.Tensors.Select(t => t.Name) ?? _pickle!.Shapes.Keys;
+
+        public static CheckpointFile Open(string path) =>
+            path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)
+                ? new CheckpointFile(null, PyTorchCheckpointReader.Open(path), path)
+                : new CheckpointFile(SafetensorsReader.Open(path), null, path);
+
+        public (long[] Shape, bool IsFloat, string DType) Describe(string name)
+        {
+            if (_safetensors is not null)
+            {
+                var info = _safetensors[name];
+                return (info.Shape, SafetensorsDTypes.IsFloat(info.DType), info.DType.ToString());
+            }
+
+            return (_pickle!.Shapes[name], true, "float");
+        }
+
+        public float[] ReadFloat32(string name) => _safetensors?.ReadFloat32(name) ?? _pickle!.ReadFloat32(name);
+
+        public void Dispose()
+        {
+            _safetensors?.Dispose();
+            _pickle?.Dispose();
         }
     }
 }

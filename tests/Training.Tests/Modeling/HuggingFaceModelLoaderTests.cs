@@ -116,7 +116,7 @@ public sealed class HuggingFaceModelLoaderTests
     }
 
     [Fact]
-    public void Load_explains_missing_weights_and_pickle_only_folders()
+    public void Load_explains_missing_weights_and_unreadable_pickles()
     {
         var folder = ModelTestSupport.NewTempFolder();
         File.WriteAllText(Path.Combine(folder, "config.json"), ModelTestSupport.TinyConfig().ToJson());
@@ -125,9 +125,24 @@ public sealed class HuggingFaceModelLoaderTests
 
         File.WriteAllBytes(Path.Combine(folder, "pytorch_model.bin"), [0x50, 0x4b]);
         var pickle = Assert.Throws<InvalidDataException>(() => HuggingFaceModelLoader.Load(folder));
-        Assert.Contains("save_file", pickle.Message, StringComparison.Ordinal);
+        Assert.Contains("not a zip-format torch checkpoint", pickle.Message, StringComparison.Ordinal);
 
         Assert.Throws<DirectoryNotFoundException>(() => HuggingFaceModelLoader.Load(Path.Combine(folder, "nope")));
+    }
+
+    [Fact]
+    public void Load_refuses_a_pickle_that_calls_anything_but_tensor_rebuilding()
+    {
+        var folder = ModelTestSupport.NewTempFolder();
+        File.WriteAllText(Path.Combine(folder, "config.json"), ModelTestSupport.TinyConfig().ToJson());
+        // pickle of os.system("echo"): GLOBAL, argument tuple, REDUCE.
+        byte[] hostile = [0x80, 0x02, .. "cos\nsystem\n"u8, .. "X"u8, 4, 0, 0, 0, .. "echo"u8, 0x85, .. "R."u8];
+        using (var zip = System.IO.Compression.ZipFile.Open(Path.Combine(folder, "pytorch_model.bin"), System.IO.Compression.ZipArchiveMode.Create))
+        using (var entry = zip.CreateEntry("archive/data.pkl").Open())
+            entry.Write(hostile);
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFaceModelLoader.Load(folder));
+        Assert.Contains("os.system", error.Message, StringComparison.Ordinal);
+        Assert.Contains("refusing", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

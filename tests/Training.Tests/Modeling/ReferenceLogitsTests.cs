@@ -20,6 +20,7 @@ public sealed class ReferenceLogitsTests
     [InlineData("rotary100-sequential")]
     [InlineData("rotary050-parallel-f16")]
     [InlineData("rotary025-nobias-gelunew")]
+    [InlineData("rotary025-parallel-bin")]
     public void Forward_matches_the_reference_logits_with_and_without_left_padding(string fixture)
     {
         var folder = ModelTestSupport.FixtureFolder(fixture);

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace FedTune.Training.Tests.Quantization;
 
-public sealed class QuantizationTests
+public sealed class QuantizationTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static Tensor RandomWeight(long rows, long cols, long seed) =>
         torch.randn([rows, cols], generator: new Generator((ulong)seed)) * 0.05f;
@@ -116,5 +116,37 @@ public sealed class QuantizationTests
         }
 
         Assert.True(last < first * 0.8, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
+    public void A_fixed_short_LoRA_run_on_an_NF4_or_int8_base_ends_near_the_full_precision_loss()
+    {
+        var folder = ModelTestSupport.FixtureFolder("rotary025-parallel");
+        var ids = ModelTestSupport.RandomIds(4, 16, 61, 8);
+        double Train(BaseQuantization scheme)
+        {
+            using var model = HuggingFaceModelLoader.Load(folder, quantization: scheme);
+            LoraInjector.Apply(model, new FedTune.Core.Adapters.LoraAdapterConfig { R = 4, LoraAlpha = 8, TargetModules = ["query_key_value", "dense_4h_to_h"] }, seed: 1);
+            model.SetTraining(true);
+            var optimizer = torch.optim.AdamW(model.AdapterParameters.Values, lr: 0.01);
+            double loss = 0;
+            for (int step = 0; step < 20; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                optimizer.zero_grad();
+                var logits = model.Forward(ids, null);
+                var value = nn.functional.cross_entropy(logits.narrow(1, 0, 15).reshape(-1, 61), ids.narrow(1, 1, 15).reshape(-1));
+                value.backward();
+                optimizer.step();
+                loss = value.item<float>();
+            }
+
+            return loss;
+        }
+
+        double full = Train(BaseQuantization.None), nf4 = Train(BaseQuantization.Nf4), int8 = Train(BaseQuantization.Int8);
+        output.WriteLine($"loss after 20 LoRA steps: fp32 {full:F4}, int8 {int8:F4} ({int8 - full:+0.0000;-0.0000}), nf4 {nf4:F4} ({nf4 - full:+0.0000;-0.0000})");
+        Assert.True(Math.Abs(int8 - full) < 0.02 * full, $"int8 {int8} vs fp32 {full}");
+        Assert.True(Math.Abs(nf4 - full) < 0.1 * full, $"nf4 {nf4} vs fp32 {full}");
     }
 }

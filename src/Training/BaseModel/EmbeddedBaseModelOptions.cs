@@ -1,0 +1,36 @@
+namespace FedTune.Training.BaseModel;
+
+/// <summary>Shape and pretraining budget of the embedded default base model (<c>fedtune base create</c>).</summary>
+public sealed record EmbeddedBaseModelOptions
+{
+    public int HiddenSize { get; init; } = 256;
+    public int Layers { get; init; } = 4;
+    public int Heads { get; init; } = 4;
+    public int IntermediateSize { get; init; } = 1024;
+    public double RotaryPct { get; init; } = 0.25;
+    public int MaxPositionEmbeddings { get; init; } = 512;
+
+    /// <summary>Tokens per training sequence (texts are packed, separated by &lt;|endoftext|&gt;).</summary>
+    public int SequenceLength { get; init; } = 128;
+    public int BatchSize { get; init; } = 8;
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>Optimizer steps; the run is reproducible when all of them finish within <see cref="TimeBudget"/>.</summary>
+    public int MaxSteps { get; init; } = 600;
+
+    /// <summary>Wall-clock cap on pretraining; when hit, training stops early and the metadata says so.</summary>
+    public TimeSpan TimeBudget { get; init; } = TimeSpan.FromMinutes(4);
+    public long Seed { get; init; }
+
+    public EmbeddedBaseModelOptions Validate()
+    {
+        if (HiddenSize <= 0 || Layers <= 0 || Heads <= 0 || IntermediateSize <= 0 || HiddenSize % Heads != 0)
+            throw new ArgumentException("Embedded model: hidden size, layers, heads and intermediate size must be positive and hidden size divisible by heads.");
+        if (SequenceLength < 2 || SequenceLength > MaxPositionEmbeddings)
+            throw new ArgumentException($"Embedded model: sequence length {SequenceLength} must lie in [2, {MaxPositionEmbeddings}].");
+        if (BatchSize <= 0 || MaxSteps <= 0 || LearningRate <= 0 || WeightDecay < 0 || TimeBudget <= TimeSpan.Zero)
+            throw new ArgumentException("Embedded model: batch size, steps, learning rate and time budget must be positive (weight decay non-negative).");
+        return this;
+    }
+}

@@ -1,0 +1,50 @@
+using FedTune.Training.BaseModel;
+using FedTune.Training.Modeling;
+using FedTune.Training.Tests.Modeling;
+using FedTune.Training.Tokenization;
+using TorchSharp;
+using Xunit;
+
+namespace FedTune.Training.Tests.BaseModel;
+
+public sealed class EmbeddedBaseModelTests
+{
+    private static readonly string[] Texts = Enumerable.Range(0, 40).Select(i =>
+        $"Patient {i} reports headache and fever. Hypertension is treated with lifestyle changes and medication. " +
+        "Diabetes requires monitoring of blood glucose.").ToArray();
+
+    private static readonly EmbeddedBaseModelOptions Tiny = new()
+    {
+        HiddenSize = 32, Layers = 2, Heads = 4, IntermediateSize = 64, MaxPositionEmbeddings = 64,
+        SequenceLength = 32, BatchSize = 4, MaxSteps = 12, LearningRate = 3e-3, Seed = 5,
+        TimeBudget = TimeSpan.FromMinutes(5),
+    };
+
+    [Fact]
+    public void Create_pretrains_saves_in_HF_layout_reproducibly_and_caches()
+    {
+        var root = ModelTestSupport.NewTempFolder();
+        var first = EmbeddedBaseModel.Create(Texts, Path.Combine(root, "a"), Tiny);
+        Assert.False(first.FromCache);
+        Assert.Equal(12, first.Steps);
+        Assert.True(first.FinalLoss < first.FirstLoss, $"loss went from {first.FirstLoss} to {first.FinalLoss}");
+
+        using (var model = HuggingFaceModelLoader.Load(first.Folder))
+        {
+            Assert.Equal(EmbeddedBaseModel.VocabularyRows, model.VocabularySize);
+            Assert.Empty(model.AdapterParameters);
+        }
+
+        var tokenizer = HuggingFaceTokenizer.Load(first.Folder);
+        Assert.Equal(50256, tokenizer.EndOfTextId);
+
+        var again = EmbeddedBaseModel.Create(Texts, Path.Combine(root, "b"), Tiny);
+        Assert.Equal(
+            File.ReadAllBytes(Path.Combine(first.Folder, "model.safetensors")),
+            File.ReadAllBytes(Path.Combine(again.Folder, "model.safetensors")));
+
+        var cached = EmbeddedBaseModel.Create(Texts, Path.Combine(root, "a"), Tiny);
+        Assert.True(cached.FromCache);
+        Assert.Equal(first.FinalLoss, cached.FinalLoss);
+    }
+}
