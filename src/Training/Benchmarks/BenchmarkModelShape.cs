@@ -18,16 +18,16 @@ public sealed record BenchmarkModelShape(string Name, GptNeoXConfig Config)
         UseParallelResidual = true,
     });
 
-    /// <summary>The embedded default's size class: GPT-2 vocabulary, 4 layers, hidden 256 (about 3M non-embedding parameters).</summary>
+    /// <summary>The embedded default base model's shape (EmbeddedBaseModelOptions defaults): GPT-2 vocabulary padded to 50,304 rows, 4 layers, hidden 256.</summary>
     public static BenchmarkModelShape EmbeddedSmall { get; } = new("embedded-small-shape", new GptNeoXConfig
     {
-        VocabSize = 50257,
+        VocabSize = 50304,
         HiddenSize = 256,
         NumHiddenLayers = 4,
         NumAttentionHeads = 4,
         IntermediateSize = 1024,
         RotaryPct = 0.25,
-        MaxPositionEmbeddings = 1024,
+        MaxPositionEmbeddings = 512,
         UseParallelResidual = true,
     });
 }

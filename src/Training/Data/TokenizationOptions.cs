@@ -28,13 +28,6 @@ public sealed record TokenizationOptions
         return new TokenizationOptions { SeqLength = train.SeqLength };
     }
 
-    /// <summary>The configuration's <c>train.padding_side</c> for the collator.</summary>
-    public static PaddingSide PaddingSideFromConfig(TrainConfig train)
-    {
-        ArgumentNullException.ThrowIfNull(train);
-        return train.PaddingSide == Core.Configuration.PaddingSide.Right ? PaddingSide.Right : PaddingSide.Left;
-    }
-
     public void Validate()
     {
         if (SeqLength < 2)

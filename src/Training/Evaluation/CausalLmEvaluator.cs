@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Modeling;
 using TorchSharp;
@@ -72,34 +73,28 @@ public sealed class CausalLmEvaluator
             using var noGrad = torch.no_grad();
             using var batch = _collator.Collate(batchExamples, _model.Device);
             var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
-            var logProbs = logits[.., ..^1, ..].to_type(ScalarType.Float32).log_softmax(-1);
-            var labels = batch.Labels[.., 1..];
-            var scored = labels.ne(TokenizedExample.IgnoreIndex);
-            var tokenLogProbs = logProbs.gather(-1, labels.clamp_min(0).unsqueeze(-1)).squeeze(-1);
-            Tensor? expected = null;
-            Tensor? variance = null;
-            if (includeDistributionStatistics)
-            {
-                var probabilities = logProbs.exp();
-                expected = (probabilities * logProbs).sum(-1);
-                variance = ((probabilities * logProbs.square()).sum(-1) - expected.square()).clamp_min(0);
-            }
-
-            var mask = ToCpuArray<bool>(scored);
-            var token = ToCpuArray<float>(tokenLogProbs);
-            var mu = expected is null ? null : ToCpuArray<float>(expected);
-            var sigma2 = variance is null ? null : ToCpuArray<float>(variance);
-            var width = (int)labels.shape[1];
             for (int b = 0; b < batchExamples.Length; b++)
             {
-                var positions = Enumerable.Range(b * width, width).Where(i => mask[i]).ToArray();
-                var values = positions.Select(i => token[i]).ToArray();
-                scores.Add(new RecordScores(
-                    positions.Length,
-                    -values.Sum(v => (double)v),
-                    values,
-                    mu is null ? null : positions.Select(i => mu[i]).ToArray(),
-                    sigma2 is null ? null : positions.Select(i => sigma2[i]).ToArray()));
+                // One row at a time: the [time, vocabulary] log-softmax and its statistics stay one row big.
+                using var rowScope = torch.NewDisposeScope();
+                var logProbs = logits[b, ..^1, ..].to_type(ScalarType.Float32).log_softmax(-1);
+                var labels = batch.Labels[b, 1..];
+                var positions = torch.nonzero(labels.ne(TokenizedExample.IgnoreIndex)).squeeze(-1);
+                var scoredLogProbs = logProbs.index_select(0, positions);
+                var tokenLogProbs = scoredLogProbs.gather(-1, labels.index_select(0, positions).unsqueeze(-1)).squeeze(-1);
+                float[]? mu = null;
+                float[]? sigma2 = null;
+                if (includeDistributionStatistics)
+                {
+                    var probabilities = scoredLogProbs.exp();
+                    var expected = (probabilities * scoredLogProbs).sum(-1);
+                    var variance = ((probabilities * scoredLogProbs.square()).sum(-1) - expected.square()).clamp_min(0);
+                    mu = ToCpuArray<float>(expected);
+                    sigma2 = ToCpuArray<float>(variance);
+                }
+
+                var values = ToCpuArray<float>(tokenLogProbs);
+                scores.Add(new RecordScores(values.Length, -values.Sum(v => (double)v), values, mu, sigma2));
             }
         }
 

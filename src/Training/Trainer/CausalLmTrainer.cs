@@ -66,6 +66,13 @@ public sealed class CausalLmTrainer
             throw new InvalidOperationException("The model has no adapter parameters to train: attach LoRA adapters first.");
         }
 
+        var longest = examples.Count == 0 ? 0 : examples.Max(e => e.InputIds.Length);
+        if (longest > _model.MaxSequenceLength)
+        {
+            throw new ArgumentException(
+                $"An example has {longest} tokens but the model accepts at most {_model.MaxSequenceLength} positions: lower seq_length to {_model.MaxSequenceLength} or less.");
+        }
+
         var order = new MicroBatchOrder(examples.Count, _options.PerDeviceTrainBatchSize, _options.Seed);
         var warmup = LearningRateSchedule.WarmupSteps(_options.MaxSteps, _options.WarmupSteps, _options.WarmupRatio);
         using var optimizer = new AdamWOptimizer(parameters, _options.AdamBeta1, _options.AdamBeta2, _options.AdamEpsilon, _options.WeightDecay);

@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
 using FedTune.Training.Tests.Trainer;

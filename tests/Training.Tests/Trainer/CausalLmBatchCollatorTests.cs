@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using TorchSharp;
 using Xunit;

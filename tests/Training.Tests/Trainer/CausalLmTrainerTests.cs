@@ -139,27 +139,32 @@ public sealed class CausalLmTrainerTests : IDisposable
         double DistanceAfterTraining(double mu)
         {
             using var model = new TinyCausalLm(dropout: 0);
-            var global = model.AdapterParameters.ToDictionary(p => p.Key, p => (Tensor)p.Value.detach().clone());
+            using var global = AdapterSnapshot.Of(model);
             var options = Options(10) with { ProximalMu = mu, LrSchedulerType = LearningRateSchedulerType.Constant, MaxGradNorm = 0 };
-            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global).Train(examples);
+            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global.Tensors).Train(examples);
             if (mu > 0)
             {
                 Assert.Contains(result.History, h => h.ProximalTerm > 0);
             }
 
-            var distance = model.AdapterParameters.Sum(p => (p.Value - global[p.Key]).pow(2).sum().item<float>());
-            foreach (var tensor in global.Values)
-            {
-                tensor.Dispose();
-            }
-
-            return distance;
+            return global.SquaredDistanceTo(model);
         }
 
         var plain = DistanceAfterTraining(0);
         var proximal = DistanceAfterTraining(50);
 
         Assert.True(proximal < plain * 0.8, $"FedProx distance {proximal} is not below plain training's {plain}");
+    }
+
+    [Fact]
+    public void Train_rejects_examples_longer_than_the_model_accepts_naming_seq_length()
+    {
+        using var model = new TinyCausalLm();
+        var tooLong = new TokenizedExample(new int[5000], new int[5000]);
+
+        var error = Assert.Throws<ArgumentException>(() => new CausalLmTrainer(model, Options(1), LeftPadding).Train([tooLong]));
+
+        Assert.Contains("seq_length", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,7 +183,12 @@ public sealed class CausalLmTrainerTests : IDisposable
         using var model = new TinyCausalLm();
         var examples = TrainingFixtures.Examples(16);
         var counts = new List<long>();
-        var progress = new SynchronousProgress(_ => counts.Add(Tensor.TotalCount));
+        var workingSets = new List<long>();
+        var progress = new SynchronousProgress(_ =>
+        {
+            counts.Add(Tensor.TotalCount);
+            workingSets.Add(Environment.WorkingSet / 1048576);
+        });
         var steps = int.TryParse(Environment.GetEnvironmentVariable("FEDTUNE_MEMORY_TEST_STEPS"), out var s) ? s : 200;
 
         var before = Tensor.TotalCount;
@@ -186,7 +196,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         var after = Tensor.TotalCount;
 
         Console.WriteLine($"live tensors over {steps} steps: before {before}, first log {counts[0]}, last log {counts[^1]}, max {counts.Max()}, after {after}; " +
-                          $"working set {Environment.WorkingSet / 1048576} MiB; {result.TokensPerSecond:F0} tokens/s");
+                          $"working set {workingSets[0]} MiB at the first log, {workingSets[^1]} MiB at the last; {result.TokensPerSecond:F0} tokens/s");
         Assert.True(counts[^1] <= counts[0], $"live tensors grew from {counts[0]} to {counts[^1]} over {steps} steps");
         Assert.True(after <= before, $"training left {after - before} tensors alive");
     }

@@ -26,4 +26,18 @@ public sealed class TrainBenchmarkTests
         Assert.Null(result.Ratio);
         Assert.Contains("[tiny] TorchSharp", log.ToString(), StringComparison.Ordinal);
     }
+
+    [PyTorchAvailableFact]
+    public void Run_puts_pytorch_eager_beside_the_trainer_and_reports_the_ratio()
+    {
+        var result = Assert.Single(TrainBenchmark.Run(new TrainBenchmarkOptions
+        {
+            Shapes = [Tiny], SeqLength = 16, Steps = 1, Threads = 1, LoraR = 4, PythonExecutable = PyTorchAvailableFactAttribute.Python,
+        }));
+
+        Assert.NotNull(result.PyTorch);
+        Assert.StartsWith("pytorch-eager", result.PyTorch!.Framework, StringComparison.Ordinal);
+        Assert.True(result.PyTorch.TokensPerSecond > 0);
+        Assert.True(result.Ratio > 0);
+    }
 }

@@ -50,7 +50,6 @@ public sealed class TrainerOptionsFromConfigTests
         Assert.Equal(1.0, options.MaxGradNorm);
         Assert.True(options.ProximalMu > 0);
         Assert.Equal(512, TokenizationOptions.FromConfig(config.Train).SeqLength);
-        Assert.Equal(Data.PaddingSide.Left, TokenizationOptions.PaddingSideFromConfig(config.Train));
     }
 
     [Fact]
