@@ -30,17 +30,15 @@ namespace FedTune.Orchestration.Local;
 /// </summary>
 public sealed class LocalOrchestratorHost : IAsyncDisposable
 {
-    private readonly AzureStorageOrchestrationService _service;
     private readonly WebApplication _sidecar;
     private readonly GrpcChannel _channel;
     private readonly IHost _worker;
     private readonly WebApplication? _api;
     private bool _stopped;
 
-    private LocalOrchestratorHost(AzureStorageOrchestrationService service, WebApplication sidecar, GrpcChannel channel, IHost worker,
+    private LocalOrchestratorHost(WebApplication sidecar, GrpcChannel channel, IHost worker,
         WebApplication? api, Uri? apiBaseUrl, BlobStore store, OperatorApi operatorApi)
     {
-        _service = service;
         _sidecar = sidecar;
         _channel = channel;
         _worker = worker;
@@ -99,6 +97,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrations,
             WorkerId = options.WorkerId ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}"),
             LoggerFactory = loggerFactory,
+            CustomMessageTypeBinder = new ProtobufMapTypeBinder(),
         });
         await service.CreateIfNotExistsAsync().ConfigureAwait(false);
         await store.EnsureContainerAsync(BlobLayout.GlobalContainer, cancellationToken).ConfigureAwait(false);
@@ -125,7 +124,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
                 await api.StartAsync(cancellationToken).ConfigureAwait(false);
                 apiBase = new Uri(BoundAddress(api) + "/api/");
             }
-            return new LocalOrchestratorHost(service, sidecar, channel, worker, api, apiBase, store, operatorApi);
+            return new LocalOrchestratorHost(sidecar, channel, worker, api, apiBase, store, operatorApi);
         }
         catch
         {
@@ -149,7 +148,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20);
-        builder.Services.AddSingleton<IOrchestrationService>(service);
+        builder.Services.AddSingleton<IOrchestrationService>(new PersistableHistoryService(service));
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         builder.Services.AddSingleton<TaskHubGrpcServer>();
         var app = builder.Build();
@@ -190,8 +189,8 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
         if (_api != null) await _api.StopAsync(cancellationToken).ConfigureAwait(false);
         await _worker.StopAsync(cancellationToken).ConfigureAwait(false);
         await _channel.ShutdownAsync().ConfigureAwait(false);
+        // Stopping the sidecar stops its dispatchers, which stop the storage provider (releasing partition leases).
         await _sidecar.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _service.StopAsync(isForced: false).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

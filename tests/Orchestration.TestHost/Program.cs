@@ -4,6 +4,12 @@ using FedTune.Orchestration.Plans;
 
 // Usage: FedTune.Orchestration.TestHost <connection-string> <task-hub> <first-poll-ms> <max-poll-ms>
 // Prints "READY <api-base-url>" once serving; runs until stdin closes or the process is killed.
+//    or: FedTune.Orchestration.TestHost load <hospitals> [rounds]   (the orchestration load check; see docs/orchestrator.md)
+if (args.Length >= 2 && args[0] == "load")
+{
+    return await FedTune.Orchestration.TestHost.LoadCheck.RunAsync(
+        int.Parse(args[1], CultureInfo.InvariantCulture), args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
+}
 if (args.Length != 4)
 {
     await Console.Error.WriteLineAsync("usage: FedTune.Orchestration.TestHost <connection-string> <task-hub> <first-poll-ms> <max-poll-ms>");

@@ -8,11 +8,11 @@ namespace FedTune.ClientAgent.Engine;
 
 /// <summary>
 /// Reads a model folder's Hugging Face <c>tokenizer.json</c> (byte-level BPE: GPT-NeoX/Pythia, GPT-2) into a
-/// Microsoft.ML.Tokenizers byte-level BPE (CodeGenTokenizer, GPT-2's byte alphabet and merge ranks).
+/// Microsoft.ML.Tokenizers byte-level BPE (GPT-2's byte alphabet, the file's merge ranks, GPT-2's pre-tokenizer split).
 /// EOS is config.json's <c>eos_token_id</c>, else the <c>&lt;|endoftext|&gt;</c> token; padding uses
 /// <c>pad_token_id</c> or EOS (Pythia has no pad token).
 /// </summary>
-public static class TokenizerJsonLoader
+public static partial class TokenizerJsonLoader
 {
     public const string FileName = "tokenizer.json";
 
@@ -39,21 +39,27 @@ public static class TokenizerJsonLoader
         }
 
         var vocab = model["vocab"] as JsonObject ?? throw new InvalidDataException($"{file}: model.vocab is missing.");
-        var merges = new StringBuilder("#version: 0.2\n");
+        var merges = new List<string>();
         foreach (var merge in model["merges"] as JsonArray ?? [])
         {
-            merges.Append(merge switch
+            merges.Add(merge switch
             {
                 JsonArray pair when pair.Count == 2 => $"{(string?)pair[0]} {(string?)pair[1]}",
-                JsonValue text => (string?)text,
+                JsonValue text => (string?)text ?? "",
                 _ => throw new InvalidDataException($"{file}: a merge is neither \"a b\" nor [\"a\", \"b\"]."),
-            }).Append('\n');
+            });
         }
 
-        bool addPrefixSpace = FindByteLevel(root["pre_tokenizer"])?["add_prefix_space"]?.GetValue<bool>() ?? false;
-        using var vocabStream = new MemoryStream(Encoding.UTF8.GetBytes(vocab.ToJsonString()));
-        using var mergesStream = new MemoryStream(Encoding.UTF8.GetBytes(merges.ToString()));
-        var tokenizer = CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace, addBeginOfSentence: false, addEndOfSentence: false);
+        var special = (root["added_tokens"] as JsonArray)?.OfType<JsonObject>()
+            .Where(t => t["special"]?.GetValue<bool>() == true)
+            .ToDictionary(t => (string)t["content"]!, t => t["id"]!.GetValue<int>(), StringComparer.Ordinal);
+        var tokenizer = BpeTokenizer.Create(new BpeOptions(vocab.Select(p => new KeyValuePair<string, int>(p.Key, p.Value!.GetValue<int>())))
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(Gpt2Split(), special),
+            SpecialTokens = special,
+        });
 
         int? eos = ConfigId(modelFolder, "eos_token_id");
         if (eos is null && vocab["<|endoftext|>"] is JsonValue endOfText) eos = endOfText.GetValue<int>();
@@ -95,14 +101,17 @@ public static class TokenizerJsonLoader
         }
     }
 
-    private sealed class ByteLevelBpe(CodeGenTokenizer tokenizer, int eos, int pad) : ITextTokenizer
+    /// <summary>GPT-2's (and GPT-NeoX's) pre-tokenization split.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
+    private static partial System.Text.RegularExpressions.Regex Gpt2Split();
+
+    private sealed class ByteLevelBpe(BpeTokenizer tokenizer, int eos, int pad) : ITextTokenizer
     {
         public int EosTokenId => eos;
 
         public int PadTokenId => pad;
 
-        public IReadOnlyList<int> Encode(string text) =>
-            tokenizer.EncodeToIds(text, addPrefixSpace: false, addBeginningOfSentence: false, addEndOfSentence: false);
+        public IReadOnlyList<int> Encode(string text) => tokenizer.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true);
 
         public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids) ?? "";
     }

@@ -32,6 +32,12 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var task = request.Task;
         var hp = task.Hyperparameters;
         CheckModelName(settings, task);
+        if (hp.ClipNorm is not null)
+        {
+            throw new TaskFailedException(FailureReasons.TrainingError,
+                "The task asks for per-example gradient clipping (local differential privacy), which this agent version does not implement. " +
+                "Fix: use the orchestrator's server-side DP (federation.differential_privacy) or run an agent that supports local DP.");
+        }
 
         LoraAdapter? global = request.GlobalAdapterFile is null ? null : ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
@@ -45,7 +51,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             TargetModules = hp.TargetModules.Count > 0 ? hp.TargetModules : null,
             BaseModelNameOrPath = task.BaseModel,
         };
-        AttachAdapter(model, global, config, task.Seed);
+        AttachAdapter(model, global, config, RunInitSeed(task.RunId));
 
         var watch = Stopwatch.StartNew();
         var seqLength = (int)Math.Min(hp.MaxSequenceLength, model.MaxSequenceLength);
@@ -56,7 +62,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             LearningRate = hp.LearningRate,
             PerDeviceTrainBatchSize = hp.BatchSize,
             GradientAccumulationSteps = hp.GradientAccumulationSteps,
-            MaxSteps = hp.MaxSteps,
+            MaxSteps = StepsFor(hp, train.Count),
             // The round's rate already follows the federation's cosine schedule; within a round it is constant (FlowerTune).
             LrSchedulerType = LearningRateSchedulerType.Constant,
             WeightDecay = hp.WeightDecay,
@@ -76,7 +82,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             var checkpoints = new TrainerCheckpointStore(request.CheckpointFolder);
             var progress = new SynchronousProgress(entry =>
             {
-                request.Progress?.StepCompleted(entry.Step, hp.MaxSteps, entry.Loss);
+                request.Progress?.StepCompleted(entry.Step, trainerOptions.MaxSteps, entry.Loss);
                 if (checkpoints.List().Count > 0) request.Progress?.CheckpointSaved(entry.Step);
             });
             result = trainer.Train(train, progress, cancellationToken);
@@ -113,6 +119,23 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             HeldOutExamples = heldOut.Count,
         };
         return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Seed of a fresh LoRA when a run starts without a global adapter: derived from the run id only, so every hospital
+    /// starts round 1 from the same A matrices (as if the orchestrator had sent one initial adapter).
+    /// </summary>
+    public static long RunInitSeed(string runId) =>
+        BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runId)), 0) & long.MaxValue;
+
+    /// <summary>max_steps, or with max_steps -1 the optimizer steps of num_train_epochs over the training split (HF's rule).</summary>
+    public static int StepsFor(TrainingHyperparameters hp, int trainExamples)
+    {
+        ArgumentNullException.ThrowIfNull(hp);
+        if (hp.MaxSteps > 0) return hp.MaxSteps;
+        int batchesPerEpoch = (trainExamples + hp.BatchSize - 1) / Math.Max(1, hp.BatchSize);
+        int stepsPerEpoch = Math.Max(1, batchesPerEpoch / Math.Max(1, hp.GradientAccumulationSteps));
+        return Math.Max(1, (int)Math.Ceiling(hp.NumTrainEpochs * stepsPerEpoch));
     }
 
     private static void CheckModelName(AgentOptions settings, RoundTask task)

@@ -144,6 +144,11 @@ public sealed partial class RoundTaskRunner(
                 _ => throw new InvalidOperationException($"Unexpected task phase {state.Phase}."),
             };
 
+            if (state.Phase == TaskPhase.AdapterUploaded)
+            {
+                await _faults.PauseIfArmedAsync(FaultPoint.Upload, ct).ConfigureAwait(false);
+            }
+
             if (state.Phase == TaskPhase.Completed)
             {
                 folder.DeleteBulkyFiles();
@@ -284,7 +289,6 @@ public sealed partial class RoundTaskRunner(
             UploadedAdapter = uploaded,
             Timings = state.Timings with { UploadSeconds = watch.Elapsed.TotalSeconds },
         };
-        await _faults.PauseIfArmedAsync(FaultPoint.Upload, ct).ConfigureAwait(false);
         return next;
     }
 

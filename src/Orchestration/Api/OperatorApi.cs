@@ -213,8 +213,19 @@ public sealed class OperatorApi(DurableTaskClient client, BlobStore store, Func<
             LastUpdatedUtc = metadata.LastUpdatedAt,
             Status = status,
             Result = result,
-            Failure = metadata.FailureDetails?.ErrorMessage,
+            Failure = FailureReason(metadata),
         };
+    }
+
+    /// <summary>
+    /// Why a run failed: the failure details' message, or (the Azure Storage provider behind the gRPC sidecar reports
+    /// no failure details) the failed orchestration's output, which holds the same message.
+    /// </summary>
+    public static string? FailureReason(OrchestrationMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Failed) return null;
+        return metadata.FailureDetails?.ErrorMessage ?? metadata.SerializedOutput ?? "The run failed without a reason (see the host's log).";
     }
 
     private static string Describe(OrchestrationRuntimeStatus status) => status switch

@@ -61,7 +61,12 @@ public sealed class HospitalRoundOrchestrator : TaskOrchestrator<HospitalRoundIn
                 var timer = context.CreateTimer(next, cancel.Token);
                 var arrived = context.WaitForExternalEvent<string>(TaskNames.UploadArrivedEvent, cancel.Token);
                 await Task.WhenAny(timer, arrived).ConfigureAwait(true);
-                await cancel.CancelAsync().ConfigureAwait(true);
+                // Synchronous on purpose: an orchestrator may only await durable tasks (CancelAsync would resume
+                // on the thread pool, outside the orchestration's episode, and the orchestration would stall).
+#pragma warning disable CA1849
+                cancel.Cancel();
+#pragma warning restore CA1849
+
             }
             wait = MonitorBackoff.Grow(wait, input.Monitor);
         }

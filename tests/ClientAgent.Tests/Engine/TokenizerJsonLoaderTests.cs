@@ -24,3 +24,21 @@ public sealed class TokenizerJsonLoaderTests
         Assert.Contains("tokenizer.json", e.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class TokenizerJsonLoaderRealTextTests
+{
+    [Fact]
+    public void Real_medical_text_encodes_to_byte_tokens_only()
+    {
+        var file = TestPaths.MedicalMeadowFile;
+        Assert.NotNull(file);
+        var tokenizer = TokenizerJsonLoader.Load(TinyModel.Folder);
+        foreach (var record in new FedTune.Core.Data.AlpacaDatasetReader().Read(file).Take(400))
+        {
+            var text = record.Instruction + record.Input + record.Output;
+            var ids = tokenizer.Encode(text);
+            Assert.True(ids.All(i => i is >= 0 and < 256), $"ids {string.Join(",", ids.Where(i => i is < 0 or >= 256).Take(5))} for: {text[..Math.Min(80, text.Length)]}");
+            Assert.Equal(TinyModel.EncodeBytes(text), ids);
+        }
+    }
+}

@@ -49,6 +49,24 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_first_round_without_a_global_adapter_trains_a_fresh_lora_seeded_by_the_run()
+    {
+        using var bed = new AgentTestBed(azurite);
+        await bed.WriteTaskAsync(1, null);
+        var pending = await bed.SingleOpenTaskAsync();
+        var (runner, workspace, _, log) = bed.Runner(bed.Options());
+
+        TaskOutcome outcome;
+        using (workspace) outcome = await runner.RunAsync(pending, CancellationToken.None);
+
+        Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
+        var manifest = (await bed.ManifestAsync(1))!;
+        Assert.Null(manifest.BaseGlobalSha256);
+        var adapter = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(manifest.Adapter.Blob))!));
+        Assert.Equal(4, adapter.Config.R);
+    }
+
+    [Fact]
     public async Task Only_adapter_tensors_counts_and_aggregate_metrics_leave_the_hospital()
     {
         using var bed = new AgentTestBed(azurite);

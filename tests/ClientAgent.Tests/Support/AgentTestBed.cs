@@ -139,7 +139,7 @@ public sealed class AgentTestBed : IDisposable
 
     /// <summary>Writes a round task into the hospital's container exactly where the orchestrator would.</summary>
     public async Task<RoundTask> WriteTaskAsync(int round, ContentRef? globalAdapter, TimeSpan? deadlineIn = null,
-        string baseModel = TinyModel.Name, TrainingHyperparameters? hyperparameters = null)
+        string baseModel = TinyModel.Name, TrainingHyperparameters? hyperparameters = null, long? seed = null)
     {
         var now = DateTimeOffset.UtcNow;
         var task = new RoundTask
@@ -153,7 +153,7 @@ public sealed class AgentTestBed : IDisposable
             Hyperparameters = hyperparameters ?? Hyperparameters(),
             DeadlineUtc = now + (deadlineIn ?? TimeSpan.FromMinutes(10)),
             IssuedUtc = now,
-            Seed = 4242 + round,
+            Seed = seed ?? 4242 + round,
             Container = Container,
             UpdateFolder = BlobLayout.UpdateFolder(RunId, round),
             ManifestBlob = BlobLayout.UpdateManifest(RunId, round, HospitalId).Name,

@@ -1,7 +1,9 @@
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Activities;
+using FedTune.Orchestration.Api;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
 using FedTune.Orchestration.Tests.Support;
 using FedTune.TestSupport;
 using Microsoft.DurableTask.Client;
@@ -87,7 +89,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         var done = await LocalHostHarness.WaitAsync(host.Client, runId, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
-        var reason = done.FailureDetails!.ErrorMessage;
+        var reason = OperatorApi.FailureReason(done)!;
         Assert.Contains("round 1", reason, StringComparison.Ordinal);
         Assert.Contains("got 1 upload(s) but min_fit_clients is 3", reason, StringComparison.Ordinal);
         Assert.Contains("Missed the deadline: c", reason, StringComparison.Ordinal);

@@ -1,3 +1,4 @@
+using FedTune.Orchestration.TestHost;
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Local;
@@ -26,6 +27,7 @@ internal static class LocalHostHarness
         LeaseAcquireInterval = TimeSpan.FromSeconds(1),
         MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
         MonitorFor = _ => FastMonitor,
+        LoggerFactory = FileLoggerProvider.FromEnvironment(),
     };
 
     public static Task<LocalOrchestratorHost> StartAsync(string connectionString, string? taskHub = null, bool serveApi = false) =>

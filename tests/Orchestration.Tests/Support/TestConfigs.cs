@@ -39,8 +39,6 @@ internal static class TestConfigs
         {string.Join("\n", hospitals.Split(',', StringSplitOptions.TrimEntries).Select(h => $"    - id: {h}\n      data: /data/{h}.json"))}
           strategy:
             name: fedavg
-          validation:
-            max_norm_ratio: 0
         {extraFederation}
         """);
 }

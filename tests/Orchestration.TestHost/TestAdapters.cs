@@ -1,9 +1,9 @@
 using FedTune.Core.Adapters;
 
-namespace FedTune.Orchestration.Tests.Support;
+namespace FedTune.Orchestration.TestHost;
 
 /// <summary>Tiny GPT-NeoX-shaped LoRA adapters (2 layers, r = 2, A [2, 4], B [6, 2]) for protocol tests.</summary>
-internal static class TestAdapters
+public static class TestAdapters
 {
     public static LoraAdapterConfig Config() => new()
     {

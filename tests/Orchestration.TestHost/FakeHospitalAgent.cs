@@ -1,10 +1,10 @@
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
 
-namespace FedTune.Orchestration.Tests.Support;
+namespace FedTune.Orchestration.TestHost;
 
 /// <summary>What a fake hospital does with a task.</summary>
-internal enum AgentBehaviour
+public enum AgentBehaviour
 {
     /// <summary>Upload global + offset with its example count.</summary>
     Train,
@@ -23,7 +23,7 @@ internal enum AgentBehaviour
 /// checks the global adapter's hash, uploads an adapter (content-addressed) and then the manifest. The "training"
 /// is arithmetic: every element becomes global + <see cref="Offset"/>, so the FedAvg result can be computed by hand.
 /// </summary>
-internal sealed class FakeHospitalAgent
+public sealed class FakeHospitalAgent
 {
     private readonly BlobStore _store;
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
@@ -43,6 +43,15 @@ internal sealed class FakeHospitalAgent
     public Func<RoundTask, AgentBehaviour> Behaviour { get; }
     public int TasksSeen { get; private set; }
 
+    /// <summary>While set, tasks of this round are left alone (not even marked as seen), as if the hospital were busy.</summary>
+    public int HoldRound
+    {
+        get => Volatile.Read(ref _holdRound);
+        set => Volatile.Write(ref _holdRound, value);
+    }
+
+    private int _holdRound;
+
     /// <summary>Handles every new task of <paramref name="runId"/> in the container; returns how many it handled.</summary>
     public async Task<int> PollOnceAsync(string runId, CancellationToken cancellationToken)
     {
@@ -54,7 +63,7 @@ internal sealed class FakeHospitalAgent
         {
             if (_done.Contains(name)) continue;
             var task = await _store.TryReadJsonAsync<RoundTask>(new BlobRef(container, name), cancellationToken);
-            if (task == null) continue;
+            if (task == null || task.Round == HoldRound) continue;
             _done.Add(name);
             TasksSeen++;
             await HandleAsync(task, cancellationToken);
@@ -108,7 +117,7 @@ internal sealed class FakeHospitalAgent
 }
 
 /// <summary>Runs fake agents in the background until disposed.</summary>
-internal sealed class FakeFederation : IAsyncDisposable
+public sealed class FakeFederation : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;

@@ -1,0 +1,47 @@
+using FedTune.Core.Protocol;
+using FedTune.Orchestration;
+using FedTune.Orchestration.Activities;
+using FedTune.Orchestration.Orchestrators;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+
+namespace FedTune.Orchestrator.Functions;
+
+/// <summary>
+/// Thin [Function] wrappers: each orchestration and activity delegates to the shared class in FedTune.Orchestration,
+/// so the Functions app and the local host run the same code (written by hand: the Durable source generator is not
+/// available on this feed).
+/// </summary>
+public sealed class OrchestrationFunctions(BlobStore store)
+{
+    [Function(TaskNames.FederationOrchestrator)]
+    public static Task<FederationResult?> Federation([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new FederationOrchestrator().RunAsync(context, Input<FederationState>(context));
+
+    [Function(TaskNames.HospitalRoundOrchestrator)]
+    public static Task<HospitalRoundOutcome> HospitalRound([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new HospitalRoundOrchestrator().RunAsync(context, Input<HospitalRoundInput>(context));
+
+    [Function(TaskNames.WriteRoundTask)]
+    public Task<bool> WriteRoundTask([ActivityTrigger] RoundTask input, FunctionContext context) =>
+        new WriteRoundTaskActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.CheckUpload)]
+    public Task<UploadCheckResult> CheckUpload([ActivityTrigger] UploadCheckRequest input, FunctionContext context) =>
+        new CheckUploadActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.AggregateRound)]
+    public Task<AggregateResult> AggregateRound([ActivityTrigger] AggregateRequest input, FunctionContext context) =>
+        new AggregateRoundActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.SaveCheckpoint)]
+    public Task<CheckpointRecord> SaveCheckpoint([ActivityTrigger] CheckpointRequest input, FunctionContext context) =>
+        new SaveCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.ImportCheckpoint)]
+    public Task<ImportedCheckpoint> ImportCheckpoint([ActivityTrigger] ImportCheckpointRequest input, FunctionContext context) =>
+        new ImportCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    private static T Input<T>(TaskOrchestrationContext context) where T : class =>
+        context.GetInput<T>() ?? throw new InvalidOperationException($"{context.Name} was started without its {typeof(T).Name} input.");
+}

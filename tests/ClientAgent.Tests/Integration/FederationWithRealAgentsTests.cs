@@ -1,0 +1,152 @@
+using System.Globalization;
+using FedTune.ClientAgent.Configuration;
+using FedTune.ClientAgent.Hosting;
+using FedTune.ClientAgent.Status;
+using FedTune.ClientAgent.Tests.Support;
+using FedTune.Core.Adapters;
+using FedTune.Core.Data;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Local;
+using FedTune.Orchestration.Orchestrators;
+using FedTune.Orchestration.Plans;
+using FedTune.TestSupport;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace FedTune.ClientAgent.Tests.Integration;
+
+/// <summary>
+/// The whole system on Azurite: the local orchestrator host runs a 2-hospital, 2-round federation and two real
+/// agents (the tiny GPT-NeoX, shards of the real medical data) train every round and the run completes.
+/// </summary>
+[Collection(AzuriteTestGroup.Name)]
+public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Two_hospitals_with_real_agents_complete_a_two_round_federation()
+    {
+        var medical = TestPaths.MedicalMeadowFile;
+        Assert.True(medical != null, "the real medical data (../shared/data/medical-meadow) is required for this test");
+        using var dir = new TempDirectory("federation");
+        string suffix = Guid.NewGuid().ToString("N")[..8];
+        string[] hospitals = [$"fa-{suffix}", $"fb-{suffix}"];
+        var split = MedicalDataSplitter.Split(new AlpacaDatasetReader().ReadAll(medical!), new MedicalSplitOptions { HospitalCount = 2, Seed = 5 });
+        var dataFiles = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            var file = dir.File($"{hospitals[i]}.jsonl");
+            AlpacaJsonlWriter.Write(file, split.Hospitals[i].All.Take(24));
+            dataFiles.Add(file);
+        }
+
+        await using var orchestrator = await LocalOrchestratorHost.StartAsync(azurite.ConnectionString, new LocalOrchestratorOptions
+        {
+            TaskHubName = "t" + suffix,
+            ServeApi = false,
+            WorkItemVisibilityTimeout = TimeSpan.FromSeconds(20),
+            ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(10),
+            LeaseInterval = TimeSpan.FromSeconds(6),
+            LeaseRenewInterval = TimeSpan.FromSeconds(2),
+            LeaseAcquireInterval = TimeSpan.FromSeconds(1),
+            MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
+            MonitorFor = _ => new MonitorSettings { FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1) },
+        });
+
+        var agents = new List<IHost>();
+        for (int i = 0; i < 2; i++)
+        {
+            var options = new AgentOptions
+            {
+                HospitalId = hospitals[i],
+                Storage = new StorageOptions { Mode = CredentialMode.ConnectionString, ConnectionString = azurite.ConnectionString },
+                Data = new DataOptions { Paths = [dataFiles[i]], HeldOutFraction = 0.25 },
+                ModelPath = TinyModel.Folder,
+                Device = DeviceChoice.Cpu,
+                WorkPath = dir.File($"work-{i}"),
+                Polling = new PollingOptions { MinInterval = TimeSpan.FromMilliseconds(300), MaxInterval = TimeSpan.FromSeconds(1) },
+                Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(15), RenewInterval = TimeSpan.FromSeconds(3) },
+                Upload = new RetryOptions { MaxAttempts = 3, FirstDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
+                Training = new LocalTrainingOptions { SaveSteps = 1 },
+            };
+            var host = AgentHost.CreateBuilder(AgentTestBed.CommandLine(options).ToArray()).Build();
+            await host.StartAsync();
+            agents.Add(host);
+        }
+
+        try
+        {
+            var runId = "fed-" + suffix;
+            var plan = FederationPlanBuilder.FromYaml(Yaml(hospitals), "federation-test.yaml", runId,
+                monitor: new MonitorSettings { FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1) });
+            var started = await orchestrator.Operator.StartPlanAsync(plan);
+            Assert.Equal(202, started.StatusCode);
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+            var done = await orchestrator.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: true, timeout.Token);
+
+            Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed,
+                $"{done.RuntimeStatus}: {done.FailureDetails?.ErrorType} {done.FailureDetails?.ErrorMessage} {done.SerializedOutput} {done.SerializedCustomStatus} " +
+                string.Join(" | ", agents.Select(a => a.Services.GetRequiredService<AgentStatusBoard>().Current.LastError)));
+            var result = done.ReadOutputAs<FederationResult>()!;
+            Assert.Equal(2, result.RoundsCompleted);
+            for (int round = 1; round <= 2; round++)
+            {
+                var record = (await orchestrator.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round)))!;
+                Assert.Equal(hospitals.Order(StringComparer.Ordinal), record.Participants.Select(p => p.HospitalId).Order(StringComparer.Ordinal));
+                Assert.Empty(record.Rejected);
+                Assert.Empty(record.Failed);
+                Assert.Equal(36, record.TotalExamples); // 2 hospitals x 18 training records
+                Assert.True(record.Metrics.HeldOutNll is > 0 and < 20, $"round {round} held-out NLL {record.Metrics.HeldOutNll}");
+            }
+
+            // The final global adapter is a valid adapter for the model the agents trained.
+            using var buffer = new MemoryStream();
+            await orchestrator.Store.DownloadVerifiedAsync(result.GlobalAdapter!, buffer);
+            buffer.Position = 0;
+            Assert.NotEmpty(AdapterWireFormat.Read(buffer).Tensors);
+            Assert.All(agents, a => Assert.Equal(2, a.Services.GetRequiredService<AgentStatusBoard>().Current.TasksCompleted));
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                await agent.StopAsync();
+                agent.Dispose();
+            }
+        }
+    }
+
+    private static string Yaml(string[] hospitals) => string.Create(CultureInfo.InvariantCulture, $"""
+        dataset:
+          name: medalpaca/medical_meadow_wikidoc_patient_information
+        model:
+          name: fedtune/{TinyModel.Name}
+          lora:
+            peft_lora_r: 4
+            peft_lora_alpha: 8
+        train:
+          save_every_round: 1
+          seq_length: 64
+          learning_rate_max: 0.001
+          learning_rate_min: 0.0001
+          training_arguments:
+            learning_rate: 0.001
+            per_device_train_batch_size: 2
+            max_steps: 2
+            save_total_limit: 2
+        federation:
+          rounds: 2
+          seed: 11
+          fraction_fit: 1.0
+          min_fit_clients: 2
+          min_available_clients: 2
+          round_deadline: 120s
+          on_quorum_failure: fail
+          hospitals:
+            - id: {hospitals[0]}
+            - id: {hospitals[1]}
+          strategy:
+            name: fedavg
+        """);
+}

@@ -1,0 +1,105 @@
+using FedTune.Core.Configuration;
+using FedTune.Core.Protocol;
+using FedTune.Orchestration.Aggregation;
+using FedTune.Orchestration.Orchestrators;
+using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
+using FedTune.Orchestration.Tests.Support;
+using Xunit;
+
+namespace FedTune.Orchestration.Tests.Unit;
+
+public sealed class RoundBookkeepingTests
+{
+    private static HospitalRoundOutcome Outcome(string id, HospitalRoundState state, string? code = null) =>
+        new() { HospitalId = id, State = state, ReasonCode = code, Message = code == null ? null : "why" };
+
+    [Fact]
+    public void Quorum_is_met_when_uploads_reach_min_fit_clients()
+    {
+        var decision = QuorumRules.Evaluate([Outcome("a", HospitalRoundState.Uploaded), Outcome("b", HospitalRoundState.Uploaded),
+            Outcome("c", HospitalRoundState.Straggler)], minFitClients: 2);
+        Assert.True(decision.Met);
+        Assert.Equal(["c"], decision.Stragglers);
+    }
+
+    [Fact]
+    public void Quorum_failure_explains_the_round_the_missing_and_the_failed_hospitals()
+    {
+        var decision = QuorumRules.Evaluate([Outcome("a", HospitalRoundState.Uploaded), Outcome("b", HospitalRoundState.Failed, "data_missing"),
+            Outcome("c", HospitalRoundState.Straggler)], minFitClients: 2);
+        Assert.False(decision.Met);
+        var text = decision.Explain("run-1", 4, 1);
+        Assert.Equal("Run run-1 round 4 (attempt 2) got 1 upload(s) but min_fit_clients is 2. Missed the deadline: c. Failed: b (data_missing: why).", text);
+    }
+
+    [Fact]
+    public void Monitor_backoff_doubles_up_to_the_maximum_and_never_passes_the_deadline()
+    {
+        var settings = new MonitorSettings { FirstPoll = TimeSpan.FromSeconds(5), MaxPoll = TimeSpan.FromSeconds(30), BackoffFactor = 2 };
+        var waits = new List<TimeSpan> { settings.FirstPoll };
+        for (int i = 0; i < 5; i++) waits.Add(MonitorBackoff.Grow(waits[^1], settings));
+        Assert.Equal(new[] { 5, 10, 20, 30, 30, 30 }, waits.Select(w => (int)w.TotalSeconds));
+        var now = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(now.AddSeconds(3), MonitorBackoff.NextCheck(now, now.AddSeconds(3), TimeSpan.FromSeconds(30)));
+        Assert.Equal(now.AddSeconds(30), MonitorBackoff.NextCheck(now, now.AddHours(1), TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void Round_task_carries_the_cosine_learning_rate_the_deadline_and_the_hospital_paths()
+    {
+        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 4), "t.yaml", "run-7");
+        var issued = new DateTimeOffset(2026, 11, 24, 20, 0, 0, TimeSpan.Zero);
+        var task = RoundTaskFactory.Create(plan, round: 2, attempt: 1, "b", globalAdapter: null, issued);
+        Assert.Equal(FederatedLearningRate.ForRound(2, 4, 5e-4, 1e-6), task.Hyperparameters.LearningRate, 12);
+        Assert.Equal(issued + TimeSpan.FromSeconds(20), task.DeadlineUtc);
+        Assert.Equal("hospital-b", task.Container);
+        Assert.Equal("runs/run-7/round-0002-retry-1/update/manifest.json", task.ManifestBlob);
+        Assert.Equal(5, task.Hyperparameters.MaxSteps);
+        Assert.Equal(2, task.Hyperparameters.LoraRank);
+        Assert.Equal(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "b", null, issued).Seed);
+        Assert.NotEqual(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "a", null, issued).Seed);
+    }
+
+    [Fact]
+    public void Round_metrics_are_example_and_token_weighted()
+    {
+        UpdateManifest M(long examples, double loss, double nll, long tokens) => new()
+        {
+            RunId = "r", Round = 1, HospitalId = "x", ExampleCount = examples, AgentVersion = "t", CompletedUtc = DateTimeOffset.UnixEpoch,
+            Adapter = new ContentRef(new BlobRef("c", "n"), new string('0', 64), 1), Timings = new UpdateTimings(),
+            Metrics = new UpdateMetrics { TrainLoss = loss, HeldOutNll = nll, HeldOutTokens = tokens },
+        };
+        var metrics = RoundMetricsCalculator.WeightedAverages([M(10, 1.0, 2.0, 100), M(30, 2.0, 3.0, 300)]);
+        Assert.Equal(1.75, metrics.TrainLoss!.Value, 12);
+        Assert.Equal(2.75, metrics.HeldOutNll!.Value, 12);
+        Assert.Equal(Math.Exp(2.75), metrics.HeldOutPerplexity!.Value, 9);
+        Assert.Equal(400, metrics.HeldOutTokens);
+    }
+
+    [Fact]
+    public void Weighted_sum_gives_the_FedAvg_mean_and_zero_product_error_for_identical_updates()
+    {
+        var sum = new WeightedAdapterSum();
+        sum.Add(TestAdapters.Filled(1f), 10, trackProducts: true);
+        sum.Add(TestAdapters.Filled(4f), 20, trackProducts: true);
+        var mean = sum.Mean();
+        Assert.All(mean.Tensors.SelectMany(t => t.Data), v => Assert.Equal(3f, v, 6));
+        Assert.True(sum.ProductError(mean) > 0);
+
+        var same = new WeightedAdapterSum();
+        same.Add(TestAdapters.Filled(2f), 1, trackProducts: true);
+        same.Add(TestAdapters.Filled(2f), 3, trackProducts: true);
+        Assert.Equal(0, same.ProductError(same.Mean())!.Value, 9);
+    }
+
+    [Fact]
+    public void Update_checks_report_NaN_and_shape_mismatch_with_the_tensor_name()
+    {
+        var nan = TestAdapters.FromFunction((_, i) => i == 5 ? float.NaN : 0f);
+        Assert.Contains("NaN at element 5", UpdateChecks.Problem(nan, null), StringComparison.Ordinal);
+        var inf = TestAdapters.FromFunction((_, i) => i == 2 ? float.PositiveInfinity : 0f);
+        Assert.Contains("an infinity at element 2", UpdateChecks.Problem(inf, null), StringComparison.Ordinal);
+        Assert.Null(UpdateChecks.Problem(TestAdapters.Filled(1f), TestAdapters.Filled(0f)));
+    }
+}
