@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Core.Privacy;
 using FedTune.Training.Data;
 using FedTune.Training.Modeling;
