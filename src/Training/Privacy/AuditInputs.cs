@@ -64,12 +64,12 @@ public sealed record AuditInputs(
                 throw new ArgumentException($"Model label '{model.Label}' is used twice (or is the reserved '{AuditModelSpec.BaseLabel}'): give each model its own label.");
             }
 
-            var isAdapter = File.Exists(Path.Combine(model.Path, PeftAdapterFolder.ConfigFileName));
+            var isAdapter = File.Exists(model.Path) || File.Exists(Path.Combine(model.Path, PeftAdapterFolder.ConfigFileName));
             var isModel = File.Exists(Path.Combine(model.Path, "config.json"));
             if (!isAdapter && !isModel)
             {
                 throw new ArgumentException(
-                    $"Model '{model.Label}' at '{model.Path}' is neither a PEFT adapter folder ({PeftAdapterFolder.ConfigFileName}) nor a Hugging Face model folder (config.json).");
+                    $"Model '{model.Label}' at '{model.Path}' is neither an adapter (a PEFT folder with {PeftAdapterFolder.ConfigFileName}, or a wire-format adapter file) nor a Hugging Face model folder (config.json).");
             }
         }
     }

@@ -7,8 +7,9 @@ using static TorchSharp.torch;
 namespace FedTune.Training.Privacy;
 
 /// <summary>
-/// Loads the base model from its Hugging Face folder, and each audited model either as base + PEFT adapter (LoRA
-/// attached on the adapter's own modules, unmerged) or as a full Hugging Face folder (a merged model).
+/// Loads the base model from its Hugging Face folder, and each audited model either as base + adapter (a PEFT folder,
+/// or a wire-format adapter file such as a round checkpoint <c>round-0003.bin</c>; LoRA attached on the adapter's own
+/// modules, unmerged) or as a full Hugging Face folder (a merged model).
 /// </summary>
 public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, ITextTokenizer tokenizer, Device? device = null) : IAuditModelLoader
 {
@@ -19,9 +20,20 @@ public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, IText
     public ICausalLanguageModel Load(AuditModelSpec model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (File.Exists(Path.Combine(model.Path, PeftAdapterFolder.ConfigFileName)))
+        var isWireFile = File.Exists(model.Path);
+        if (isWireFile || File.Exists(Path.Combine(model.Path, PeftAdapterFolder.ConfigFileName)))
         {
-            var adapter = PeftAdapterFolder.Load(model.Path);
+            LoraAdapter adapter;
+            if (isWireFile)
+            {
+                using var stream = File.OpenRead(model.Path);
+                adapter = AdapterWireFormat.Read(stream, model.Path);
+            }
+            else
+            {
+                adapter = PeftAdapterFolder.Load(model.Path);
+            }
+
             var network = HuggingFaceModelLoader.Load(baseModelDirectory, device);
             try
             {

@@ -8,8 +8,10 @@ namespace FedTune.Training.Privacy;
 /// <summary>
 /// Finds what to audit in a run folder: <see cref="AuditInputsFile.FileName"/> when the run wrote one; otherwise the
 /// data split (the folder with <c>manifest.json</c>, <c>evaluation.jsonl</c> and <c>hospital-N/train.jsonl</c> +
-/// <c>heldout.jsonl</c>), <c>canaries.json</c>, and every PEFT adapter folder below the run (its arm read from the path:
-/// "centralized", "local", "dp", else federated; its round from "round-N" or "checkpoint-N").
+/// <c>heldout.jsonl</c>), <c>canaries.json</c>, every PEFT adapter folder below the run (its arm read from the path:
+/// "centralized", "local", "dp", else federated; its round from "round-N" or "checkpoint-N"), the round checkpoints
+/// <c>.state/round-adapters/round-NNNN.bin</c>, and the base model from <c>rounds.json</c>'s <c>base_model.path</c>
+/// (or a <c>base</c> folder in the run).
 /// </summary>
 public static partial class RunFolderAuditInputs
 {
@@ -60,6 +62,17 @@ public static partial class RunFolderAuditInputs
     public static IReadOnlyList<AuditModelSpec> FindModels(string runDirectory)
     {
         ArgumentNullException.ThrowIfNull(runDirectory);
+        var roundsFolder = Path.Combine(runDirectory, ".state", "round-adapters");
+        var checkpoints = Directory.Exists(roundsFolder)
+            ? Directory.GetFiles(roundsFolder, "round-*.bin")
+                .Select(f => (File: f, Match: RoundSegment().Match(Path.GetFileNameWithoutExtension(f))))
+                .Where(x => x.Match.Success)
+                .Select(x =>
+                {
+                    var round = int.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture);
+                    return new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round}"), x.File, TrainingArm.Federated, null, round);
+                })
+            : [];
         return Directory.EnumerateFiles(runDirectory, PeftAdapterFolder.ConfigFileName, new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 5 })
             .Select(f => Path.GetDirectoryName(f)!)
             .Select(d =>
@@ -73,6 +86,7 @@ public static partial class RunFolderAuditInputs
                 var round = RoundSegment().Match(lower) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : (int?)null;
                 return new AuditModelSpec(relative == "." ? "model" : relative, d, arm, null, round);
             })
+            .Concat(checkpoints)
             .OrderBy(m => m.Round is null ? 0 : 1).ThenBy(m => m.Arm).ThenBy(m => m.Round).ThenBy(m => m.Label, StringComparer.Ordinal)
             .ToList();
     }
@@ -82,9 +96,29 @@ public static partial class RunFolderAuditInputs
             .Select(Path.GetDirectoryName)
             .FirstOrDefault(d => File.Exists(Path.Combine(d!, "evaluation.jsonl")));
 
-    private static string? FindBaseModel(string runDirectory) =>
+    private static string? FindBaseModel(string runDirectory) => BaseModelFromRoundsJson(runDirectory) ??
         BaseModelFolderNames.Select(n => Path.Combine(runDirectory, n))
             .FirstOrDefault(d => File.Exists(Path.Combine(d, "config.json")));
+
+    /// <summary>The simulation's rounds.json names the base model folder under base_model.path.</summary>
+    private static string? BaseModelFromRoundsJson(string runDirectory)
+    {
+        var rounds = Path.Combine(runDirectory, "rounds.json");
+        if (!File.Exists(rounds))
+        {
+            return null;
+        }
+
+        try
+        {
+            var path = (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(rounds))?["base_model"]?["path"])?.GetValue<string>();
+            return path is not null && File.Exists(Path.Combine(path, "config.json")) ? path : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
 
     [GeneratedRegex(@"(^|[/_-])dp([/_-]|$)")]
     private static partial Regex DpSegment();

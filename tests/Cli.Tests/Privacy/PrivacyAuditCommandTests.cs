@@ -23,7 +23,8 @@ public sealed class PrivacyAuditCommandTests(PrivacyRunFixture run) : IClassFixt
         Assert.Equal(24, (int)json["members"]!);
         Assert.Equal(36, (int)json["non_members"]!);
         var models = json["models"]!.AsArray();
-        Assert.Equal(["base", "federated/adapter", "federated-dp/adapter", "federated/checkpoints/round-1"], models.Select(m => (string)m!["label"]!));
+        Assert.Equal(["base", "federated/adapter", "federated-dp/adapter", "federated/checkpoints/round-1", "round 2"], models.Select(m => (string)m!["label"]!));
+        Assert.Equal(2, (int)models[4]!["round"]!);
         Assert.Equal("FederatedDp", (string)models[2]!["arm"]!);
         Assert.Equal(1, (int)models[3]!["round"]!);
         var loss = models[1]!["attacks"]!.AsArray().Single(a => (string)a!["name"]! == "loss")!;

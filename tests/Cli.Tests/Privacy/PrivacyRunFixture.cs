@@ -25,7 +25,8 @@ public sealed class PrivacyRunFixture : IDisposable
     public PrivacyRunFixture()
     {
         RunDirectory = Path.Combine(Path.GetTempPath(), "fedtune-privacy-cli-tests", Guid.NewGuid().ToString("N"));
-        BaseDirectory = Path.Combine(RunDirectory, "base");
+        // The base model lives outside the usual names, found through rounds.json as in a simulation run.
+        BaseDirectory = Path.Combine(RunDirectory, "model-cache", "embedded");
         using (var model = new GptNeoXForCausalLM(new GptNeoXConfig
         {
             VocabSize = 257, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128,
@@ -50,6 +51,9 @@ public sealed class PrivacyRunFixture : IDisposable
         TrainAdapter(canaries.InsertInto(split).Hospitals.SelectMany(h => h.Train).ToList(), adapter);
         CopyFolder(adapter, Path.Combine(RunDirectory, "federated", "checkpoints", "round-1"));
         CopyFolder(adapter, Path.Combine(RunDirectory, "federated-dp", "adapter"));
+        var roundAdapters = Directory.CreateDirectory(Path.Combine(RunDirectory, ".state", "round-adapters")).FullName;
+        File.WriteAllBytes(Path.Combine(roundAdapters, "round-0002.bin"), AdapterWireFormat.ToBytes(PeftAdapterFolder.Load(adapter)));
+        File.WriteAllText(Path.Combine(RunDirectory, "rounds.json"), JsonSerializer.Serialize(new { base_model = new { name = "tiny", source = "embedded", path = BaseDirectory } }));
     }
 
     public string RunDirectory { get; }
