@@ -4,6 +4,14 @@ using FedTune.Cli.Commands;
 var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private data (FedTune.Cloud).")
 {
     DoctorCommand.Create(),
+    SimulateCommand.Create(),
+    BaselineCommands.Centralized(),
+    BaselineCommands.LocalOnly(),
+    EvalCommand.Create(),
+    GenerateCommand.Create(),
+    BaseCommand.Create(),
+    OrchestratorCommand.Create(),
+    BenchCommand.Create(),
     AgentCommand.Create(),
     PrivacyAuditCommand.Create(),
 };

@@ -74,11 +74,13 @@ public static class AgentHost
         services.AddSingleton(new SettingsFileSecretGuard(configuration));
         services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         services.AddOptions<AgentOptions>().Bind(configuration).ValidateOnStart();
-        services.AddOptions<HostOptions>().Configure<IOptions<AgentOptions>>((host, agent) => host.ShutdownTimeout = agent.Value.ShutdownTimeout);
+        // Read from configuration (not IOptions<AgentOptions>) so building the host never triggers validation early.
+        services.AddOptions<HostOptions>().Configure(host =>
+            host.ShutdownTimeout = configuration.GetValue(nameof(AgentOptions.ShutdownTimeout), new AgentOptions().ShutdownTimeout));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => AgentStorage.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value.Storage));
         services.TryAddSingleton(sp => new AgentStatusBoard(sp.GetRequiredService<IOptions<AgentOptions>>().Value.HospitalId));
-        services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(TokenizerJsonLoader.Load);
+        services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(FedTune.Training.Data.HuggingFaceTextTokenizer.Load);
         services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
         services.AddHostedService<AgentWorker>();
         return services;

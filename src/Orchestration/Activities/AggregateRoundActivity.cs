@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using FedTune.Core.Adapters;
+using FedTune.Core.Aggregation;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Aggregation;
 using FedTune.Orchestration.Orchestrators;
@@ -9,16 +9,15 @@ using Microsoft.DurableTask;
 namespace FedTune.Orchestration.Activities;
 
 /// <summary>
-/// Aggregates one round: streams each uploaded adapter from its hospital's container (hash-checked), validates it,
-/// folds it into the configured strategy, writes the new global adapter (content-addressed) and the round record
-/// (create-once). A repeated delivery computes the same bytes and finds the record already written, so it changes
-/// nothing. Short by design: one update in memory at a time, no training.
+/// Aggregates one round with the core library's <see cref="StreamingAggregator"/>: downloads each uploaded adapter
+/// from its hospital's container into a temporary file (SHA-256 and size checked against the manifest), lets the
+/// core validate every update (readable, same structure, finite, weight, norm ratio, frozen tensors) and apply the
+/// strategy and DP, then writes the new global adapter (content-addressed), the server state and the round record
+/// (create-once). A repeated delivery finds the record and returns it, so the run keeps the first result.
+/// Short by design: no training, one pass over the updates plus the core's streaming reads.
 /// </summary>
 public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<AggregateRequest, AggregateResult>
 {
-    /// <summary>The LoRA product error is computed only when all B·A products together stay under this many elements.</summary>
-    public const long MaxProductElements = 8_000_000;
-
     public override Task<AggregateResult> RunAsync(TaskActivityContext context, AggregateRequest input) =>
         ExecuteAsync(input, CancellationToken.None);
 
@@ -27,139 +26,162 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         ArgumentNullException.ThrowIfNull(request);
         var recordRef = BlobLayout.RoundRecord(request.RunId, request.Round);
         var existing = await store.TryReadJsonAsync<RoundRecord>(recordRef, cancellationToken).ConfigureAwait(false);
-        if (existing != null) return ResultFrom(existing, recordRef, request);
+        if (existing != null) return ResultFrom(existing, recordRef, request, request.PrivacyLedger);
 
         var clock = Stopwatch.StartNew();
-        long bytesRead = 0;
-        LoraAdapter? global = null;
-        if (request.GlobalAdapter != null)
+        var folder = Directory.CreateTempSubdirectory("fedtune-aggregate-");
+        try
         {
-            global = await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
-            bytesRead += request.GlobalAdapter.Bytes;
-        }
-
-        var strategy = ServerStrategies.Create(request, global);
-        var rejected = new List<RoundExclusion>();
-        var candidates = new List<(UpdateManifest Manifest, double Norm)>();
-        bool normCheck = request.Aggregation.MaxNormRatio is > 0 &&
-                         request.Outcomes.Count(o => o.State == HospitalRoundState.Uploaded) >= 3;
-        LoraAdapter? reference = global;
-        foreach (var outcome in request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal))
-        {
-            var (manifest, update, exclusion) = await ReadUpdateAsync(outcome, cancellationToken).ConfigureAwait(false);
-            if (exclusion != null)
+            long bytesRead = 0;
+            LoraAdapter? global = null;
+            if (request.GlobalAdapter != null)
             {
-                rejected.Add(exclusion);
-                continue;
+                global = await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
+                bytesRead += request.GlobalAdapter.Bytes;
             }
-            bytesRead += manifest!.Adapter.Bytes;
-            var problem = UpdateChecks.Problem(update!, reference);
-            if (problem != null)
-            {
-                rejected.Add(new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateInvalid, $"{manifest.Adapter.Blob}: {problem}."));
-                continue;
-            }
-            reference ??= update;
-            candidates.Add((manifest, normCheck ? UpdateChecks.DeltaNorm(update!, global) : 0));
-            if (!normCheck) strategy.Add(update!, manifest.ExampleCount);
-        }
 
-        if (normCheck && candidates.Count > 0)
-        {
-            double limit = request.Aggregation.MaxNormRatio!.Value * Median(candidates.Select(c => c.Norm));
-            var kept = new List<(UpdateManifest Manifest, double Norm)>();
-            foreach (var candidate in candidates)
+            var rejected = new List<RoundExclusion>();
+            var downloaded = new List<(UpdateManifest Manifest, string Path)>();
+            foreach (var outcome in request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal))
             {
-                if (candidate.Norm > limit)
+                var (manifest, path, exclusion) = await DownloadUpdateAsync(outcome, folder.FullName, cancellationToken).ConfigureAwait(false);
+                if (exclusion != null)
                 {
-                    rejected.Add(new RoundExclusion(candidate.Manifest.HospitalId, FailureReasons.UpdateInvalid, string.Create(CultureInfo.InvariantCulture,
-                        $"{candidate.Manifest.Adapter.Blob}: its distance from the global adapter is {candidate.Norm:G4}, more than max_norm_ratio {request.Aggregation.MaxNormRatio:G4} x the round's median {limit / request.Aggregation.MaxNormRatio:G4}.")));
+                    rejected.Add(exclusion);
                     continue;
                 }
-                // Second pass: stream the accepted update again (one in memory at a time).
-                var update = await ReadAdapterAsync(candidate.Manifest.Adapter, cancellationToken).ConfigureAwait(false);
-                bytesRead += candidate.Manifest.Adapter.Bytes;
-                strategy.Add(update, candidate.Manifest.ExampleCount);
-                kept.Add(candidate);
+                bytesRead += manifest!.Adapter.Bytes;
+                downloaded.Add((manifest, path!));
             }
-            candidates = kept;
-        }
-        var manifests = candidates.Select(c => c.Manifest).ToList();
-        var participants = manifests.Select(m => new RoundParticipant(BlobLayout.NormalizeHospitalId(m.HospitalId), m.ExampleCount, 0, m.Metrics,
-            m.Adapter.Bytes, m.Adapter.Sha256)).ToList();
-        rejected.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
 
-        long totalExamples = participants.Sum(p => p.ExampleCount);
-        participants = participants.Select(p => p with { Weight = totalExamples == 0 ? 0 : p.ExampleCount / (double)totalExamples }).ToList();
-        var stragglers = request.Outcomes.Where(o => o.State == HospitalRoundState.Straggler).Select(o => o.HospitalId).Order(StringComparer.Ordinal).ToArray();
-        var failed = request.Outcomes.Where(o => o.State == HospitalRoundState.Failed)
-            .Select(o => new RoundExclusion(o.HospitalId, o.ReasonCode ?? FailureReasons.TrainingError, o.Message ?? "")).ToArray();
-
-        ContentRef? newGlobal = null;
-        ContentRef? serverState = request.ServerState;
-        double? productError = null;
-        ServerStepResult? step = null;
-        string? problemText = null;
-        if (participants.Count >= request.MinFitClients && participants.Count > 0)
-        {
-            step = strategy.Finish();
-            productError = step.ProductError;
-            newGlobal = await store.UploadContentAddressedAsync(AdapterWireFormat.ToBytes(step.Global),
-                sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
-            if (step.ServerState is { } stateBytes)
+            // Without a global adapter (first round, no checkpoint) the average starts from zeros shaped like the first
+            // readable update, and the round is a (DP-)FedAvg mean: server optimizers need a previous global adapter.
+            bool initialRound = global == null;
+            global ??= ZerosLike(downloaded.Select(d => d.Path));
+            var settings = initialRound ? request.Aggregation with { Strategy = "fedavg" } : request.Aggregation;
+            var byHospital = downloaded.ToDictionary(d => BlobLayout.NormalizeHospitalId(d.Manifest.HospitalId), StringComparer.Ordinal);
+            ContentRef? newGlobal = null;
+            ContentRef? serverState = request.ServerState;
+            string? ledger = request.PrivacyLedger;
+            AggregationResult? result = null;
+            var participants = new List<RoundParticipant>();
+            if (global != null)
             {
-                serverState = await store.UploadContentAddressedAsync(stateBytes,
-                    sha => BlobLayout.ServerState(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
+                var aggregator = CoreAggregation.Create(settings, request.Aggregation.FreezeA);
+                var state = initialRound || request.ServerState == null
+                    ? null
+                    : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
+                var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
+                    () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
+                result = aggregator.Aggregate(global, updates,
+                    new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, request.MinFitClients),
+                    state, CoreAggregation.Ledger(request.PrivacyLedger));
+                foreach (var validation in result.Validations)
+                {
+                    var manifest = byHospital[validation.ClientId].Manifest;
+                    if (validation.Accepted)
+                    {
+                        participants.Add(new RoundParticipant(validation.ClientId, manifest.ExampleCount, 0, manifest.Metrics, manifest.Adapter.Bytes,
+                            manifest.Adapter.Sha256));
+                    }
+                    else
+                    {
+                        rejected.Add(new RoundExclusion(validation.ClientId, ReasonCode(validation.Verdict),
+                            $"{manifest.Adapter.Blob}: {validation.Reason}"));
+                    }
+                }
+                if (result.QuorumMet && participants.Count >= request.MinFitClients)
+                {
+                    newGlobal = await store.UploadContentAddressedAsync(AdapterWireFormat.ToBytes(result.Global),
+                        sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
+                    if (!initialRound && (result.State.M != null || result.State.V != null))
+                    {
+                        serverState = await store.UploadContentAddressedAsync(result.State.ToBytes(),
+                            sha => BlobLayout.ServerState(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
+                    }
+                    ledger = result.Accountant?.ToJson() ?? ledger;
+                }
             }
-        }
-        else
-        {
-            problemText = $"only {participants.Count} usable update(s) after validation but min_fit_clients is {request.MinFitClients}" +
-                          (rejected.Count > 0 ? " (rejected: " + string.Join("; ", rejected.Select(r => $"{r.HospitalId}: {r.Message}")) + ")" : "") + ".";
-        }
 
-        var record = new RoundRecord
-        {
-            RunId = request.RunId,
-            Round = request.Round,
-            Attempt = request.Attempt,
-            Strategy = request.Aggregation.Strategy,
-            Selected = request.Selected,
-            Participants = participants,
-            Stragglers = stragglers,
-            Failed = failed,
-            Rejected = rejected,
-            TotalExamples = totalExamples,
-            Metrics = RoundMetricsCalculator.WeightedAverages(manifests),
-            GlobalAdapter = newGlobal,
-            BytesRead = bytesRead,
-            BytesWritten = newGlobal?.Bytes ?? 0,
-            RoundStartedUtc = request.RoundStartedUtc,
-            AggregatedUtc = DateTimeOffset.UtcNow,
-            AggregationSeconds = clock.Elapsed.TotalSeconds,
-            DpEpsilon = step?.Epsilon,
-            DpDelta = step?.Epsilon == null ? null : request.Aggregation.DifferentialPrivacy?.Delta,
-            LoraProductError = productError,
-            ServerState = newGlobal == null ? null : serverState,
-        };
-        if (newGlobal != null)
-        {
-            // First writer wins: a second delivery of this activity keeps the record (and adapter) the first one wrote.
-            await store.TryCreateJsonAsync(recordRef, record, cancellationToken).ConfigureAwait(false);
-            record = await store.TryReadJsonAsync<RoundRecord>(recordRef, cancellationToken).ConfigureAwait(false) ?? record;
-        }
-        else
-        {
+            long totalExamples = participants.Sum(p => p.ExampleCount);
+            participants = participants.Select(p => p with { Weight = totalExamples == 0 ? 0 : p.ExampleCount / (double)totalExamples }).ToList();
+            rejected.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
+            var record = new RoundRecord
+            {
+                RunId = request.RunId,
+                Round = request.Round,
+                Attempt = request.Attempt,
+                Strategy = settings.Strategy + (settings.DifferentialPrivacy != null ? "+dp" : ""),
+                Selected = request.Selected,
+                Participants = participants,
+                Stragglers = request.Outcomes.Where(o => o.State == HospitalRoundState.Straggler).Select(o => o.HospitalId).Order(StringComparer.Ordinal).ToArray(),
+                Failed = request.Outcomes.Where(o => o.State == HospitalRoundState.Failed)
+                    .Select(o => new RoundExclusion(o.HospitalId, o.ReasonCode ?? FailureReasons.TrainingError, o.Message ?? "")).ToArray(),
+                Rejected = rejected,
+                TotalExamples = totalExamples,
+                Metrics = RoundMetricsCalculator.WeightedAverages(participants.Select(p => byHospital[p.HospitalId].Manifest).ToList()),
+                GlobalAdapter = newGlobal,
+                ServerState = newGlobal == null ? null : serverState,
+                BytesRead = bytesRead,
+                BytesWritten = newGlobal?.Bytes ?? 0,
+                RoundStartedUtc = request.RoundStartedUtc,
+                AggregatedUtc = DateTimeOffset.UtcNow,
+                AggregationSeconds = clock.Elapsed.TotalSeconds,
+                DpEpsilon = newGlobal == null ? null : result?.Privacy?.Epsilon,
+                DpDelta = newGlobal == null ? null : result?.Privacy?.Delta,
+                LoraProductError = result is { QuorumMet: true, LoraProductErrors.Count: > 0 } ? result.LoraProductErrorOverall : null,
+            };
+            if (newGlobal != null)
+            {
+                // First writer wins: a second delivery keeps the record (and the adapter it names) the first one wrote.
+                await store.TryCreateJsonAsync(recordRef, record, cancellationToken).ConfigureAwait(false);
+                var kept = await store.TryReadJsonAsync<RoundRecord>(recordRef, cancellationToken).ConfigureAwait(false) ?? record;
+                return ResultFrom(kept, recordRef, request, kept.AggregatedUtc == record.AggregatedUtc ? ledger : request.PrivacyLedger);
+            }
+
             // A failed attempt is recorded beside the round's record so a retried attempt can still write the real one.
-            await store.TryCreateJsonAsync(FailedAttemptRecord(request), record, cancellationToken).ConfigureAwait(false);
-            recordRef = FailedAttemptRecord(request);
+            var failedRef = new BlobRef(BlobLayout.GlobalContainer, recordRef.Name.Replace("record.json", $"failed-attempt-{request.Attempt}.json", StringComparison.Ordinal));
+            await store.TryCreateJsonAsync(failedRef, record, cancellationToken).ConfigureAwait(false);
+            return ResultFrom(record, failedRef, request, request.PrivacyLedger) with
+            {
+                Produced = false,
+                Problem = $"only {participants.Count} usable update(s) after validation but min_fit_clients is {request.MinFitClients}" +
+                          (rejected.Count > 0 ? " (rejected: " + string.Join("; ", rejected.Select(r => $"{r.HospitalId}: {r.Message}")) + ")" : "") + ".",
+            };
         }
-        var result = ResultFrom(record, recordRef, request);
-        return newGlobal == null ? result with { Produced = false, Problem = problemText, ServerState = request.ServerState } : result;
+        finally
+        {
+            try { folder.Delete(recursive: true); }
+            catch (IOException) { }
+        }
     }
 
-    private async Task<(UpdateManifest? Manifest, LoraAdapter? Update, RoundExclusion? Exclusion)> ReadUpdateAsync(
-        HospitalRoundOutcome outcome, CancellationToken cancellationToken)
+    private static string ReasonCode(UpdateVerdict verdict) => verdict switch
+    {
+        UpdateVerdict.Unreadable => FailureReasons.UpdateUnreadable,
+        UpdateVerdict.HashMismatch => FailureReasons.UpdateHashMismatch,
+        _ => FailureReasons.UpdateInvalid,
+    };
+
+    private static LoraAdapter? ZerosLike(IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            try
+            {
+                using var stream = File.OpenRead(path);
+                return AdapterWireFormat.Read(stream, path).With(t => new float[t.Data.Length]);
+            }
+            catch (Exception e) when (e is AdapterFormatException or Core.Formats.SafetensorsFormatException or InvalidDataException or EndOfStreamException)
+            {
+                // Not readable: the validator reports it; try the next update.
+            }
+        }
+        return null;
+    }
+
+    private async Task<(UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)> DownloadUpdateAsync(
+        HospitalRoundOutcome outcome, string folder, CancellationToken cancellationToken)
     {
         var manifestRef = new BlobRef(BlobLayout.HospitalContainer(outcome.HospitalId), outcome.ManifestBlob!);
         UpdateManifest? manifest;
@@ -175,9 +197,12 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         {
             return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after the check."));
         }
+        var path = Path.Combine(folder, BlobLayout.NormalizeHospitalId(outcome.HospitalId) + ".safetensors");
         try
         {
-            return (manifest, await ReadAdapterAsync(manifest.Adapter, cancellationToken).ConfigureAwait(false), null);
+            await using var file = File.Create(path);
+            await store.DownloadVerifiedAsync(manifest.Adapter, file, cancellationToken).ConfigureAwait(false);
+            return (manifest, path, null);
         }
         catch (ContentHashMismatchException e)
         {
@@ -187,40 +212,30 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         {
             return (manifest, null, new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateUnreadable, $"{manifest.Adapter.Blob} does not exist ({e.ErrorCode})."));
         }
-        catch (Exception e) when (e is AdapterFormatException or Core.Formats.SafetensorsFormatException or InvalidDataException
-                                      or EndOfStreamException or ArgumentException or OverflowException)
-        {
-            return (manifest, null, new RoundExclusion(outcome.HospitalId, FailureReasons.UpdateUnreadable, $"{manifest.Adapter.Blob}: {e.Message}"));
-        }
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
-    private static BlobRef FailedAttemptRecord(AggregateRequest request) =>
-        new(BlobLayout.GlobalContainer, BlobLayout.RoundRecord(request.RunId, request.Round).Name.Replace(
-            "record.json", $"failed-attempt-{request.Attempt}.json", StringComparison.Ordinal));
-
-    private static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request) => new()
+    private static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {
         Produced = record.GlobalAdapter != null,
         GlobalAdapter = record.GlobalAdapter,
         ServerState = record.GlobalAdapter == null ? request.ServerState : record.ServerState,
         RoundRecord = recordRef,
+        PrivacyLedger = ledger,
         Summary = new RoundSummary(record.Round, record.Attempt, record.Participants.Count, record.Stragglers.Count, record.Failed.Count,
             record.Rejected.Count, record.TotalExamples, record.Metrics.TrainLoss, record.Metrics.HeldOutNll, record.DpEpsilon,
             record.GlobalAdapter?.Sha256),
     };
 
+    private async Task<byte[]> ReadBytesAsync(ContentRef content, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await store.DownloadVerifiedAsync(content, buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
     private async Task<LoraAdapter> ReadAdapterAsync(ContentRef content, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream(checked((int)Math.Max(0, content.Bytes)));
-        await store.DownloadVerifiedAsync(content, buffer, cancellationToken).ConfigureAwait(false);
-        buffer.Position = 0;
+        using var buffer = new MemoryStream(await ReadBytesAsync(content, cancellationToken).ConfigureAwait(false), writable: false);
         return AdapterWireFormat.Read(buffer, content.Blob.ToString());
     }
 }

@@ -145,26 +145,37 @@ public sealed class OperatorApi(DurableTaskClient client, BlobStore store, Func<
         return response;
     }
 
-    /// <summary>The newest global adapter of a run in storage, or null.</summary>
+    /// <summary>
+    /// The newest global adapter of a run: the one named by its newest round record (the record is create-once, so a
+    /// repeated aggregation's extra blob is never served), else an imported start adapter (round 0), else null.
+    /// </summary>
     public static async Task<(int Round, ContentRef Adapter)?> LatestGlobalAdapterAsync(BlobStore store, string runId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var folder = BlobLayout.GlobalAdapterFolder(runId);
-        (int Round, string Name)? best = null;
-        await foreach (var name in store.ListNamesAsync(BlobLayout.GlobalContainer, folder, cancellationToken).ConfigureAwait(false))
+        var records = BlobLayout.RoundRecordFolder(runId);
+        var rounds = new SortedSet<int>();
+        await foreach (var name in store.ListNamesAsync(BlobLayout.GlobalContainer, records, cancellationToken).ConfigureAwait(false))
         {
-            var parts = name[folder.Length..].Split('/');
-            if (parts.Length == 2 && BlobLayout.ParseRoundSegment(parts[0]) is int round && parts[1].StartsWith("adapter-", StringComparison.Ordinal) &&
-                (best == null || round > best.Value.Round))
+            var parts = name[records.Length..].Split('/');
+            if (parts.Length == 2 && parts[1] == "record.json" && BlobLayout.ParseRoundSegment(parts[0]) is int round) rounds.Add(round);
+        }
+        foreach (int round in rounds.Reverse())
+        {
+            var record = await store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken).ConfigureAwait(false);
+            if (record?.GlobalAdapter != null) return (round, record.GlobalAdapter);
+        }
+        var initial = BlobLayout.GlobalAdapterFolder(runId) + BlobLayout.RoundSegment(0) + "/";
+        await foreach (var name in store.ListNamesAsync(BlobLayout.GlobalContainer, initial, cancellationToken).ConfigureAwait(false))
+        {
+            var file = name[initial.Length..];
+            if (file.StartsWith("adapter-", StringComparison.Ordinal) && file.EndsWith(".bin", StringComparison.Ordinal) && BlobLayout.IsSha256(file[8..^4]))
             {
-                best = (round, name);
+                var blob = new BlobRef(BlobLayout.GlobalContainer, name);
+                var properties = await store.Blob(blob).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                return (0, new ContentRef(blob, file[8..^4], properties.Value.ContentLength));
             }
         }
-        if (best == null) return null;
-        var blob = new BlobRef(BlobLayout.GlobalContainer, best.Value.Name);
-        var properties = await store.Blob(blob).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var sha = best.Value.Name[(best.Value.Name.LastIndexOf("adapter-", StringComparison.Ordinal) + 8)..^4];
-        return (best.Value.Round, new ContentRef(blob, sha, properties.Value.ContentLength));
+        return null;
     }
 
     public async Task<OperatorResponse> GetRoundRecordAsync(string runId, int round, CancellationToken cancellationToken = default)

@@ -14,6 +14,8 @@ public sealed record FederationState
     public ContentRef? GlobalAdapter { get; init; }
     public ContentRef? ServerState { get; init; }
     public double? Epsilon { get; init; }
+    /// <summary>The DP accountant's ledger (small JSON) after the rounds so far; null without DP.</summary>
+    public string? PrivacyLedger { get; init; }
     /// <summary>Small per-round summaries (metrics so far), for the status API.</summary>
     public IReadOnlyList<RoundSummary> History { get; init; } = [];
 }
@@ -79,8 +81,10 @@ public sealed record AggregateRequest
     public required IReadOnlyList<string> Selected { get; init; }
     public required IReadOnlyList<HospitalRoundOutcome> Outcomes { get; init; }
     public required DateTimeOffset RoundStartedUtc { get; init; }
-    /// <summary>Cumulative DP epsilon before this round's accounting restarts it (the accountant recomputes from rounds).</summary>
-    public int DpRoundsBefore { get; init; }
+    /// <summary>All hospitals of the federation (the DP sampling rate is selected / total).</summary>
+    public required int TotalHospitals { get; init; }
+    /// <summary>The DP accountant's ledger before this round (null: first DP round or no DP).</summary>
+    public string? PrivacyLedger { get; init; }
 }
 
 /// <summary>Result of the aggregation: whether a new global adapter was produced, and the round record's place.</summary>
@@ -91,6 +95,8 @@ public sealed record AggregateResult
     public ContentRef? ServerState { get; init; }
     public required BlobRef RoundRecord { get; init; }
     public required RoundSummary Summary { get; init; }
+    /// <summary>The DP accountant's ledger after this round.</summary>
+    public string? PrivacyLedger { get; init; }
     /// <summary>Why no adapter was produced (too few valid updates).</summary>
     public string? Problem { get; init; }
 }

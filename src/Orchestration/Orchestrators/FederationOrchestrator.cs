@@ -103,7 +103,8 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             Selected = selected,
             Outcomes = outcomes,
             RoundStartedUtc = roundStarted,
-            DpRoundsBefore = state.History.Count,
+            TotalHospitals = plan.Hospitals.Count,
+            PrivacyLedger = state.PrivacyLedger,
         }, ActivityRetry.Options).ConfigureAwait(true);
         if (!aggregated.Produced)
         {
@@ -119,6 +120,7 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             GlobalAdapter = aggregated.GlobalAdapter,
             ServerState = aggregated.ServerState,
             Epsilon = aggregated.Summary.Epsilon ?? state.Epsilon,
+            PrivacyLedger = aggregated.PrivacyLedger ?? state.PrivacyLedger,
             History = history,
         };
         if (plan.SaveEveryRound > 0 && (state.Round % plan.SaveEveryRound == 0 || state.Round == plan.Rounds) && aggregated.GlobalAdapter != null)

@@ -73,6 +73,8 @@ public sealed record AggregationSettings
     /// </summary>
     public double? MaxNormRatio { get; init; }
     public DifferentialPrivacySettings? DifferentialPrivacy { get; init; }
+    /// <summary>lora_A is frozen and shared (FFA-LoRA): only lora_B is averaged, and a changed lora_A is rejected.</summary>
+    public bool FreezeA { get; init; }
 }
 
 /// <summary>Central DP-FedAvg: clip each update to <see cref="ClippingNorm"/> and add Gaussian noise.</summary>

@@ -1,6 +1,5 @@
 using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
-using FedTune.Orchestration.Aggregation;
 using CoreQuorum = FedTune.Core.Configuration.QuorumFailurePolicy;
 
 namespace FedTune.Orchestration.Plans;
@@ -25,8 +24,6 @@ public static class FederationPlanBuilder
         }
         var hospitals = federation.Hospitals.Select(h => BlobLayout.NormalizeHospitalId(h.Id)).Order(StringComparer.Ordinal).ToArray();
         var strategyName = federation.Strategy.Name.ToString().ToLowerInvariant();
-        var supportProblem = ServerStrategies.SupportProblem(strategyName, federation.DifferentialPrivacy != null);
-        if (supportProblem != null) throw new ConfigException($"{config.SourcePath ?? "configuration"}: federation.strategy: {supportProblem}");
 
         var args = config.Train.TrainingArguments;
         double lrMax = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate;
@@ -77,7 +74,9 @@ public static class FederationPlanBuilder
                     ["tau"] = strategy.Tau,
                     ["trim_fraction"] = strategy.TrimFraction,
                     ["norm_bound"] = strategy.NormBound,
+                    ["proximal_mu"] = strategy.ProximalMu,
                 },
+                FreezeA = config.Model.Lora.FreezeA,
                 MaxNormRatio = federation.Validation.MaxNormRatio > 0 ? federation.Validation.MaxNormRatio : null,
                 DifferentialPrivacy = federation.DifferentialPrivacy is { } dp
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }

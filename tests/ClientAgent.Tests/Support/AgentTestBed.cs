@@ -79,46 +79,7 @@ public sealed class AgentTestBed : IDisposable
     };
 
     /// <summary>The agent's command-line arguments for <paramref name="options"/> (what a service unit or a test process passes).</summary>
-    public static List<string> CommandLine(AgentOptions options)
-    {
-        var args = new List<string>
-        {
-            "--HospitalId", options.HospitalId,
-            "--Storage:Mode", options.Storage.Mode.ToString(),
-            "--Storage:ConnectionString", options.Storage.ConnectionString!,
-            "--ModelPath", options.ModelPath,
-            "--Device", options.Device.ToString(),
-            "--WorkPath", options.WorkPath,
-            "--Data:HeldOutFraction", options.Data.HeldOutFraction.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--Polling:MinInterval", options.Polling.MinInterval.ToString("c"),
-            "--Polling:MaxInterval", options.Polling.MaxInterval.ToString("c"),
-            "--Lease:Duration", options.Lease.Duration.ToString("c"),
-            "--Lease:RenewInterval", options.Lease.RenewInterval.ToString("c"),
-            "--Upload:MaxAttempts", options.Upload.MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--Upload:FirstDelay", options.Upload.FirstDelay.ToString("c"),
-            "--Training:SaveSteps", options.Training.SaveSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--ShutdownTimeout", "00:00:10",
-        };
-        for (int i = 0; i < options.Data.Paths.Count; i++)
-        {
-            args.Add($"--Data:Paths:{i}");
-            args.Add(options.Data.Paths[i]);
-        }
-
-        if (options.ExitAfterTasks > 0)
-        {
-            args.Add("--ExitAfterTasks");
-            args.Add(options.ExitAfterTasks.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        if (options.FaultInjection.PauseAt != FaultPoint.None)
-        {
-            args.Add("--FaultInjection:PauseAt");
-            args.Add(options.FaultInjection.PauseAt.ToString());
-        }
-
-        return args;
-    }
+    public static List<string> CommandLine(AgentOptions options) => [.. AgentCommandLine.From(options)];
 
     public static TrainingHyperparameters Hyperparameters(int maxSteps = 2) => new()
     {
@@ -193,7 +154,7 @@ public sealed class AgentTestBed : IDisposable
         var workspace = AgentWorkspace.Open(options.WorkPath);
         var status = new AgentStatusBoard(options.HospitalId);
         var log = new ListLogger<RoundTaskRunner>();
-        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), TokenizerJsonLoader.Load, new ListLogger<TorchRoundTrainer>());
+        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), FedTune.Training.Data.HuggingFaceTextTokenizer.Load, new ListLogger<TorchRoundTrainer>());
         return (new RoundTaskRunner(Store, options, workspace, trainer, status, TimeProvider.System, log), workspace, status, log);
     }
 

@@ -140,7 +140,8 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         Assert.Equal(FailureReasons.UpdateUnreadable, corrupt.ReasonCode);
         var nan = record.Rejected.Single(r => r.HospitalId == "c");
         Assert.Equal(FailureReasons.UpdateInvalid, nan.ReasonCode);
-        Assert.Contains("NaN at element 3", nan.Message, StringComparison.Ordinal);
+        Assert.Contains("element 3 is NaN", nan.Message, StringComparison.Ordinal);
+        Assert.Contains("lora_A", nan.Message, StringComparison.Ordinal);
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, done.ReadOutputAs<FederationResult>()!.GlobalAdapter!);
         Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal(0.1f, v, 6));
     }
@@ -165,5 +166,31 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, done.ReadOutputAs<FederationResult>()!.GlobalAdapter!);
         Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal(2 * 14f / 60, v, 5));
+    }
+
+    [Fact]
+    public async Task FedAdam_with_differential_privacy_runs_and_records_a_growing_epsilon()
+    {
+        await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
+        var runId = LocalHostHarness.UniqueRunId("dp");
+        var yaml = TestConfigs.Yaml(rounds: 2, strategy: "fedadam", extraFederation: """
+              differential_privacy:
+                clip_norm: 5.0
+                noise_multiplier: 0.5
+                delta: 1e-5
+            """);
+        await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
+        await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(yaml, "dp.yaml", runId, monitor: LocalHostHarness.FastMonitor));
+        var done = await LocalHostHarness.WaitAsync(host.Client, runId, RunTimeout);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var first = (await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, 1)))!;
+        var second = (await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, 2)))!;
+        Assert.Equal("fedavg+dp", first.Strategy);   // no start adapter: the first round is the DP-FedAvg mean
+        Assert.Equal("fedadam+dp", second.Strategy);
+        Assert.True(first.DpEpsilon > 0);
+        Assert.True(second.DpEpsilon > first.DpEpsilon);
+        Assert.NotNull(second.ServerState);
+        Assert.Equal(second.DpEpsilon, done.ReadOutputAs<FederationResult>()!.Epsilon);
     }
 }

@@ -7,7 +7,7 @@ internal static class TestConfigs
 {
     public static string Yaml(int rounds = 3, string hospitals = "a, b, c", int minFit = 3, int minAvailable = 3, double fractionFit = 1.0,
         string deadline = "20s", string onQuorumFailure = "fail", int maxRetries = 0, int saveEveryRound = 1, int saveTotalLimit = 2,
-        int seed = 7, string extraFederation = "") =>
+        int seed = 7, string strategy = "fedavg", string extraFederation = "") =>
         string.Create(CultureInfo.InvariantCulture, $"""
         dataset:
           name: medalpaca/medical_meadow_medical_flashcards
@@ -38,7 +38,7 @@ internal static class TestConfigs
           hospitals:
         {string.Join("\n", hospitals.Split(',', StringSplitOptions.TrimEntries).Select(h => $"    - id: {h}\n      data: /data/{h}.json"))}
           strategy:
-            name: fedavg
+            name: {strategy}
         {extraFederation}
         """);
 }

@@ -78,28 +78,13 @@ public sealed class RoundBookkeepingTests
     }
 
     [Fact]
-    public void Weighted_sum_gives_the_FedAvg_mean_and_zero_product_error_for_identical_updates()
+    public void Core_aggregation_is_built_for_every_configured_strategy_and_rejects_unknown_names()
     {
-        var sum = new WeightedAdapterSum();
-        sum.Add(TestAdapters.Filled(1f), 10, trackProducts: true);
-        sum.Add(TestAdapters.Filled(4f), 20, trackProducts: true);
-        var mean = sum.Mean();
-        Assert.All(mean.Tensors.SelectMany(t => t.Data), v => Assert.Equal(3f, v, 6));
-        Assert.True(sum.ProductError(mean) > 0);
-
-        var same = new WeightedAdapterSum();
-        same.Add(TestAdapters.Filled(2f), 1, trackProducts: true);
-        same.Add(TestAdapters.Filled(2f), 3, trackProducts: true);
-        Assert.Equal(0, same.ProductError(same.Mean())!.Value, 9);
-    }
-
-    [Fact]
-    public void Update_checks_report_NaN_and_shape_mismatch_with_the_tensor_name()
-    {
-        var nan = TestAdapters.FromFunction((_, i) => i == 5 ? float.NaN : 0f);
-        Assert.Contains("NaN at element 5", UpdateChecks.Problem(nan, null), StringComparison.Ordinal);
-        var inf = TestAdapters.FromFunction((_, i) => i == 2 ? float.PositiveInfinity : 0f);
-        Assert.Contains("an infinity at element 2", UpdateChecks.Problem(inf, null), StringComparison.Ordinal);
-        Assert.Null(UpdateChecks.Problem(TestAdapters.Filled(1f), TestAdapters.Filled(0f)));
+        foreach (var name in new[] { "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedprox", "median", "trimmedmean", "normbounded" })
+        {
+            Assert.NotNull(CoreAggregation.Create(new AggregationSettings { Strategy = name }));
+        }
+        var e = Assert.Throws<ArgumentException>(() => CoreAggregation.Create(new AggregationSettings { Strategy = "fedmagic" }));
+        Assert.Contains("fedadam", e.Message, StringComparison.Ordinal);
     }
 }

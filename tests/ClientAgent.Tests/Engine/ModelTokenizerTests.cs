@@ -1,15 +1,15 @@
-using FedTune.ClientAgent.Engine;
+using FedTune.Training.Data;
 using FedTune.ClientAgent.Tests.Support;
 using FedTune.TestSupport;
 
 namespace FedTune.ClientAgent.Tests.Engine;
 
-public sealed class TokenizerJsonLoaderTests
+public sealed class ModelTokenizerTests
 {
     [Fact]
     public void A_byte_level_tokenizer_without_merges_maps_each_utf8_byte_to_its_token()
     {
-        var tokenizer = TokenizerJsonLoader.Load(TinyModel.Folder);
+        var tokenizer = HuggingFaceTextTokenizer.Load(TinyModel.Folder);
         const string text = "Fever, 38.5°C: rest!";
         Assert.Equal(TinyModel.EncodeBytes(text), tokenizer.Encode(text));
         Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
@@ -20,19 +20,19 @@ public sealed class TokenizerJsonLoaderTests
     public void A_folder_without_tokenizer_json_is_a_clear_error()
     {
         using var dir = new TempDirectory();
-        var e = Assert.Throws<FileNotFoundException>(() => TokenizerJsonLoader.Load(dir.Path));
+        var e = Assert.Throws<FileNotFoundException>(() => HuggingFaceTextTokenizer.Load(dir.Path));
         Assert.Contains("tokenizer.json", e.Message, StringComparison.Ordinal);
     }
 }
 
-public sealed class TokenizerJsonLoaderRealTextTests
+public sealed class ModelTokenizerRealTextTests
 {
     [Fact]
     public void Real_medical_text_encodes_to_byte_tokens_only()
     {
         var file = TestPaths.MedicalMeadowFile;
         Assert.NotNull(file);
-        var tokenizer = TokenizerJsonLoader.Load(TinyModel.Folder);
+        var tokenizer = HuggingFaceTextTokenizer.Load(TinyModel.Folder);
         foreach (var record in new FedTune.Core.Data.AlpacaDatasetReader().Read(file).Take(400))
         {
             var text = record.Instruction + record.Input + record.Output;

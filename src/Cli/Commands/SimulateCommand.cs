@@ -1,0 +1,91 @@
+using System.CommandLine;
+using FedTune.Cli.Reporting;
+using FedTune.Cli.Simulation;
+using FedTune.Core.Configuration;
+
+namespace FedTune.Cli.Commands;
+
+/// <summary>`fedtune simulate`: a whole federation on this machine on real medical data, with progress, baselines and a report.</summary>
+internal static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var shared = new SimulationCommandOptions();
+        var compare = new Option<bool>("--compare") { Description = "Also train the centralized and local-only baselines on the same splits and step budget." };
+        var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
+        var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
+        var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
+        var command = new Command("simulate",
+            "Run a whole federation locally: split the data into hospitals, start Azurite, the orchestrator and one agent per hospital, " +
+            "train for R rounds, and write a report (metrics.csv, rounds.json, plots, report.md, the final adapter and merged model).");
+        shared.AddTo(command);
+        command.Add(compare);
+        command.Add(resume);
+        command.Add(fresh);
+        command.Add(deadline);
+        command.SetAction(async (parse, commandToken) =>
+        {
+            SimulationOptions options;
+            try
+            {
+                options = SimulationOptionsBinder.Bind(shared.Read(parse) with
+                {
+                    Compare = parse.GetValue(compare),
+                    Resume = parse.GetValue(resume),
+                    Fresh = parse.GetValue(fresh),
+                    RoundDeadline = parse.GetValue(deadline),
+                });
+            }
+            catch (Exception e) when (e is ArgumentException or ConfigException)
+            {
+                await Console.Error.WriteLineAsync("fedtune simulate: " + e.Message).ConfigureAwait(false);
+                return 2;
+            }
+            return await RunAsync(options, commandToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the simulation with the live display; 0 only when the run completed.</summary>
+    public static async Task<int> RunAsync(SimulationOptions options, CancellationToken commandToken)
+    {
+        using var signals = new ShutdownSignals(commandToken);
+        var status = new SimulationStatus();
+        RunReport report;
+        var display = ProgressDisplay.Start(status);
+        try
+        {
+            var runner = new SimulationRunner(options, status, line => status.Say(line));
+            report = await runner.RunAsync(signals.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or ArgumentException or ConfigException or InvalidDataException)
+        {
+            await display.DisposeAsync().ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("fedtune simulate: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        await display.DisposeAsync().ConfigureAwait(false);
+        var folder = options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate");
+        Console.WriteLine(Summary(report, folder));
+        if (report.Outcome == RunOutcome.Completed) return 0;
+        await Console.Error.WriteLineAsync($"fedtune simulate: the run did not complete ({report.Outcome.ToString().ToLowerInvariant()}): {report.FailureMessage}")
+            .ConfigureAwait(false);
+        return report.Outcome == RunOutcome.Cancelled ? 130 : 1;
+    }
+
+    internal static string Summary(RunReport report, string folder)
+    {
+        var lines = new List<string>
+        {
+            FormattableString.Invariant($"Run {report.RunId}: {report.Outcome.ToString().ToLowerInvariant()} in {ReportMarkdownWriter.FormatDuration(report.ElapsedSeconds)}"),
+        };
+        if (report.BaseEval is { } b) lines.Add(FormattableString.Invariant($"  base model held-out perplexity      {b.Perplexity,10:F2} (NLL {b.MeanNll:F4})"));
+        if (report.FinalGlobalEval is { } f) lines.Add(FormattableString.Invariant($"  federated model held-out perplexity {f.Perplexity,10:F2} (NLL {f.MeanNll:F4})"));
+        foreach (var c in report.Baselines.Where(c => c.Points.Count > 0))
+        {
+            lines.Add(FormattableString.Invariant($"  {c.Label + " held-out perplexity",-36}{c.Points[^1].Eval.Perplexity,10:F2} (NLL {c.Points[^1].Eval.MeanNll:F4})"));
+        }
+        lines.Add("  report: " + Path.Combine(folder, ReportFolder.ReportFile));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

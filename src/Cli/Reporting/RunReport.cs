@@ -1,0 +1,138 @@
+using System.Text.Json.Serialization;
+
+namespace FedTune.Cli.Reporting;
+
+/// <summary>How a run ended.</summary>
+public enum RunOutcome
+{
+    /// <summary>Still running (a report written mid-run, after each round).</summary>
+    Running,
+
+    /// <summary>Every round finished and the final model was exported.</summary>
+    Completed,
+
+    /// <summary>Stopped by an error; <see cref="RunReport.FailureMessage"/> says which.</summary>
+    Failed,
+
+    /// <summary>Stopped by the user (Ctrl+C); the run can be resumed.</summary>
+    Cancelled,
+}
+
+/// <summary>A hospital's state within one round, as the live display and the report show it.</summary>
+public enum HospitalRoundState
+{
+    Waiting,
+    Training,
+    Uploaded,
+    Straggler,
+    Rejected,
+}
+
+/// <summary>Token-weighted held-out language-model metrics.</summary>
+/// <param name="Tokens">Tokens scored.</param>
+/// <param name="MeanNll">Mean negative log-likelihood per token (nats).</param>
+/// <param name="Perplexity">exp(MeanNll).</param>
+public sealed record EvalMetrics(long Tokens, double MeanNll, double Perplexity)
+{
+    /// <summary>Metrics from a mean NLL (perplexity is its exponential).</summary>
+    public static EvalMetrics FromNll(long tokens, double meanNll) => new(tokens, meanNll, Math.Exp(meanNll));
+}
+
+/// <summary>The settings a run used, as the report states them.</summary>
+public sealed record RunSettings
+{
+    public required int Hospitals { get; init; }
+    public required int Rounds { get; init; }
+    public required int MaxStepsPerRound { get; init; }
+    public required int SeqLength { get; init; }
+    public required int BatchSize { get; init; }
+    public required double LearningRate { get; init; }
+    public required string Partitioning { get; init; }
+    public required int Seed { get; init; }
+    public required int EvalExamples { get; init; }
+    public required string DataPath { get; init; }
+    public required string Strategy { get; init; }
+    public string? ConfigPath { get; init; }
+}
+
+/// <summary>Which base model a run used and where it came from.</summary>
+/// <param name="Name">The model's name (the config's, or "embedded default").</param>
+/// <param name="Source">"config" when the configured model's files were found locally, "embedded" otherwise.</param>
+/// <param name="Path">The local model folder.</param>
+public sealed record BaseModelInfo(string Name, string Source, string Path);
+
+/// <summary>One hospital's part in one round.</summary>
+public sealed record HospitalRoundReport
+{
+    public required string HospitalId { get; init; }
+    public required HospitalRoundState State { get; init; }
+    public double? TrainLoss { get; init; }
+    public double? EvalNll { get; init; }
+    public double? EvalPerplexity { get; init; }
+    public long TrainExamples { get; init; }
+    public long EvalExamples { get; init; }
+    public long BytesUp { get; init; }
+    public long BytesDown { get; init; }
+    public double TrainSeconds { get; init; }
+    public string? RejectionReason { get; init; }
+}
+
+/// <summary>One federated round: every selected hospital's result and the new global model's held-out metrics.</summary>
+public sealed record RoundReport
+{
+    public required int Round { get; init; }
+    public required double DurationSeconds { get; init; }
+    public EvalMetrics? GlobalEval { get; init; }
+    public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
+}
+
+/// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>
+public sealed record BaselinePoint(int Round, long OptimizerSteps, EvalMetrics Eval);
+
+/// <summary>A baseline arm (centralized, or one hospital's local-only model) evaluated on the same held-out split.</summary>
+/// <param name="Arm">"centralized" or "local-only".</param>
+/// <param name="Label">What the legend shows, e.g. "centralized" or "local-only hospital-1".</param>
+public sealed record BaselineCurve(string Arm, string Label, IReadOnlyList<BaselinePoint> Points);
+
+/// <summary>Folders the run exported, relative to the report folder.</summary>
+public sealed record RunArtifacts
+{
+    /// <summary>The final global LoRA adapter in PEFT layout.</summary>
+    public string? AdapterDirectory { get; init; }
+
+    /// <summary>The base model with the adapter merged, in Hugging Face layout.</summary>
+    public string? MergedModelDirectory { get; init; }
+}
+
+/// <summary>Everything a run's report folder says: written after every round and at the end.</summary>
+public sealed record RunReport
+{
+    public required string RunId { get; init; }
+    public required DateTimeOffset StartedUtc { get; init; }
+    public DateTimeOffset? FinishedUtc { get; init; }
+    public required RunOutcome Outcome { get; init; }
+    public string? FailureMessage { get; init; }
+    public required RunSettings Settings { get; init; }
+    public required BaseModelInfo BaseModel { get; init; }
+
+    /// <summary>The base model (no adapter) on the held-out evaluation split: the bar the federation must beat.</summary>
+    public EvalMetrics? BaseEval { get; init; }
+
+    public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
+    public IReadOnlyList<BaselineCurve> Baselines { get; init; } = [];
+    public RunArtifacts Artifacts { get; init; } = new();
+
+    /// <summary>Extra markdown sections other parts add (e.g. the privacy audit), in order.</summary>
+    public IReadOnlyList<ReportSection> ExtraSections { get; init; } = [];
+
+    [JsonIgnore]
+    /// <summary>The last round's global held-out metrics, or null before the first round.</summary>
+    public EvalMetrics? FinalGlobalEval => Rounds.LastOrDefault(r => r.GlobalEval is not null)?.GlobalEval;
+
+    [JsonIgnore]
+    /// <summary>Wall-clock seconds from start to finish (or to now, while running).</summary>
+    public double ElapsedSeconds => ((FinishedUtc ?? DateTimeOffset.UtcNow) - StartedUtc).TotalSeconds;
+}
+
+/// <summary>A titled markdown section appended to report.md (plots are paths relative to the report folder).</summary>
+public sealed record ReportSection(string Title, string Markdown);

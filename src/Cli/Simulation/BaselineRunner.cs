@@ -1,0 +1,45 @@
+using FedTune.Cli.Reporting;
+using FedTune.Core.Adapters;
+using FedTune.Core.Data;
+using FedTune.Training.Data;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// The baselines, on the same splits and the same optimizer-step budget as the federation they are compared with:
+/// <list type="bullet">
+/// <item><b>centralized</b>: all hospitals' training records pooled in one place, trained for
+/// rounds × max_steps × hospitals-per-round steps, i.e. exactly as many optimizer steps (and examples seen) as all
+/// hospitals together made in the federation, scored on the held-out split after each round's worth of steps.</item>
+/// <item><b>local-only</b>: each hospital alone on its own records for rounds × max_steps steps, i.e. the steps it made
+/// in the federation, without ever seeing anyone else's update.</item>
+/// </list>
+/// Both use the federation's LoRA configuration, batch size, per-round learning rate and seed.
+/// </summary>
+public static class BaselineRunner
+{
+    public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, IReadOnlyList<TokenizedExample> heldOut,
+        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken)
+    {
+        status.SetStage(FormattableString.Invariant($"centralized baseline: {rounds * stepsPerRound} steps on the pooled data"));
+        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, lora, settings, cancellationToken);
+    }
+
+    public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, IReadOnlyList<TokenizedExample> heldOut,
+        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken)
+    {
+        status.SetStage(FormattableString.Invariant($"local-only baseline: {hospitalId} alone, {rounds * stepsPerRound} steps"));
+        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, lora, settings, cancellationToken);
+    }
+
+    private static BaselineCurve Train(string arm, string label, string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> records,
+        IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings,
+        CancellationToken cancellationToken)
+    {
+        using var session = LanguageModelSession.Load(modelFolder, seqLength);
+        var train = session.Tokenize(records);
+        var at = Enumerable.Range(1, rounds).Select(r => (long)r * stepsPerRound).ToList();
+        var points = session.TrainFreshAdapter(train, heldOut, lora, settings, at, onStep: null, cancellationToken);
+        return new BaselineCurve(arm, label, points.Select((p, i) => new BaselinePoint(i + 1, p.Steps, p.Eval)).ToList());
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// Starts the simulation's child processes (agents) and guarantees none outlives the run: each child runs under a
+/// small bash watcher that stops it when this process disappears (even on kill -9), and <see cref="DisposeAsync"/>
+/// stops them all: SIGTERM first (graceful: agents release leases), then a process-tree kill after the grace period.
+/// </summary>
+public sealed class ChildProcessSupervisor : IAsyncDisposable
+{
+    // $1 = owner pid, then the command. Stops the child when the owner is gone; forwards TERM/INT/HUP to it.
+    private const string WatcherScript =
+        "owner=$1; shift; \"$@\" & child=$!; " +
+        "trap 'kill -TERM $child 2>/dev/null; wait $child; exit $?' TERM INT HUP; " +
+        "while kill -0 $child 2>/dev/null; do " +
+        "if ! kill -0 $owner 2>/dev/null; then kill -TERM $child 2>/dev/null; sleep 5; kill -KILL $child 2>/dev/null; exit 0; fi; " +
+        "sleep 1; done; wait $child";
+
+    private readonly List<SupervisedProcess> _processes = [];
+    private readonly TimeSpan _grace;
+    private readonly int _ownerPid;
+
+    /// <param name="grace">How long a child may take to stop after SIGTERM before it is killed.</param>
+    /// <param name="ownerPid">The process whose death stops the children (default: this one).</param>
+    public ChildProcessSupervisor(TimeSpan? grace = null, int? ownerPid = null)
+    {
+        _grace = grace ?? TimeSpan.FromSeconds(15);
+        _ownerPid = ownerPid ?? Environment.ProcessId;
+    }
+
+    public IReadOnlyList<SupervisedProcess> Processes
+    {
+        get { lock (_processes) return [.. _processes]; }
+    }
+
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>, its stdout and stderr appended to <paramref name="logPath"/>.</summary>
+    public SupervisedProcess Start(string name, string fileName, IEnumerable<string> arguments, string logPath,
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var psi = new ProcessStartInfo("bash")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = workingDirectory ?? Directory.GetCurrentDirectory(),
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(WatcherScript);
+        psi.ArgumentList.Add("fedtune-watch");
+        psi.ArgumentList.Add(_ownerPid.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(fileName);
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        if (environment is not null)
+        {
+            foreach (var (k, v) in environment) psi.Environment[k] = v;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {name} ({fileName}).");
+        var supervised = new SupervisedProcess(name, process, logPath);
+        lock (_processes) _processes.Add(supervised);
+        return supervised;
+    }
+
+    /// <summary>Stops every child: SIGTERM, wait up to the grace period, then kill the process tree.</summary>
+    public async Task StopAllAsync()
+    {
+        var all = Processes;
+        foreach (var p in all) p.SignalTerminate();
+        using var cts = new CancellationTokenSource(_grace);
+        foreach (var p in all)
+        {
+            try
+            {
+                await p.Process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Past the grace period: killed below.
+            }
+        }
+        foreach (var p in all) p.Kill();
+        foreach (var p in all) await p.FlushLogAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAllAsync().ConfigureAwait(false);
+        foreach (var p in Processes) p.Dispose();
+        lock (_processes) _processes.Clear();
+    }
+}

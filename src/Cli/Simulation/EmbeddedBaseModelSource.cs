@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using FedTune.Cli.Reporting;
+using FedTune.Core.Data;
+using FedTune.Training.BaseModel;
+using FedTune.Training.Data;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// The embedded default base model for machines without model files: a small GPT-NeoX pretrained for a bounded few
+/// CPU minutes on the <b>public</b> split of the data (the splitter's public part for the same seed, disjoint from
+/// every hospital's shard and from the evaluation split), cached per data file and seed, so it is built once.
+/// </summary>
+public static class EmbeddedBaseModelSource
+{
+    public const string ModelName = "fedtune/embedded-default";
+
+    /// <summary>The cached model for <paramref name="dataFile"/> and <paramref name="seed"/>, built first when missing.</summary>
+    public static BaseModelInfo Ensure(string dataFile, int seed, Action<string> say, CancellationToken cancellationToken,
+        string? folder = null, TimeSpan? timeBudget = null)
+    {
+        ArgumentNullException.ThrowIfNull(say);
+        var records = new AlpacaDatasetReader().ReadAll(dataFile);
+        var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions { HospitalCount = 1, Seed = seed });
+        var texts = split.Public.Select(r => AlpacaPromptTemplate.Alpaca.FormatPrompt(r) + r.Output).ToList();
+        folder ??= DefaultFolder(dataFile, seed);
+        var options = new EmbeddedBaseModelOptions { Seed = seed };
+        if (timeBudget is { } budget) options = options with { TimeBudget = budget };
+        if (!Directory.Exists(folder))
+        {
+            say(string.Create(CultureInfo.InvariantCulture,
+                $"Building the embedded default base model (once; at most {options.TimeBudget.TotalMinutes:F0} CPU minutes) from the {texts.Count} public records into {folder}"));
+        }
+        var result = EmbeddedBaseModel.Create(texts, folder, options, say, cancellationToken);
+        say(string.Create(CultureInfo.InvariantCulture,
+            $"Base model: the embedded default ({result.NonEmbeddingParameters / 1e6:F1}M non-embedding parameters, {result.Steps} pretraining steps, " +
+            $"loss {result.FirstLoss:F2} -> {result.FinalLoss:F2}{(result.FromCache ? ", cached" : "")}) in {result.Folder}"));
+        return new BaseModelInfo(ModelName, "embedded", result.Folder);
+    }
+
+    /// <summary>Per data file (by content hash) and seed, under the per-user cache.</summary>
+    public static string DefaultFolder(string dataFile, int seed)
+    {
+        using var stream = File.OpenRead(dataFile);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(stream))[..12];
+        return Path.Combine(EmbeddedBaseModel.DefaultCacheRoot(), string.Create(CultureInfo.InvariantCulture, $"embedded-{hash}-seed{seed}"));
+    }
+}

@@ -1,0 +1,159 @@
+using FedTune.Cli.Reporting;
+using FedTune.Core.Adapters;
+using FedTune.Core.Data;
+using FedTune.Training.Data;
+using FedTune.Training.Evaluation;
+using FedTune.Training.Lora;
+using FedTune.Training.Modeling;
+using FedTune.Training.Trainer;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// A base model loaded once (CPU), its tokenizer, and the held-out scoring, adapter swapping, baseline training and
+/// export the simulation, `fedtune eval`, `centralized` and `local-only` need. Not thread-safe: one user at a time.
+/// </summary>
+public sealed class LanguageModelSession : IDisposable
+{
+    private readonly GptNeoXForCausalLM _model;
+    private bool _adapterAttached;
+
+    private LanguageModelSession(string folder, GptNeoXForCausalLM model, ITextTokenizer tokenizer, int seqLength)
+    {
+        ModelFolder = folder;
+        _model = model;
+        Tokenizer = tokenizer;
+        Examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = Math.Min(seqLength, (int)model.MaxSequenceLength) });
+    }
+
+    public string ModelFolder { get; }
+    public ITextTokenizer Tokenizer { get; }
+    public AlpacaExampleTokenizer Examples { get; }
+    public GptNeoXForCausalLM Model => _model;
+
+    /// <summary>Loads a Hugging Face GPT-NeoX folder (config.json, model.safetensors, tokenizer.json).</summary>
+    public static LanguageModelSession Load(string modelFolder, int seqLength)
+    {
+        if (!Directory.Exists(modelFolder))
+        {
+            throw new DirectoryNotFoundException($"The model folder '{modelFolder}' does not exist. Fix: give a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).");
+        }
+        var tokenizer = ModelTokenizer.Load(modelFolder);
+        var model = HuggingFaceModelLoader.Load(modelFolder);
+        return new LanguageModelSession(modelFolder, model, tokenizer, seqLength);
+    }
+
+    /// <summary>Tokenizes Alpaca records with the session's prompt template and seq_length.</summary>
+    public IReadOnlyList<TokenizedExample> Tokenize(IEnumerable<AlpacaRecord> records) => Examples.TokenizeAll(records);
+
+    /// <summary>Mean token NLL and perplexity of the current model (base, or base + adapter) on <paramref name="examples"/>.</summary>
+    public EvalMetrics Evaluate(IReadOnlyList<TokenizedExample> examples, CancellationToken cancellationToken = default)
+    {
+        var result = new CausalLmEvaluator(_model, Tokenizer.PadTokenId, batchSize: 8).Evaluate(examples, cancellationToken);
+        return new EvalMetrics(result.Tokens, result.MeanNll, result.Perplexity);
+    }
+
+    /// <summary>Puts <paramref name="adapter"/> on the model (attaching LoRA modules the first time, replacing weights after).</summary>
+    public void UseAdapter(LoraAdapter adapter)
+    {
+        if (_adapterAttached)
+        {
+            LoraAdapterExchange.Import(_model, adapter);
+        }
+        else
+        {
+            LoraAdapterExchange.Attach(_model, adapter);
+            _adapterAttached = true;
+        }
+    }
+
+    /// <summary>Reads an adapter from a PEFT folder or a FedTune wire-format file.</summary>
+    public static LoraAdapter ReadAdapter(string path)
+    {
+        if (Directory.Exists(path)) return PeftAdapterFolder.Load(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The adapter '{path}' does not exist. Fix: give a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) or a FedTune adapter file.", path);
+        }
+        using var stream = File.OpenRead(path);
+        return AdapterWireFormat.Read(stream, path);
+    }
+
+    /// <summary>
+    /// Trains a fresh LoRA adapter (the federation's rank/alpha/targets and seed) for <paramref name="steps"/> optimizer steps,
+    /// evaluating on <paramref name="heldOut"/> after each step count in <paramref name="evalAtSteps"/>. Used by the baselines.
+    /// </summary>
+    public IReadOnlyList<(long Steps, EvalMetrics Eval, double TrainLoss)> TrainFreshAdapter(
+        IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> heldOut, LoraAdapterConfig config,
+        BaselineTraining settings, IReadOnlyList<long> evalAtSteps, Action<long, double>? onStep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(evalAtSteps);
+        if (_adapterAttached)
+        {
+            throw new InvalidOperationException("A baseline needs the plain base model: load a new session for it.");
+        }
+        LoraInjector.Apply(_model, config, settings.Seed);
+        _adapterAttached = true;
+        var points = new List<(long, EvalMetrics, double)>();
+        long done = 0;
+        int chunk = 0;
+        foreach (var target in evalAtSteps)
+        {
+            int steps = (int)(target - done);
+            if (steps <= 0) continue;
+            // Each chunk continues the same adapter; the learning rate follows the federation's per-round value.
+            var options = new TrainerOptions
+            {
+                LearningRate = settings.LearningRateForChunk(chunk, evalAtSteps.Count),
+                PerDeviceTrainBatchSize = settings.BatchSize,
+                MaxSteps = steps,
+                LrSchedulerType = LearningRateSchedulerType.Constant,
+                MaxGradNorm = settings.MaxGradNorm,
+                WeightDecay = settings.WeightDecay,
+                LoggingSteps = 1,
+                SaveSteps = int.MaxValue,
+                Seed = settings.Seed + chunk,
+            };
+            var result = new CausalLmTrainer(_model, options, new CausalLmBatchCollator(Tokenizer.PadTokenId))
+                .Train(train, new Progress(onStep, done), cancellationToken);
+            done = target;
+            chunk++;
+            points.Add((done, Evaluate(heldOut, cancellationToken), result.MeanLoss));
+        }
+        return points;
+    }
+
+    /// <summary>Writes the adapter in PEFT layout and the merged model (base + adapter) in Hugging Face layout.</summary>
+    public void Export(LoraAdapter adapter, string adapterFolder, string mergedFolder)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        PeftAdapterFolder.Save(adapterFolder, adapter);
+        UseAdapter(adapter);
+        var tokenizerFile = Path.Combine(ModelFolder, HuggingFaceModelWriter.TokenizerFile);
+        HuggingFaceModelWriter.Save(_model, mergedFolder, File.Exists(tokenizerFile) ? File.ReadAllText(tokenizerFile) : null, mergeLora: true);
+    }
+
+    public void Dispose() => _model.Dispose();
+
+    private sealed class Progress(Action<long, double>? onStep, long offset) : IProgress<TrainingLogEntry>
+    {
+        public void Report(TrainingLogEntry value) => onStep?.Invoke(offset + value.Step, value.Loss);
+    }
+}
+
+/// <summary>Training settings a baseline shares with the federation it is compared with.</summary>
+public sealed record BaselineTraining
+{
+    public required int BatchSize { get; init; }
+    public required double LearningRateMax { get; init; }
+    public required double LearningRateMin { get; init; }
+    public double MaxGradNorm { get; init; } = 1.0;
+    public double WeightDecay { get; init; }
+    public required int Seed { get; init; }
+
+    /// <summary>The federation's cosine schedule over rounds, applied to the baseline's matching chunk of steps.</summary>
+    /// <remarks>Chunk k (0-based) trains what round k+1 trains, so it gets round k+1's rate, exactly as the orchestrator computes it.</remarks>
+    public double LearningRateForChunk(int chunk, int chunks) =>
+        FedTune.Core.Configuration.FederatedLearningRate.ForRound(chunk + 1, chunks, LearningRateMax, LearningRateMin);
+}

@@ -1,0 +1,71 @@
+using FedTune.Cli.Reporting;
+using FedTune.Core.Adapters;
+using FedTune.Core.Protocol;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>Turns the orchestrator's round records (and the agents' manifests) in Blob Storage into report rows.</summary>
+public sealed class RoundCollector(BlobStore store, string runId)
+{
+    /// <summary>The record of <paramref name="round"/>, or null while it is not aggregated yet.</summary>
+    public Task<RoundRecord?> TryReadAsync(int round, CancellationToken cancellationToken) =>
+        store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken);
+
+    /// <summary>The round's new global adapter.</summary>
+    public async Task<LoraAdapter> ReadGlobalAdapterAsync(RoundRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var adapter = record.GlobalAdapter
+            ?? throw new InvalidDataException($"Round {record.Round} of run {runId} has no global adapter in its record (no update was accepted).");
+        using var buffer = new MemoryStream();
+        await store.DownloadVerifiedAsync(adapter, buffer, cancellationToken).ConfigureAwait(false);
+        buffer.Position = 0;
+        return AdapterWireFormat.Read(buffer, adapter.Blob.ToString());
+    }
+
+    /// <summary>The report row of a round: every selected hospital's outcome, bytes and timings.</summary>
+    public async Task<RoundReport> ToReportAsync(RoundRecord record, long previousGlobalBytes, EvalMetrics? globalEval, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var rows = new List<HospitalRoundReport>();
+        foreach (var p in record.Participants)
+        {
+            var manifest = await store.TryReadJsonAsync<UpdateManifest>(BlobLayout.UpdateManifest(runId, record.Round, p.HospitalId, record.Attempt), cancellationToken)
+                .ConfigureAwait(false);
+            rows.Add(new HospitalRoundReport
+            {
+                HospitalId = p.HospitalId,
+                State = HospitalRoundState.Uploaded,
+                TrainLoss = p.Metrics.TrainLoss,
+                EvalNll = p.Metrics.HeldOutNll,
+                EvalPerplexity = p.Metrics.HeldOutNll is { } nll ? Math.Exp(nll) : null,
+                TrainExamples = p.ExampleCount,
+                EvalExamples = p.Metrics.HeldOutExamples,
+                BytesUp = p.AdapterBytes,
+                BytesDown = previousGlobalBytes,
+                TrainSeconds = manifest?.Timings.TrainSeconds ?? 0,
+            });
+        }
+        foreach (var r in record.Rejected) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
+        foreach (var r in record.Failed) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
+        foreach (var id in record.Stragglers)
+        {
+            rows.Add(new HospitalRoundReport { HospitalId = id, State = HospitalRoundState.Straggler, BytesDown = previousGlobalBytes, RejectionReason = "no upload before the round deadline" });
+        }
+        return new RoundReport
+        {
+            Round = record.Round,
+            DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
+            GlobalEval = globalEval,
+            Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
+        };
+    }
+
+    private static HospitalRoundReport Excluded(RoundExclusion e, HospitalRoundState state, long down) => new()
+    {
+        HospitalId = e.HospitalId,
+        State = state,
+        BytesDown = down,
+        RejectionReason = $"{e.ReasonCode}: {e.Message}",
+    };
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>What to do with an earlier run in the same output folder.</summary>
+public enum ResumeMode
+{
+    /// <summary>Resume an unfinished run with the same settings; start fresh when there is none.</summary>
+    Auto,
+
+    /// <summary>Resume the unfinished run; an error when there is none to resume.</summary>
+    Resume,
+
+    /// <summary>Delete the earlier run's state and start again.</summary>
+    Fresh,
+}
+
+/// <summary>
+/// A simulation's settings after defaults, the optional YAML and the command line are combined (in that order).
+/// Validated by <see cref="Validate"/>; every error names the option and the fix.
+/// </summary>
+public sealed record SimulationOptions
+{
+    public string? ConfigPath { get; init; }
+
+    /// <summary>A local Hugging Face model folder to use as the base model (overrides the config's model).</summary>
+    public string? ModelPath { get; init; }
+    public int Hospitals { get; init; } = SimulationDefaults.Hospitals;
+    public int Rounds { get; init; } = SimulationDefaults.Rounds;
+
+    /// <summary>Optimizer steps each hospital makes per round (the seed's training_arguments.max_steps).</summary>
+    public int MaxSteps { get; init; } = SimulationDefaults.MaxSteps;
+
+    public int SeqLength { get; init; } = SimulationDefaults.SeqLength;
+    public int BatchSize { get; init; } = SimulationDefaults.BatchSize;
+    public double LearningRate { get; init; } = SimulationDefaults.LearningRate;
+    public bool NonIid { get; init; }
+
+    /// <summary>Alpaca JSON/JSONL file to split; null means the shared medical data.</summary>
+    public string? DataPath { get; init; }
+
+    /// <summary>Records held out for evaluation (never in any hospital's shard).</summary>
+    public int EvalExamples { get; init; } = SimulationDefaults.EvalExamples;
+
+    /// <summary>Records each hospital receives at most (0: all of its share).</summary>
+    public int RecordsPerHospital { get; init; } = SimulationDefaults.RecordsPerHospital;
+
+    public int Seed { get; init; } = SimulationDefaults.Seed;
+
+    /// <summary>The run folder (report, shards, models); default runs/&lt;timestamp&gt; under the current folder.</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>Also train and evaluate the centralized and local-only baselines on the same splits.</summary>
+    public bool Compare { get; init; }
+
+    public ResumeMode Resume { get; init; } = ResumeMode.Auto;
+
+    /// <summary>Blob/queue/table storage; null starts a private Azurite.</summary>
+    public string? StorageConnectionString { get; init; }
+
+    /// <summary>Per-round deadline after which a hospital that has not uploaded is a straggler.</summary>
+    public TimeSpan RoundDeadline { get; init; } = SimulationDefaults.RoundDeadline;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its fix.</summary>
+    public SimulationOptions Validate()
+    {
+        Require(Hospitals is >= 1 and <= 64, "--hospitals", Hospitals, "between 1 and 64");
+        Require(Rounds is >= 1 and <= 10_000, "--rounds", Rounds, "between 1 and 10000");
+        Require(MaxSteps >= 1, "--max-steps", MaxSteps, "at least 1 (optimizer steps per hospital per round)");
+        Require(SeqLength is >= 16 and <= 8192, "--seq-length", SeqLength, "between 16 and 8192 tokens");
+        Require(BatchSize is >= 1 and <= 1024, "--batch-size", BatchSize, "between 1 and 1024");
+        Require(LearningRate is > 0 and < 1 && double.IsFinite(LearningRate), "--learning-rate", LearningRate, "above 0 and below 1");
+        Require(EvalExamples >= 1, "--eval-examples", EvalExamples, "at least 1");
+        Require(RecordsPerHospital >= 0, "--records-per-hospital", RecordsPerHospital, "0 (all) or more");
+        Require(RoundDeadline > TimeSpan.Zero, "--round-deadline", RoundDeadline, "a positive duration");
+        if (DataPath is not null && !File.Exists(DataPath))
+        {
+            throw new ArgumentException($"--data: the file '{DataPath}' does not exist. Fix: give an Alpaca JSON or JSONL file (records with instruction, input, output).");
+        }
+        if (ConfigPath is not null && !File.Exists(ConfigPath))
+        {
+            throw new ArgumentException($"The configuration file '{ConfigPath}' does not exist. Fix: give the path of a FedTune YAML (the seed configuration), or leave it out to use the defaults.");
+        }
+        return this;
+    }
+
+    private static void Require(bool ok, string option, object value, string expected)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option} is {value}; it must be {expected}."));
+        }
+    }
+}

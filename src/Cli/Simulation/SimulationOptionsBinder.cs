@@ -1,0 +1,92 @@
+using FedTune.Core.Configuration;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>Values the command line gave explicitly (null = not given), applied over the YAML and the defaults.</summary>
+public sealed record SimulationOverrides
+{
+    public string? ConfigPath { get; init; }
+    public string? ModelPath { get; init; }
+    public int? Hospitals { get; init; }
+    public int? Rounds { get; init; }
+    public int? MaxSteps { get; init; }
+    public int? SeqLength { get; init; }
+    public int? BatchSize { get; init; }
+    public double? LearningRate { get; init; }
+    public bool NonIid { get; init; }
+    public string? DataPath { get; init; }
+    public int? EvalExamples { get; init; }
+    public int? RecordsPerHospital { get; init; }
+    public int? Seed { get; init; }
+    public string? OutputDirectory { get; init; }
+    public bool Compare { get; init; }
+    public bool Resume { get; init; }
+    public bool Fresh { get; init; }
+    public string? StorageConnectionString { get; init; }
+    public TimeSpan? RoundDeadline { get; init; }
+}
+
+/// <summary>Combines defaults, the YAML (when given) and the command line into validated <see cref="SimulationOptions"/>.</summary>
+public static class SimulationOptionsBinder
+{
+    public static SimulationOptions Bind(SimulationOverrides cli, Func<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(cli);
+        environment ??= Environment.GetEnvironmentVariable;
+        if (cli.Resume && cli.Fresh)
+        {
+            throw new ArgumentException("--resume and --fresh contradict each other. Fix: give one of them (or neither: resume when possible).");
+        }
+        var options = new SimulationOptions();
+        if (cli.ConfigPath is not null)
+        {
+            if (!File.Exists(cli.ConfigPath))
+            {
+                throw new ArgumentException($"The configuration file '{cli.ConfigPath}' does not exist. Fix: give the path of a FedTune YAML (the seed configuration), or leave it out to use the defaults.");
+            }
+            options = FromConfig(FedTuneConfigLoader.LoadFile(cli.ConfigPath)) with { ConfigPath = Path.GetFullPath(cli.ConfigPath) };
+        }
+        options = options with
+        {
+            ModelPath = cli.ModelPath is null ? null : Path.GetFullPath(cli.ModelPath),
+            Hospitals = cli.Hospitals ?? options.Hospitals,
+            Rounds = cli.Rounds ?? options.Rounds,
+            MaxSteps = cli.MaxSteps ?? options.MaxSteps,
+            SeqLength = cli.SeqLength ?? options.SeqLength,
+            BatchSize = cli.BatchSize ?? options.BatchSize,
+            LearningRate = cli.LearningRate ?? options.LearningRate,
+            NonIid = cli.NonIid || options.NonIid,
+            DataPath = cli.DataPath is null ? null : Path.GetFullPath(cli.DataPath),
+            EvalExamples = cli.EvalExamples ?? options.EvalExamples,
+            RecordsPerHospital = cli.RecordsPerHospital ?? options.RecordsPerHospital,
+            Seed = cli.Seed ?? options.Seed,
+            OutputDirectory = cli.OutputDirectory is null ? null : Path.GetFullPath(cli.OutputDirectory),
+            Compare = cli.Compare,
+            Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
+            StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
+            RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
+        };
+        return options.Validate();
+    }
+
+    /// <summary>The simulation settings a FedTune YAML implies (federation rounds and hospitals, training arguments).</summary>
+    public static SimulationOptions FromConfig(FedTuneConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var args = config.Train.TrainingArguments;
+        var fed = config.Federation;
+        return new SimulationOptions
+        {
+            Rounds = fed.Rounds,
+            Hospitals = fed.Hospitals.Count > 0 ? fed.Hospitals.Count : SimulationDefaults.Hospitals,
+            MaxSteps = args.MaxSteps > 0 ? args.MaxSteps : SimulationDefaults.MaxSteps,
+            SeqLength = config.Train.SeqLength,
+            BatchSize = args.PerDeviceTrainBatchSize,
+            LearningRate = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate,
+            Seed = args.Seed,
+            RoundDeadline = fed.RoundDeadline,
+        };
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+}

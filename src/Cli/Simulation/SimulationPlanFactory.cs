@@ -1,0 +1,109 @@
+using System.Globalization;
+using FedTune.Core.Configuration;
+using FedTune.Orchestration.Plans;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// The federation plan a simulation runs: the configuration's strategy, LoRA and training arguments (or the built-in
+/// defaults), with the simulation's hospitals, rounds, steps and model. Every hospital takes part in every round
+/// (fraction_fit 1); a hospital that misses the deadline is a straggler and the round goes on with the others.
+/// </summary>
+public static class SimulationPlanFactory
+{
+    /// <summary>The built-in configuration used when no YAML is given (LoRA r=8, alpha=16 on query_key_value; FedAvg).</summary>
+    public static FedTuneConfig DefaultConfig(SimulationOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var yaml = string.Create(CultureInfo.InvariantCulture, $"""
+            dataset:
+              name: medalpaca/medical_meadow_wikidoc_patient_information
+            model:
+              name: fedtune/embedded-default
+              lora:
+                peft_lora_r: 8
+                peft_lora_alpha: 16
+                peft_lora_dropout: 0.0
+                target_modules: null
+            train:
+              save_every_round: 1
+              seq_length: {o.SeqLength}
+              padding_side: left
+              learning_rate_max: {o.LearningRate:R}
+              learning_rate_min: {o.LearningRate / 10:R}
+              training_arguments:
+                learning_rate: {o.LearningRate:R}
+                per_device_train_batch_size: {o.BatchSize}
+                max_steps: {o.MaxSteps}
+                lr_scheduler_type: constant
+                seed: {o.Seed}
+            federation:
+              rounds: {o.Rounds}
+              min_fit_clients: 1
+              min_available_clients: 1
+              strategy:
+                name: fedavg
+            """);
+        return FedTuneConfigLoader.Parse(yaml, "built-in simulation defaults");
+    }
+
+    public static FederationPlan Build(FedTuneConfig config, SimulationOptions o, string runId, IReadOnlyList<string> hospitalIds, string baseModelName)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(o);
+        var withHospitals = config with
+        {
+            Federation = config.Federation with
+            {
+                Hospitals = hospitalIds.Select(id => new HospitalConfig { Id = id }).ToList(),
+                Rounds = o.Rounds,
+                RoundDeadline = o.RoundDeadline,
+                FractionFit = 1.0,
+                MinFitClients = 1,
+                MinAvailableClients = 1,
+            },
+        };
+        var plan = FederationPlanBuilder.FromConfig(withHospitals, runId);
+        double lrMin = config.Train.LearningRateMin is { } min && o.ConfigPath is not null ? min : o.LearningRate / 10;
+        return plan with
+        {
+            BaseModel = baseModelName,
+            LearningRateMax = o.LearningRate,
+            LearningRateMin = Math.Min(lrMin, o.LearningRate),
+            Seed = o.Seed,
+            SaveEveryRound = 1,
+            Training = plan.Training with
+            {
+                LearningRate = o.LearningRate,
+                MaxSteps = o.MaxSteps,
+                BatchSize = o.BatchSize,
+                MaxSequenceLength = o.SeqLength,
+            },
+        };
+    }
+
+    /// <summary>The baselines' training settings: the federation's batch size, learning-rate schedule, clipping and seed.</summary>
+    public static BaselineTraining BaselineSettings(FederationPlan plan, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return new BaselineTraining
+        {
+            BatchSize = plan.Training.BatchSize,
+            LearningRateMax = plan.LearningRateMax,
+            LearningRateMin = plan.LearningRateMin,
+            MaxGradNorm = plan.Training.MaxGradNorm,
+            WeightDecay = plan.Training.WeightDecay,
+            Seed = seed,
+        };
+    }
+
+    /// <summary>The LoRA configuration the federation trains (for the baselines' fresh adapters).</summary>
+    public static FedTune.Core.Adapters.LoraAdapterConfig LoraConfig(FederationPlan plan) => new()
+    {
+        R = plan.Training.LoraRank,
+        LoraAlpha = plan.Training.LoraAlpha,
+        LoraDropout = plan.Training.LoraDropout,
+        TargetModules = plan.Training.TargetModules.Count > 0 ? plan.Training.TargetModules : null,
+        BaseModelNameOrPath = plan.BaseModel,
+    };
+}

@@ -1,0 +1,281 @@
+using FedTune.Cli.Reporting;
+using FedTune.ClientAgent.Status;
+using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
+using FedTune.Core.Data;
+using FedTune.Core.Protocol;
+using FedTune.Core.Storage;
+using FedTune.Orchestration.Local;
+using FedTune.Orchestration.Plans;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// `fedtune simulate`: a whole federation on this machine. Splits the data into hospitals and a held-out split, starts
+/// Azurite (unless storage is given), the local Durable orchestrator host and one real agent process per hospital,
+/// runs the rounds through the real orchestration and Blob protocol, scores every round's global adapter on the
+/// held-out split, optionally trains the centralized and local-only baselines on the same splits, exports the final
+/// adapter and merged model, and writes the report folder. Everything it started is stopped on the way out.
+/// </summary>
+public sealed class SimulationRunner(SimulationOptions options, SimulationStatus status, Action<string> say)
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
+    public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate"));
+        var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
+        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+
+        status.SetStage("resolving the base model");
+        var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
+        var fingerprint = RunFolder.Fingerprint(options, dataFile, baseModel.Path);
+        var decision = ResumePolicy.Decide(options.Resume, folder.ReadState(), fingerprint, NewRunId);
+        say($"Run {decision.RunId} in {folder.Path}: {decision.Reason}");
+        if (!decision.Resume) folder.Clear();
+        Directory.CreateDirectory(folder.Path);
+
+        var started = decision.Resume ? folder.ReadState()!.StartedUtc : DateTimeOffset.UtcNow;
+        var hospitalIds = SimulationData.HospitalIds(options.Hospitals);
+        var report = new RunReport
+        {
+            RunId = decision.RunId,
+            StartedUtc = started,
+            Outcome = RunOutcome.Running,
+            Settings = Settings(dataFile, config),
+            BaseModel = baseModel,
+        };
+        folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = RunOutcome.Running, StartedUtc = started });
+
+        try
+        {
+            report = await RunFederationAsync(folder, config, dataFile, report, hospitalIds, cancellationToken).ConfigureAwait(false);
+            report = report with { Outcome = RunOutcome.Completed, FinishedUtc = DateTimeOffset.UtcNow };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            report = report with
+            {
+                Outcome = RunOutcome.Cancelled,
+                FinishedUtc = DateTimeOffset.UtcNow,
+                FailureMessage = "stopped by the user; run the same command again to resume (or add --fresh to start over)",
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or ArgumentException
+                                      or FedTune.Core.Protocol.ContentHashMismatchException or Azure.RequestFailedException)
+        {
+            report = report with { Outcome = RunOutcome.Failed, FinishedUtc = DateTimeOffset.UtcNow, FailureMessage = e.Message };
+        }
+        folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = report.Outcome, StartedUtc = started });
+        ReportFolder.Write(report, folder.Path);
+        return report;
+    }
+
+    private async Task<RunReport> RunFederationAsync(RunFolder folder, FedTuneConfig? config, string dataFile, RunReport report,
+        IReadOnlyList<string> hospitalIds, CancellationToken cancellationToken)
+    {
+        status.SetStage("splitting the data");
+        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory);
+        say($"Data: {dataFile} split into {files.Hospitals.Count} hospitals ({string.Join(", ", files.Hospitals.Select(h => $"{h.Name}: {h.TrainCount} train + {h.HeldOutCount} held out"))}) " +
+            $"and {options.EvalExamples} held-out evaluation records ({(options.NonIid ? "non-IID by topic" : "IID")}, seed {options.Seed}); shards in {folder.DataDirectory}");
+
+        status.SetStage("scoring the base model on the held-out split");
+        using var session = LanguageModelSession.Load(report.BaseModel.Path, options.SeqLength);
+        var evalExamples = session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath));
+        var baseEval = session.Evaluate(evalExamples, cancellationToken);
+        status.SetBaseEval(baseEval);
+        report = report with { BaseEval = baseEval };
+        ReportFolder.Write(report, folder.Path);
+
+        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.RunId, hospitalIds, report.BaseModel.Name);
+
+        AzuriteProcess? azurite = null;
+        try
+        {
+            string connection;
+            if (options.StorageConnectionString is { } given)
+            {
+                connection = given;
+                say("Storage: the given connection string");
+            }
+            else
+            {
+                status.SetStage("starting Azurite");
+                azurite = await AzuriteProcess.StartAsync(folder.AzuriteDirectory, cancellationToken: cancellationToken).ConfigureAwait(false);
+                connection = azurite.ConnectionString;
+                say($"Storage: a private Azurite on 127.0.0.1:{azurite.BlobPort} (data in {folder.AzuriteDirectory})");
+            }
+
+            status.SetStage("starting the orchestrator");
+            await using var host = await LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
+                cancellationToken).ConfigureAwait(false);
+            say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
+            var existing = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
+            if (existing is null)
+            {
+                var started = await host.Operator.StartPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+                if (started.StatusCode >= 300)
+                {
+                    throw new InvalidOperationException($"The orchestrator refused the run ({started.StatusCode}): {System.Text.Encoding.UTF8.GetString(started.Body ?? [])}");
+                }
+            }
+            else
+            {
+                say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
+            }
+
+            status.SetStage("starting the hospital agents");
+            status.SetHospitals(hospitalIds, plan.Rounds);
+            await using var fleet = new AgentFleet();
+            fleet.Start(files.Hospitals, connection, report.BaseModel.Path, report.BaseModel.Name, folder);
+            say($"Agents: {files.Hospitals.Count} agent processes (logs in {folder.AgentsDirectory}/<hospital>/agent.log)");
+
+            report = await FollowRoundsAsync(host, fleet, session, evalExamples, plan, folder, report, cancellationToken).ConfigureAwait(false);
+
+            status.SetStage("stopping the agents");
+        }
+        finally
+        {
+            azurite?.Dispose();
+        }
+
+        status.SetStage("exporting the final model");
+        var finalAdapter = LanguageModelSession.ReadAdapter(FinalAdapterFile(folder, plan.Rounds));
+        session.Export(finalAdapter, folder.AdapterDirectory, folder.MergedModelDirectory);
+        report = report with
+        {
+            Artifacts = new RunArtifacts
+            {
+                AdapterDirectory = Path.GetFileName(folder.AdapterDirectory),
+                MergedModelDirectory = Path.GetFileName(folder.MergedModelDirectory),
+            },
+        };
+        say($"Final global adapter (PEFT): {folder.AdapterDirectory}; merged model (Hugging Face layout): {folder.MergedModelDirectory}");
+
+        if (options.Compare)
+        {
+            report = report with { Baselines = RunBaselines(report.BaseModel.Path, files, evalExamples, plan, cancellationToken) };
+        }
+        return report;
+    }
+
+    private async Task<RunReport> FollowRoundsAsync(LocalOrchestratorHost host, AgentFleet fleet, LanguageModelSession session,
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, RunReport report,
+        CancellationToken cancellationToken)
+    {
+        var collector = new RoundCollector(host.Store, plan.RunId);
+        var rounds = new List<RoundReport>();
+        int next = 1;
+        long previousGlobalBytes = 0;
+        status.StartRound(1);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (fleet.FindExited() is { } exited)
+            {
+                throw new InvalidOperationException(
+                    $"The agent of {exited.HospitalId} stopped (exit code {exited.ExitCode}). Its last lines:{Environment.NewLine}{exited.Tail}");
+            }
+            ShowAgents(fleet.ReadStatuses(), plan.RunId, next);
+
+            while (next <= plan.Rounds && await collector.TryReadAsync(next, cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                var adapter = await collector.ReadGlobalAdapterAsync(record, cancellationToken).ConfigureAwait(false);
+                SaveRoundAdapter(folder, record.Round, adapter);
+                session.UseAdapter(adapter);
+                var global = session.Evaluate(evalExamples, cancellationToken);
+                var row = await collector.ToReportAsync(record, previousGlobalBytes, global, cancellationToken).ConfigureAwait(false);
+                previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
+                foreach (var h in row.Hospitals) status.SetHospital(h.HospitalId, h.State, h.TrainLoss);
+                status.FinishRound(record.Round, global);
+                rounds.Add(row);
+                report = report with { Rounds = [.. rounds] };
+                ReportFolder.Write(report, folder.Path);
+                next++;
+                if (next <= plan.Rounds) status.StartRound(next);
+            }
+
+            var view = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
+            if (next > plan.Rounds) return report;
+            if (view is { RuntimeStatus: "failed" or "terminated" or "canceled" })
+            {
+                throw new InvalidOperationException($"The federation run {plan.RunId} {view.RuntimeStatus}: {view.Failure ?? view.Status?.Message ?? "no reason given"}");
+            }
+            if (view is { RuntimeStatus: "completed" } && next <= plan.Rounds)
+            {
+                throw new InvalidOperationException($"The federation run {plan.RunId} completed after {next - 1} of {plan.Rounds} rounds.");
+            }
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void ShowAgents(IReadOnlyDictionary<string, AgentStatus?> statuses, string runId, int round)
+    {
+        foreach (var (id, s) in statuses)
+        {
+            if (s is null || s.RunId != runId || s.Round != round) continue;
+            var state = s.Activity switch
+            {
+                AgentActivity.Downloading or AgentActivity.Training or AgentActivity.Evaluating => HospitalRoundState.Training,
+                AgentActivity.Uploading => HospitalRoundState.Training,
+                _ => s.TasksCompleted > 0 ? HospitalRoundState.Uploaded : HospitalRoundState.Waiting,
+            };
+            if (s.Activity == AgentActivity.Idle && s.LastError is null) state = HospitalRoundState.Uploaded;
+            status.SetHospital(id, state, s.LastLoss);
+        }
+    }
+
+    private static void SaveRoundAdapter(RunFolder folder, int round, LoraAdapter adapter)
+    {
+        Directory.CreateDirectory(folder.RoundAdaptersDirectory);
+        var file = RoundAdapterFile(folder, round);
+        var temp = file + ".tmp";
+        File.WriteAllBytes(temp, AdapterWireFormat.ToBytes(adapter));
+        File.Move(temp, file, overwrite: true);
+    }
+
+    private static string RoundAdapterFile(RunFolder folder, int round) =>
+        Path.Combine(folder.RoundAdaptersDirectory, FormattableString.Invariant($"round-{round:D4}.bin"));
+
+    private static string FinalAdapterFile(RunFolder folder, int rounds) => RoundAdapterFile(folder, rounds);
+
+    private List<BaselineCurve> RunBaselines(string modelFolder, PartitionedDatasetFiles files,
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, CancellationToken cancellationToken)
+    {
+        var reader = new AlpacaDatasetReader();
+        var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
+        var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
+        var lora = SimulationPlanFactory.LoraConfig(plan);
+        var curves = new List<BaselineCurve>
+        {
+            BaselineRunner.Centralized(modelFolder, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), evalExamples, plan.Rounds,
+                options.MaxSteps * shards.Count, lora, settings, status, cancellationToken),
+        };
+        foreach (var (name, records) in shards)
+        {
+            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, lora, settings,
+                status, cancellationToken));
+        }
+        return curves;
+    }
+
+    private RunSettings Settings(string dataFile, FedTuneConfig? config) => new()
+    {
+        Hospitals = options.Hospitals,
+        Rounds = options.Rounds,
+        MaxStepsPerRound = options.MaxSteps,
+        SeqLength = options.SeqLength,
+        BatchSize = options.BatchSize,
+        LearningRate = options.LearningRate,
+        Partitioning = options.NonIid ? "non-IID (by topic)" : "IID",
+        Seed = options.Seed,
+        EvalExamples = options.EvalExamples,
+        DataPath = dataFile,
+        Strategy = config?.Federation.Strategy.Name.ToString().ToLowerInvariant() ?? "fedavg",
+        ConfigPath = options.ConfigPath,
+    };
+
+    private static string NewRunId() =>
+        FormattableString.Invariant($"sim-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
+}
