@@ -1,5 +1,4 @@
 using System.Text;
-using FedTune.ClientAgent.Engine;
 using FedTune.Training.Privacy;
 
 namespace FedTune.Cli.Reporting;
@@ -20,7 +19,7 @@ public static class PrivacyAuditReport
     {
         ArgumentNullException.ThrowIfNull(inputs);
         inputs.Validate();
-        var loader = new HuggingFaceAuditModelLoader(inputs.BaseModelDirectory, TokenizerJsonLoader.Load(inputs.BaseModelDirectory));
+        var loader = HuggingFaceAuditModelLoader.ForBaseModel(inputs.BaseModelDirectory);
         var result = await PrivacyAudit.RunAsync(inputs, options, outputDirectory, loader, progress, cancellationToken).ConfigureAwait(false);
         var plots = PrivacyRocPlotter.WriteAll(result, outputDirectory);
         await File.WriteAllTextAsync(

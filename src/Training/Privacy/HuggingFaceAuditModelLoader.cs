@@ -15,6 +15,10 @@ public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, IText
 {
     public ITextTokenizer Tokenizer { get; } = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
 
+    /// <summary>The loader for a base model folder with its own tokenizer.json (the tokenizer training used).</summary>
+    public static HuggingFaceAuditModelLoader ForBaseModel(string baseModelDirectory, Device? device = null) =>
+        new(baseModelDirectory, HuggingFaceTextTokenizer.Load(baseModelDirectory), device);
+
     public ICausalLanguageModel LoadBase() => HuggingFaceModelLoader.Load(baseModelDirectory, device);
 
     public ICausalLanguageModel Load(AuditModelSpec model)
