@@ -13,5 +13,6 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
     OrchestratorCommand.Create(),
     BenchCommand.Create(),
     AgentCommand.Create(),
+    PrivacyAuditCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

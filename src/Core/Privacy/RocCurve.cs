@@ -1,0 +1,70 @@
+namespace FedTune.Core.Privacy;
+
+/// <summary>
+/// The empirical ROC curve of a membership attack: one vertex per distinct score (ties are one vertex, so a tie never
+/// splits members from non-members), from (0,0) at threshold +infinity to (1,1). Only thresholds that an attacker can
+/// actually use are vertices; no randomised mixing between thresholds is assumed.
+/// </summary>
+public sealed class RocCurve
+{
+    private RocCurve(IReadOnlyList<RocPoint> points, int memberCount, int nonMemberCount)
+    {
+        Points = points;
+        MemberCount = memberCount;
+        NonMemberCount = nonMemberCount;
+    }
+
+    /// <summary>Vertices ordered by decreasing threshold (non-decreasing FPR and TPR).</summary>
+    public IReadOnlyList<RocPoint> Points { get; }
+
+    public int MemberCount { get; }
+
+    public int NonMemberCount { get; }
+
+    public static RocCurve Compute(MembershipScores scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        return Compute(scores.Members, scores.NonMembers);
+    }
+
+    internal static RocCurve Compute(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
+    {
+        var labelled = new (double Score, bool Member)[members.Count + nonMembers.Count];
+        var k = 0;
+        foreach (var s in members)
+        {
+            labelled[k++] = (s, true);
+        }
+
+        foreach (var s in nonMembers)
+        {
+            labelled[k++] = (s, false);
+        }
+
+        Array.Sort(labelled, static (a, b) => b.Score.CompareTo(a.Score));
+        var points = new List<RocPoint>(labelled.Length + 1) { new(0, 0, double.PositiveInfinity) };
+        double tp = 0, fp = 0;
+        var i = 0;
+        while (i < labelled.Length)
+        {
+            var threshold = labelled[i].Score;
+            while (i < labelled.Length && labelled[i].Score == threshold)
+            {
+                if (labelled[i].Member)
+                {
+                    tp++;
+                }
+                else
+                {
+                    fp++;
+                }
+
+                i++;
+            }
+
+            points.Add(new RocPoint(fp / nonMembers.Count, tp / members.Count, threshold));
+        }
+
+        return new RocCurve(points, members.Count, nonMembers.Count);
+    }
+}

@@ -1,0 +1,123 @@
+using FedTune.Core.Configuration;
+using FedTune.Core.Privacy;
+using FedTune.Training.Data;
+using FedTune.Training.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FedTune.Training.Privacy;
+
+/// <summary>
+/// Runs a model over tokenized records (no gradients, evaluation mode) and returns, for every scored position, the
+/// log-probability of the actual next token and, optionally, the mean and variance of log p(z) under the model's
+/// next-token distribution (Min-K%++). Scored positions are those whose label is not ignored, shifted like the
+/// training loss (logits at t predict the label at t+1), so with completion-only labels only response tokens count.
+/// </summary>
+public sealed class TokenLogProbabilityScorer
+{
+    private readonly ICausalLanguageModel _model;
+    private readonly ITextTokenizer _tokenizer;
+    private readonly TokenScoringOptions _options;
+    private readonly CausalLmBatchCollator _collator;
+
+    public TokenLogProbabilityScorer(ICausalLanguageModel model, ITextTokenizer tokenizer, TokenScoringOptions? options = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        _options = options ?? new TokenScoringOptions();
+        _options.Validate();
+        _collator = new CausalLmBatchCollator(tokenizer.PadTokenId, PaddingSide.Left);
+    }
+
+    /// <summary>Scores every example; each must have at least one scored token.</summary>
+    public IReadOnlyList<TokenLogProbabilities> Score(IReadOnlyList<TokenizedExample> examples, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        for (var i = 0; i < examples.Count; i++)
+        {
+            if (examples[i].ScoredTokenCount == 0)
+            {
+                throw new ArgumentException(
+                    $"Record {i} has no scored tokens (empty response, or truncated away): drop it before scoring.", nameof(examples));
+            }
+        }
+
+        var results = new List<TokenLogProbabilities>(examples.Count);
+        _model.SetTraining(false);
+        for (var start = 0; start < examples.Count; start += _options.BatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = examples.Skip(start).Take(_options.BatchSize).ToList();
+            results.AddRange(ScoreBatch(batch));
+        }
+
+        return results;
+    }
+
+    private List<TokenLogProbabilities> ScoreBatch(List<TokenizedExample> examples)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var batch = _collator.Collate(examples, _model.Device);
+        var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
+        var vocabulary = logits.shape[^1];
+        var flatLogits = logits[.., ..^1, ..].reshape(-1, vocabulary);
+        var flatLabels = batch.Labels[.., 1..].reshape(-1);
+        var positions = (flatLabels != TokenizedExample.IgnoreIndex).nonzero().reshape(-1);
+        var total = positions.shape[0];
+        var tokenLogProbs = new float[total];
+        var means = new float[_options.DistributionStatistics ? total : 0];
+        var variances = new float[means.Length];
+        for (long from = 0; from < total; from += _options.PositionChunk)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            var count = Math.Min(_options.PositionChunk, total - from);
+            var rows = positions.narrow(0, from, count);
+            var logProbs = nn.functional.log_softmax(flatLogits.index_select(0, rows), -1);
+            var targets = flatLabels.index_select(0, rows).unsqueeze(1);
+            Copy(logProbs.gather(1, targets).squeeze(1), tokenLogProbs, from);
+            if (_options.DistributionStatistics)
+            {
+                var probabilities = logProbs.exp();
+                var mean = (probabilities * logProbs).sum(-1);
+                var centred = logProbs - mean.unsqueeze(1);
+                var variance = (probabilities * centred * centred).sum(-1);
+                Copy(mean, means, from);
+                Copy(variance, variances, from);
+            }
+        }
+
+        var results = new List<TokenLogProbabilities>(examples.Count);
+        var offset = 0;
+        foreach (var example in examples)
+        {
+            var n = example.ScoredTokenCount;
+            var targetIds = ScoredTargets(example);
+            results.Add(new TokenLogProbabilities(
+                _tokenizer.Decode(targetIds.Where(id => id != _tokenizer.EosTokenId)),
+                tokenLogProbs[offset..(offset + n)],
+                _options.DistributionStatistics ? means[offset..(offset + n)] : [],
+                _options.DistributionStatistics ? variances[offset..(offset + n)] : []));
+            offset += n;
+        }
+
+        return results;
+    }
+
+    private static IEnumerable<int> ScoredTargets(TokenizedExample example)
+    {
+        for (var i = 1; i < example.Labels.Length; i++)
+        {
+            if (example.Labels[i] != TokenizedExample.IgnoreIndex)
+            {
+                yield return example.Labels[i];
+            }
+        }
+    }
+
+    private static void Copy(Tensor values, float[] target, long offset)
+    {
+        var data = values.to(ScalarType.Float32).cpu().contiguous().data<float>();
+        data.CopyTo(target, (int)offset);
+    }
+}

@@ -1,0 +1,29 @@
+namespace FedTune.Training.Privacy;
+
+/// <summary>
+/// How records are scored: <see cref="BatchSize"/> records per forward pass; the logits of scored positions are
+/// turned into log-probabilities <see cref="PositionChunk"/> rows at a time (bounding memory at about
+/// PositionChunk × vocabulary × 12 bytes). <see cref="DistributionStatistics"/> computes the Min-K%++ mean and
+/// variance of log p under the next-token distribution (skip it for canary candidates, where only the NLL is used).
+/// </summary>
+public sealed record TokenScoringOptions
+{
+    public int BatchSize { get; init; } = 8;
+
+    public int PositionChunk { get; init; } = 512;
+
+    public bool DistributionStatistics { get; init; } = true;
+
+    public void Validate()
+    {
+        if (BatchSize < 1)
+        {
+            throw new ArgumentException($"Scoring batch size is {BatchSize}: it must be at least 1.");
+        }
+
+        if (PositionChunk < 1)
+        {
+            throw new ArgumentException($"Scoring position chunk is {PositionChunk}: it must be at least 1.");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text;
+using System.Text.Json;
+using FedTune.Core.Adapters;
+using FedTune.Core.Data;
+using FedTune.Core.Privacy;
+using FedTune.Training.Data;
+using FedTune.Training.Lora;
+using FedTune.Training.Modeling;
+using FedTune.Training.Trainer;
+
+namespace FedTune.Cli.Tests.Privacy;
+
+/// <summary>
+/// A small run folder as the audit sees it: a tiny byte-level GPT-NeoX base (with tokenizer.json), a data split of two
+/// hospitals (manifest.json, evaluation.jsonl, hospital-N/train.jsonl + heldout.jsonl), canaries.json, and LoRA
+/// adapters trained on the hospitals' training records, placed as a final federated model, a round checkpoint and
+/// a DP run. Built once per test class.
+/// </summary>
+public sealed class PrivacyRunFixture : IDisposable
+{
+    private static readonly string[] Words =
+        ["fever", "cough", "rash", "nausea", "insulin", "statin", "biopsy", "sepsis", "edema", "asthma", "anemia", "stroke", "ulcer", "gout", "lupus", "angina"];
+
+    public PrivacyRunFixture()
+    {
+        RunDirectory = Path.Combine(Path.GetTempPath(), "fedtune-privacy-cli-tests", Guid.NewGuid().ToString("N"));
+        // The base model lives outside the usual names, found through rounds.json as in a simulation run.
+        BaseDirectory = Path.Combine(RunDirectory, "model-cache", "embedded");
+        using (var model = new GptNeoXForCausalLM(new GptNeoXConfig
+        {
+            VocabSize = 257, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128,
+            MaxPositionEmbeddings = 512, BosTokenId = 256, EosTokenId = 256, InitializerRange = 0.05,
+        }))
+        {
+            model.InitializeRandom(7);
+            HuggingFaceModelWriter.Save(model, BaseDirectory, ByteLevelTokenizerJson());
+        }
+
+        var random = new Random(1);
+        AlpacaRecord Record() => new("Note", $"case {random.Next(1000)}", string.Join(' ', Enumerable.Range(0, 5).Select(_ => Words[random.Next(Words.Length)])) + ".");
+        var hospitals = Enumerable.Range(1, 2)
+            .Select(i => new HospitalShard(i - 1, $"hospital-{i}", Enumerable.Range(0, 12).Select(_ => Record()).ToList(), Enumerable.Range(0, 12).Select(_ => Record()).ToList()))
+            .ToList();
+        var split = new MedicalDataSplit([], Enumerable.Range(0, 12).Select(_ => Record()).ToList(), hospitals, 0, new MedicalSplitOptions());
+        var canaries = CanarySet.Create(new CanaryOptions { Count = 1, Digits = 4, Candidates = 20 });
+        canaries.Save(Path.Combine(RunDirectory, CanarySet.FileName));
+        DatasetPartitioner.Write(split, Path.Combine(RunDirectory, "data"));
+
+        var adapter = Path.Combine(RunDirectory, "federated", "adapter");
+        TrainAdapter(canaries.InsertInto(split).Hospitals.SelectMany(h => h.Train).ToList(), adapter);
+        CopyFolder(adapter, Path.Combine(RunDirectory, "federated", "checkpoints", "round-1"));
+        CopyFolder(adapter, Path.Combine(RunDirectory, "federated-dp", "adapter"));
+        var roundAdapters = Directory.CreateDirectory(Path.Combine(RunDirectory, ".state", "round-adapters")).FullName;
+        File.WriteAllBytes(Path.Combine(roundAdapters, "round-0002.bin"), AdapterWireFormat.ToBytes(PeftAdapterFolder.Load(adapter)));
+        File.WriteAllText(Path.Combine(RunDirectory, "rounds.json"), JsonSerializer.Serialize(new { base_model = new { name = "tiny", source = "embedded", path = BaseDirectory } }));
+    }
+
+    public string RunDirectory { get; }
+
+    public string BaseDirectory { get; }
+
+    public void Dispose()
+    {
+        if (Environment.GetEnvironmentVariable("FEDTUNE_KEEP_TEST_OUTPUT") == "1")
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(RunDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void TrainAdapter(IReadOnlyList<AlpacaRecord> records, string folder)
+    {
+        using var model = HuggingFaceModelLoader.Load(BaseDirectory);
+        var config = new LoraAdapterConfig { R = 8, LoraAlpha = 16, TargetModules = ["query_key_value", "dense_h_to_4h", "dense_4h_to_h"] };
+        LoraInjector.Apply(model, config, seed: 3);
+        var tokenizer = HuggingFaceTextTokenizer.Load(BaseDirectory);
+        var examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = 256 }).TokenizeAll(records);
+        new CausalLmTrainer(
+            model,
+            new TrainerOptions { LearningRate = 5e-3, PerDeviceTrainBatchSize = 8, MaxSteps = 40, LrSchedulerType = LearningRateSchedulerType.Constant, SaveSteps = 0 },
+            new CausalLmBatchCollator(tokenizer.PadTokenId)).Train(examples);
+        PeftAdapterFolder.Save(folder, LoraAdapterExchange.Export(model, config));
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+
+    /// <summary>GPT-2's byte alphabet as a byte-level BPE tokenizer.json without merges, plus &lt;|endoftext|&gt; (id 256).</summary>
+    private static string ByteLevelTokenizerJson()
+    {
+        var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range(0xA1, 12)).Concat(Enumerable.Range(0xAE, 0xFF - 0xAE + 1)).ToList();
+        var map = new char[256];
+        var extra = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            map[b] = printable.Contains(b) ? (char)b : (char)(256 + extra++);
+        }
+
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var b = 0; b < 256; b++)
+        {
+            vocab[map[b].ToString()] = b;
+        }
+
+        vocab["<|endoftext|>"] = 256;
+        var byteLevel = new Dictionary<string, object> { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true };
+        return JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["version"] = "1.0",
+            ["added_tokens"] = new[] { new Dictionary<string, object> { ["id"] = 256, ["content"] = "<|endoftext|>", ["special"] = true } },
+            ["pre_tokenizer"] = byteLevel,
+            ["decoder"] = byteLevel,
+            ["model"] = new Dictionary<string, object?> { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = Array.Empty<string>() },
+        });
+    }
+}
