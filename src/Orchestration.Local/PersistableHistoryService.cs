@@ -19,9 +19,45 @@ internal sealed class PersistableHistoryService(IOrchestrationService inner) : I
     public int TaskActivityDispatcherCount => inner.TaskActivityDispatcherCount;
     public int MaxConcurrentTaskActivityWorkItems => inner.MaxConcurrentTaskActivityWorkItems;
 
-    public Task StartAsync() => inner.StartAsync();
-    public Task StopAsync() => inner.StopAsync();
-    public Task StopAsync(bool isForced) => inner.StopAsync(isForced);
+    private readonly object _lifecycle = new();
+    private Task? _started;
+    private Task? _stopped;
+
+    /// <summary>Starts the provider once; the sidecar's dispatchers call this when the sidecar app has started.</summary>
+    public Task StartAsync()
+    {
+        lock (_lifecycle) return _started ??= inner.StartAsync();
+    }
+
+    public Task StopAsync() => StopAsync(isForced: false);
+
+    /// <summary>
+    /// Stops the provider once, and only after its start finished. The sidecar stops its dispatchers from an
+    /// application-stopping callback; the Azure Storage provider throws a NullReferenceException from StopAsync when
+    /// it is stopped before (or while) it starts, and from that callback the exception would end the process. A host
+    /// that is stopped right after it started (a test, a Ctrl+C during start-up) therefore waits for the start here.
+    /// </summary>
+    public Task StopAsync(bool isForced)
+    {
+        lock (_lifecycle)
+        {
+            if (_started == null) return Task.CompletedTask;
+            return _stopped ??= StopAfterStartAsync(_started, isForced);
+        }
+    }
+
+    private async Task StopAfterStartAsync(Task started, bool isForced)
+    {
+        try
+        {
+            await started.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Azure.RequestFailedException or OperationCanceledException)
+        {
+            return; // It never started, so there is nothing to stop.
+        }
+        await inner.StopAsync(isForced).ConfigureAwait(false);
+    }
     public Task CreateAsync() => inner.CreateAsync();
     public Task CreateAsync(bool recreateInstanceStore) => inner.CreateAsync(recreateInstanceStore);
     public Task CreateIfNotExistsAsync() => inner.CreateIfNotExistsAsync();
