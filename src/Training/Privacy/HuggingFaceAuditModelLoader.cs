@@ -2,6 +2,7 @@ using FedTune.Core.Adapters;
 using FedTune.Training.Data;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
+using FedTune.Training.Tokenization;
 using static TorchSharp.torch;
 
 namespace FedTune.Training.Privacy;
@@ -17,7 +18,7 @@ public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, IText
 
     /// <summary>The loader for a base model folder with its own tokenizer.json (the tokenizer training used).</summary>
     public static HuggingFaceAuditModelLoader ForBaseModel(string baseModelDirectory, Device? device = null) =>
-        new(baseModelDirectory, HuggingFaceTextTokenizer.Load(baseModelDirectory), device);
+        new(baseModelDirectory, HuggingFaceTokenizer.Load(baseModelDirectory), device);
 
     public ICausalLanguageModel LoadBase() => HuggingFaceModelLoader.Load(baseModelDirectory, device);
 
