@@ -17,7 +17,7 @@ public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, IText
 
     /// <summary>The loader for a base model folder with its own tokenizer.json (the tokenizer training used).</summary>
     public static HuggingFaceAuditModelLoader ForBaseModel(string baseModelDirectory, Device? device = null) =>
-        new(baseModelDirectory, HuggingFaceTextTokenizer.Load(baseModelDirectory), device);
+        new(baseModelDirectory, FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(baseModelDirectory), device);
 
     public ICausalLanguageModel LoadBase() => HuggingFaceModelLoader.Load(baseModelDirectory, device);
 

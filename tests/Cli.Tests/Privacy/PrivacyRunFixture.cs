@@ -80,7 +80,7 @@ public sealed class PrivacyRunFixture : IDisposable
         using var model = HuggingFaceModelLoader.Load(BaseDirectory);
         var config = new LoraAdapterConfig { R = 8, LoraAlpha = 16, TargetModules = ["query_key_value", "dense_h_to_4h", "dense_4h_to_h"] };
         LoraInjector.Apply(model, config, seed: 3);
-        var tokenizer = HuggingFaceTextTokenizer.Load(BaseDirectory);
+        ITextTokenizer tokenizer = FedTune.Training.Tokenization.HuggingFaceTokenizer.Load(BaseDirectory);
         var examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = 256 }).TokenizeAll(records);
         new CausalLmTrainer(
             model,
