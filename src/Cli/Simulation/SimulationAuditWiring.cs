@@ -27,6 +27,27 @@ public static class SimulationAuditWiring
         return CanarySet.Create(canaryOptions);
     }
 
+    /// <summary>
+    /// Throws before any training when a canary's secret would be cut off at the run's sequence length (then it is
+    /// neither trained on nor measurable), naming --seq-length as the fix.
+    /// </summary>
+    public static void RequireCanariesFit(CanarySet canaries, AlpacaExampleTokenizer examples)
+    {
+        ArgumentNullException.ThrowIfNull(canaries);
+        ArgumentNullException.ThrowIfNull(examples);
+        foreach (var canary in canaries.Canaries)
+        {
+            var secret = examples.Tokenize(canary.Record);
+            var other = examples.Tokenize(canary.RecordFor(canaries.AlternativeNumbers(canary)[0]));
+            if (secret.Labels.SequenceEqual(other.Labels))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"--canaries: the canary record of {canary.PatientName} does not fit in {examples.Options.SeqLength} tokens, so its secret number would be cut off " +
+                    $"and never trained on or measured. Fix: raise --seq-length (or train.seq_length), or leave out --canaries."));
+            }
+        }
+    }
+
     /// <summary>Folder of the centralized baseline's final adapter (PEFT layout).</summary>
     public static string CentralizedAdapterDirectory(RunFolder folder) => Path.Combine(folder.BaselinesDirectory, "centralized", "adapter");
 

@@ -91,6 +91,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
         status.SetStage("scoring the base model on the held-out split");
         using var session = LanguageModelSession.Load(report.BaseModel.Path, options.SeqLength);
+        if (canaries is not null) SimulationAuditWiring.RequireCanariesFit(canaries, session.Examples);
         var evalExamples = session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath));
         var baseEval = session.Evaluate(evalExamples, cancellationToken);
         status.SetBaseEval(baseEval);

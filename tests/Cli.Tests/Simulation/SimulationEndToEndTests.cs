@@ -39,7 +39,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
                 target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
             train:
               save_every_round: 1
-              seq_length: 64
+              seq_length: 400
               padding_side: left
               training_arguments:
                 learning_rate: 0.02
