@@ -15,6 +15,10 @@ internal static class SimulateCommand
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
+        var audit = new Option<bool>("--audit") { Description = "After the run, run the privacy audit (membership inference on every model and checkpoint, canary exposure) into privacy/ and add it to report.md." };
+        var canaries = new Option<int?>("--canaries") { Description = "Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure." };
+        var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
+        var auditBootstrap = new Option<int?>("--audit-bootstrap") { Description = $"Bootstrap resamples for the audit's confidence intervals (default {SimulationDefaults.AuditBootstrap})." };
         var command = new Command("simulate",
             "Run a whole federation locally: split the data into hospitals, start Azurite, the orchestrator and one agent per hospital, " +
             "train for R rounds, and write a report (metrics.csv, rounds.json, plots, report.md, the final adapter and merged model).");
@@ -23,6 +27,10 @@ internal static class SimulateCommand
         command.Add(resume);
         command.Add(fresh);
         command.Add(deadline);
+        command.Add(audit);
+        command.Add(canaries);
+        command.Add(canaryCandidates);
+        command.Add(auditBootstrap);
         command.SetAction(async (parse, commandToken) =>
         {
             SimulationOptions options;
@@ -34,6 +42,10 @@ internal static class SimulateCommand
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),
                     RoundDeadline = parse.GetValue(deadline),
+                    Audit = parse.GetValue(audit),
+                    Canaries = parse.GetValue(canaries),
+                    CanaryCandidates = parse.GetValue(canaryCandidates),
+                    AuditBootstrap = parse.GetValue(auditBootstrap),
                 });
             }
             catch (Exception e) when (e is ArgumentException or ConfigException)

@@ -14,32 +14,36 @@ namespace FedTune.Cli.Simulation;
 /// <item><b>local-only</b>: each hospital alone on its own records for rounds × max_steps steps, i.e. the steps it made
 /// in the federation, without ever seeing anyone else's update.</item>
 /// </list>
-/// Both use the federation's LoRA configuration, batch size, per-round learning rate and seed.
+/// Both use the federation's LoRA configuration, batch size, per-round learning rate and seed. When an adapter folder is
+/// given, the final adapter is saved there in PEFT layout (the privacy audit compares it with the federated one).
 /// </summary>
 public static class BaselineRunner
 {
     public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, IReadOnlyList<TokenizedExample> heldOut,
-        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken)
+        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken,
+        string? adapterFolder = null)
     {
         status.SetStage(FormattableString.Invariant($"centralized baseline: {rounds * stepsPerRound} steps on the pooled data"));
-        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, lora, settings, cancellationToken);
+        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, lora, settings, adapterFolder, cancellationToken);
     }
 
     public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, IReadOnlyList<TokenizedExample> heldOut,
-        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken)
+        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken,
+        string? adapterFolder = null)
     {
         status.SetStage(FormattableString.Invariant($"local-only baseline: {hospitalId} alone, {rounds * stepsPerRound} steps"));
-        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, lora, settings, cancellationToken);
+        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, lora, settings, adapterFolder, cancellationToken);
     }
 
     private static BaselineCurve Train(string arm, string label, string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> records,
         IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings,
-        CancellationToken cancellationToken)
+        string? adapterFolder, CancellationToken cancellationToken)
     {
         using var session = LanguageModelSession.Load(modelFolder, seqLength);
         var train = session.Tokenize(records);
         var at = Enumerable.Range(1, rounds).Select(r => (long)r * stepsPerRound).ToList();
         var points = session.TrainFreshAdapter(train, heldOut, lora, settings, at, onStep: null, cancellationToken);
+        if (adapterFolder is not null) session.SaveTrainedAdapter(lora, adapterFolder);
         return new BaselineCurve(arm, label, points.Select((p, i) => new BaselinePoint(i + 1, p.Steps, p.Eval)).ToList());
     }
 }

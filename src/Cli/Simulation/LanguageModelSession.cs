@@ -124,6 +124,17 @@ public sealed class LanguageModelSession : IDisposable
         return points;
     }
 
+    /// <summary>Writes the adapter attached by <see cref="TrainFreshAdapter"/> (as trained so far) to <paramref name="folder"/> in PEFT layout.</summary>
+    public void SaveTrainedAdapter(LoraAdapterConfig config, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!_adapterAttached)
+        {
+            throw new InvalidOperationException("No adapter is attached to save: train one with TrainFreshAdapter first.");
+        }
+        PeftAdapterFolder.Save(folder, LoraAdapterExchange.Export(_model, config));
+    }
+
     /// <summary>Writes the adapter in PEFT layout and the merged model (base + adapter) in Hugging Face layout.</summary>
     public void Export(LoraAdapter adapter, string adapterFolder, string mergedFolder)
     {

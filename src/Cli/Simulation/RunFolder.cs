@@ -36,6 +36,8 @@ public sealed class RunFolder
     public string AzuriteDirectory => System.IO.Path.Combine(StateDirectory, "azurite");
     public string AdapterDirectory => System.IO.Path.Combine(Path, "global-adapter");
     public string MergedModelDirectory => System.IO.Path.Combine(Path, "merged-model");
+    public string BaselinesDirectory => System.IO.Path.Combine(Path, "baselines");
+    public string PrivacyDirectory => System.IO.Path.Combine(Path, "privacy");
     public string RoundAdaptersDirectory => System.IO.Path.Combine(StateDirectory, "round-adapters");
 
     public string AgentDirectory(string hospitalId) => System.IO.Path.Combine(AgentsDirectory, hospitalId);
@@ -70,7 +72,7 @@ public sealed class RunFolder
     {
         ArgumentNullException.ThrowIfNull(o);
         var text = FormattableString.Invariant(
-            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.NonIid}|{dataFile}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}|{o.ConfigPath}|{model}");
+            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.NonIid}|{dataFile}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}|{o.ConfigPath}|{model}") + (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "");
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 }

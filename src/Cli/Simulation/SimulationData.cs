@@ -1,4 +1,5 @@
 using FedTune.Core.Data;
+using FedTune.Core.Privacy;
 using FedTune.Core.Storage;
 
 namespace FedTune.Cli.Simulation;
@@ -30,7 +31,8 @@ public static class SimulationData
         Enumerable.Range(1, count).Select(i => "hospital-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
 
     /// <summary>Splits <paramref name="dataFile"/> and writes the parts under <paramref name="directory"/>.</summary>
-    public static PartitionedDatasetFiles Prepare(SimulationOptions options, string dataFile, string directory)
+    /// <remarks>When <paramref name="canaries"/> is given, its records are planted in its hospital's training shard before the shards are written.</remarks>
+    public static PartitionedDatasetFiles Prepare(SimulationOptions options, string dataFile, string directory, CanarySet? canaries = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var records = new AlpacaDatasetReader().ReadAll(dataFile);
@@ -45,6 +47,7 @@ public static class SimulationData
             Seed = options.Seed,
         });
         split = Trim(split, options.EvalExamples, options.RecordsPerHospital);
+        if (canaries is not null) split = canaries.InsertInto(split);
         var files = DatasetPartitioner.Write(split, directory);
         var ids = HospitalIds(options.Hospitals);
         if (!files.Hospitals.Select(h => h.Name).SequenceEqual(ids, StringComparer.Ordinal))

@@ -15,5 +15,11 @@ public static class SimulationDefaults
     public const int EvalExamples = 100;
     public const int RecordsPerHospital = 400;
     public const int Seed = 42;
+
+    /// <summary>Candidates each canary secret is ranked among in the audit (at most log2(1000) ≈ 10 bits of exposure).</summary>
+    public const int CanaryCandidates = 1000;
+
+    /// <summary>Bootstrap resamples behind the audit's confidence intervals.</summary>
+    public const int AuditBootstrap = 1000;
     public static readonly TimeSpan RoundDeadline = TimeSpan.FromMinutes(20);
 }

@@ -55,6 +55,18 @@ public sealed record SimulationOptions
 
     public ResumeMode Resume { get; init; } = ResumeMode.Auto;
 
+    /// <summary>Canary records (fake patient, fake record number) planted in hospital-1's training shard; 0 plants none.</summary>
+    public int Canaries { get; init; }
+
+    /// <summary>Candidate numbers each canary's secret is ranked among (exposure tops out at log2 of this).</summary>
+    public int CanaryCandidates { get; init; } = SimulationDefaults.CanaryCandidates;
+
+    /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md.</summary>
+    public bool Audit { get; init; }
+
+    /// <summary>Bootstrap resamples for the audit's confidence intervals.</summary>
+    public int AuditBootstrap { get; init; } = SimulationDefaults.AuditBootstrap;
+
     /// <summary>Blob/queue/table storage; null starts a private Azurite.</summary>
     public string? StorageConnectionString { get; init; }
 
@@ -72,6 +84,9 @@ public sealed record SimulationOptions
         Require(LearningRate is > 0 and < 1 && double.IsFinite(LearningRate), "--learning-rate", LearningRate, "above 0 and below 1");
         Require(EvalExamples >= 1, "--eval-examples", EvalExamples, "at least 1");
         Require(RecordsPerHospital >= 0, "--records-per-hospital", RecordsPerHospital, "0 (all) or more");
+        Require(Canaries is >= 0 and <= 1000, "--canaries", Canaries, "between 0 (none) and 1000");
+        Require(CanaryCandidates is >= 2 and <= 1_000_000, "--canary-candidates", CanaryCandidates, "between 2 and 1000000");
+        Require(AuditBootstrap is >= 10 and <= 100_000, "--audit-bootstrap", AuditBootstrap, "between 10 and 100000");
         Require(RoundDeadline > TimeSpan.Zero, "--round-deadline", RoundDeadline, "a positive duration");
         if (DataPath is not null && !File.Exists(DataPath))
         {

@@ -24,6 +24,10 @@ public sealed record SimulationOverrides
     public bool Fresh { get; init; }
     public string? StorageConnectionString { get; init; }
     public TimeSpan? RoundDeadline { get; init; }
+    public int? Canaries { get; init; }
+    public int? CanaryCandidates { get; init; }
+    public bool Audit { get; init; }
+    public int? AuditBootstrap { get; init; }
 }
 
 /// <summary>Combines defaults, the YAML (when given) and the command line into validated <see cref="SimulationOptions"/>.</summary>
@@ -65,6 +69,10 @@ public static class SimulationOptionsBinder
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
+            Canaries = cli.Canaries ?? options.Canaries,
+            CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
+            Audit = cli.Audit,
+            AuditBootstrap = cli.AuditBootstrap ?? options.AuditBootstrap,
         };
         return options.Validate();
     }

@@ -21,6 +21,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The federation's (epsilon, delta) privacy spent so far, when it runs with client-level DP.</summary>
+    private double? _dpEpsilon;
+
     /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -76,12 +79,19 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         IReadOnlyList<string> hospitalIds, CancellationToken cancellationToken)
     {
         status.SetStage("splitting the data");
-        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory);
+        var canaries = SimulationAuditWiring.CreateCanaries(options);
+        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory, canaries);
+        if (canaries is not null)
+        {
+            canaries.Save(Path.Combine(folder.Path, FedTune.Core.Privacy.CanarySet.FileName));
+            say($"Canaries: {canaries.Canaries.Count} fake patient records planted in {files.Hospitals[canaries.Options.HospitalIndex].Name}'s training shard ({FedTune.Core.Privacy.CanarySet.FileName})");
+        }
         say($"Data: {dataFile} split into {files.Hospitals.Count} hospitals ({string.Join(", ", files.Hospitals.Select(h => $"{h.Name}: {h.TrainCount} train + {h.HeldOutCount} held out"))}) " +
             $"and {options.EvalExamples} held-out evaluation records ({(options.NonIid ? "non-IID by topic" : "IID")}, seed {options.Seed}); shards in {folder.DataDirectory}");
 
         status.SetStage("scoring the base model on the held-out split");
         using var session = LanguageModelSession.Load(report.BaseModel.Path, options.SeqLength);
+        if (canaries is not null) SimulationAuditWiring.RequireCanariesFit(canaries, session.Examples);
         var evalExamples = session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath));
         var baseEval = session.Evaluate(evalExamples, cancellationToken);
         status.SetBaseEval(baseEval);
@@ -155,7 +165,19 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
         if (options.Compare)
         {
-            report = report with { Baselines = RunBaselines(report.BaseModel.Path, files, evalExamples, plan, cancellationToken) };
+            report = report with { Baselines = RunBaselines(report.BaseModel.Path, files, evalExamples, plan, folder, cancellationToken) };
+        }
+
+        var auditInputs = SimulationAuditWiring.Describe(folder, report.BaseModel.Path, files, report.Rounds.Select(r => r.Round).ToList(), _dpEpsilon,
+            withBaselines: options.Compare);
+        say($"Privacy audit inputs: {SimulationAuditWiring.Save(auditInputs, folder)} (fedtune privacy-audit --run {folder.Path})");
+        if (options.Audit)
+        {
+            status.SetStage("privacy audit: membership inference and canary exposure");
+            ReportFolder.Write(report, folder.Path);
+            var section = await SimulationAuditWiring.RunAsync(auditInputs, folder, options, say, cancellationToken).ConfigureAwait(false);
+            report = report with { ExtraSections = [.. report.ExtraSections, section] };
+            say($"Privacy audit: {folder.PrivacyDirectory}");
         }
         return report;
     }
@@ -182,6 +204,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             while (next <= plan.Rounds && await collector.TryReadAsync(next, cancellationToken).ConfigureAwait(false) is { } record)
             {
                 var adapter = await collector.ReadGlobalAdapterAsync(record, cancellationToken).ConfigureAwait(false);
+                _dpEpsilon = record.DpEpsilon ?? _dpEpsilon;
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
                 var global = session.Evaluate(evalExamples, cancellationToken);
@@ -235,13 +258,14 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         File.Move(temp, file, overwrite: true);
     }
 
-    private static string RoundAdapterFile(RunFolder folder, int round) =>
+    /// <summary>Where round <paramref name="round"/>'s global adapter is kept (wire format).</summary>
+    internal static string RoundAdapterFile(RunFolder folder, int round) =>
         Path.Combine(folder.RoundAdaptersDirectory, FormattableString.Invariant($"round-{round:D4}.bin"));
 
     private static string FinalAdapterFile(RunFolder folder, int rounds) => RoundAdapterFile(folder, rounds);
 
     private List<BaselineCurve> RunBaselines(string modelFolder, PartitionedDatasetFiles files,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, CancellationToken cancellationToken)
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, CancellationToken cancellationToken)
     {
         var reader = new AlpacaDatasetReader();
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
@@ -250,12 +274,12 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var curves = new List<BaselineCurve>
         {
             BaselineRunner.Centralized(modelFolder, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), evalExamples, plan.Rounds,
-                options.MaxSteps * shards.Count, lora, settings, status, cancellationToken),
+                options.MaxSteps * shards.Count, lora, settings, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
         };
         foreach (var (name, records) in shards)
         {
             curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, lora, settings,
-                status, cancellationToken));
+                status, cancellationToken, SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name)));
         }
         return curves;
     }

@@ -1,6 +1,10 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
 using FedTune.TestSupport;
+using FedTune.Training.Privacy;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,7 +21,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task Simulate_two_hospitals_two_rounds_on_real_records_beats_the_base_model_reports_everything_and_leaves_no_process()
+    public async Task Simulate_two_hospitals_two_rounds_on_real_records_beats_the_base_model_reports_everything_audits_privacy_and_leaves_no_process()
     {
         var data = TestPaths.MedicalMeadowFile
             ?? throw new InvalidOperationException("The real medical data (../shared/data/medical-meadow/wikidoc_patient_information.json) is missing; this test needs it.");
@@ -35,7 +39,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
                 target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
             train:
               save_every_round: 1
-              seq_length: 64
+              seq_length: 400
               padding_side: left
               training_arguments:
                 learning_rate: 0.02
@@ -58,6 +62,10 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
             OutputDirectory = runDir,
             Compare = true,
             RoundDeadline = TimeSpan.FromMinutes(4),
+            Audit = true,
+            Canaries = 2,
+            CanaryCandidates = 50,
+            AuditBootstrap = 100,
         });
         var status = new SimulationStatus();
         status.Changed += line => output.WriteLine(line);
@@ -87,6 +95,33 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
         Assert.True(File.Exists(Path.Combine(runDir, "merged-model", "config.json")));
         Assert.True(File.Exists(Path.Combine(runDir, "merged-model", "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(runDir, "data", "hospital-1", "train.jsonl")));
+        Assert.True(File.Exists(Path.Combine(runDir, "baselines", "centralized", "adapter", "adapter_model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(runDir, "baselines", "local-only", "hospital-2", "adapter", "adapter_config.json")));
+
+        // The privacy audit (--audit --canaries 2): inputs file, privacy/ folder, report section, and the standalone command on the same folder.
+        var canaries = FedTune.Core.Privacy.CanarySet.Load(Path.Combine(runDir, FedTune.Core.Privacy.CanarySet.FileName));
+        Assert.Equal(2, canaries.Canaries.Count);
+        var hospital1 = await File.ReadAllTextAsync(Path.Combine(runDir, "data", "hospital-1", "train.jsonl"));
+        Assert.All(canaries.Canaries, c => Assert.Contains(c.Secret, hospital1, StringComparison.Ordinal));
+        var inputs = AuditInputsFile.Load(Path.Combine(runDir, AuditInputsFile.FileName));
+        Assert.Equal(["federated", "round 1", "round 2", "centralized", "local-only hospital-1", "local-only hospital-2"], inputs.Models.Select(m => m.Label));
+        Assert.Equal(2, inputs.MembersFiles.Count);
+        Assert.Equal(3, inputs.NonMembersFiles.Count);
+        Assert.NotNull(inputs.CanaryFile);
+        var auditJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "privacy", PrivacyAuditResult.JsonFileName)))!;
+        Assert.Equal(7, auditJson["models"]!.AsArray().Count);
+        Assert.Equal(2, auditJson["models"]![1]!["canaries"]!.AsArray().Count);
+        var markdown = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
+        Assert.Contains("## Privacy audit", markdown, StringComparison.Ordinal);
+        Assert.Contains("(privacy/privacy-roc-loss.png)", markdown, StringComparison.Ordinal);
+        Assert.True(new FileInfo(Path.Combine(runDir, "privacy", "privacy-roc-loss.png")).Length > 10_000);
+
+        var cliOutput = Path.Combine(runDir, "privacy-cli");
+        var exit = await new RootCommand { PrivacyAuditCommand.Create() }
+            .Parse(["privacy-audit", "--run", runDir, "--output", cliOutput, "--bootstrap", "50"]).InvokeAsync();
+        Assert.Equal(0, exit);
+        var cliJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(cliOutput, PrivacyAuditResult.JsonFileName)))!;
+        Assert.Equal(auditJson["models"]!.AsArray().Select(m => (string)m!["label"]!), cliJson["models"]!.AsArray().Select(m => (string)m!["label"]!));
 
         // Clean shutdown: no agent, watcher or Azurite process of this run is left.
         await ChildProcessSupervisorTests.WaitForAsync(() => ProcessesMentioning(runDir).Count == 0, TimeSpan.FromSeconds(30));

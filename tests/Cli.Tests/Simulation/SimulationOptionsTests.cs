@@ -73,6 +73,20 @@ public sealed class SimulationOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Audit_and_canary_options_bind_validate_and_change_the_fingerprint()
+    {
+        var plain = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
+        Assert.Equal((false, 0), (plain.Audit, plain.Canaries));
+        var audited = SimulationOptionsBinder.Bind(new SimulationOverrides { Audit = true, Canaries = 3, CanaryCandidates = 200, AuditBootstrap = 50 }, NoEnvironment);
+        Assert.Equal((true, 3, 200, 50), (audited.Audit, audited.Canaries, audited.CanaryCandidates, audited.AuditBootstrap));
+        Assert.NotEqual(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(audited, "d", "m"));
+        Assert.Equal(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(plain with { Audit = true }, "d", "m"));
+        var e = Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { Canaries = -1 }, NoEnvironment));
+        Assert.Contains("--canaries is -1", e.Message, StringComparison.Ordinal);
+        Assert.Empty(SimulateCommand.Create().Parse(["--audit", "--canaries", "2", "--canary-candidates", "100", "--audit-bootstrap", "200"]).Errors);
+    }
+
+    [Fact]
     public void Resume_and_fresh_together_are_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { Resume = true, Fresh = true }, NoEnvironment));

@@ -19,7 +19,7 @@ internal static class TinyByteModel
         NumHiddenLayers = 2,
         NumAttentionHeads = 4,
         IntermediateSize = 128,
-        MaxPositionEmbeddings = 256,
+        MaxPositionEmbeddings = 512,
         RotaryPct = 0.25,
         BosTokenId = 256,
         EosTokenId = 256,

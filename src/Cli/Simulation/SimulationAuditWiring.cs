@@ -1,0 +1,125 @@
+using System.Globalization;
+using FedTune.Cli.Reporting;
+using FedTune.Core.Data;
+using FedTune.Core.Privacy;
+using FedTune.Training.Data;
+using FedTune.Training.Privacy;
+
+namespace FedTune.Cli.Simulation;
+
+/// <summary>
+/// Connects a simulation run to the privacy audit: plants the canaries before the shards are written, describes the
+/// finished run in <c>privacy-audit-inputs.json</c> (so <c>fedtune privacy-audit --run DIR</c> needs no other argument),
+/// and, with <c>--audit</c>, runs the audit into <c>privacy/</c> and returns its report.md section.
+/// </summary>
+public static class SimulationAuditWiring
+{
+    public const string SectionTitle = "Privacy audit";
+    public const string PrivacyFolderName = "privacy";
+
+    /// <summary>The run's canaries (hospital-1's shard), or null when none are asked for.</summary>
+    public static CanarySet? CreateCanaries(SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Canaries == 0) return null;
+        var canaryOptions = new CanaryOptions { Count = options.Canaries, Candidates = options.CanaryCandidates, HospitalIndex = 0, Seed = options.Seed };
+        canaryOptions.Validate();
+        return CanarySet.Create(canaryOptions);
+    }
+
+    /// <summary>
+    /// Throws before any training when a canary's secret would be cut off at the run's sequence length (then it is
+    /// neither trained on nor measurable), naming --seq-length as the fix.
+    /// </summary>
+    public static void RequireCanariesFit(CanarySet canaries, AlpacaExampleTokenizer examples)
+    {
+        ArgumentNullException.ThrowIfNull(canaries);
+        ArgumentNullException.ThrowIfNull(examples);
+        foreach (var canary in canaries.Canaries)
+        {
+            var secret = examples.Tokenize(canary.Record);
+            var other = examples.Tokenize(canary.RecordFor(canaries.AlternativeNumbers(canary)[0]));
+            if (secret.Labels.SequenceEqual(other.Labels))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"--canaries: the canary record of {canary.PatientName} does not fit in {examples.Options.SeqLength} tokens, so its secret number would be cut off " +
+                    $"and never trained on or measured. Fix: raise --seq-length (or train.seq_length), or leave out --canaries."));
+            }
+        }
+    }
+
+    /// <summary>Folder of the centralized baseline's final adapter (PEFT layout).</summary>
+    public static string CentralizedAdapterDirectory(RunFolder folder) => Path.Combine(folder.BaselinesDirectory, "centralized", "adapter");
+
+    /// <summary>Folder of a local-only baseline's final adapter (PEFT layout).</summary>
+    public static string LocalOnlyAdapterDirectory(RunFolder folder, string hospitalId) => Path.Combine(folder.BaselinesDirectory, "local-only", hospitalId, "adapter");
+
+    /// <summary>
+    /// What the audit reads for this run: the base model, the final global adapter, every round's checkpoint, the
+    /// baselines' adapters when they were saved; members = the hospitals' training files, non-members = the evaluation
+    /// split and the hospitals' held-out files; the canary file when canaries were planted.
+    /// </summary>
+    public static AuditInputs Describe(RunFolder folder, string baseModelDirectory, PartitionedDatasetFiles files, IReadOnlyList<int> rounds,
+        double? dpEpsilon, bool withBaselines)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(rounds);
+        var federatedArm = dpEpsilon is null ? TrainingArm.Federated : TrainingArm.FederatedDp;
+        var models = new List<AuditModelSpec> { new("federated", folder.AdapterDirectory, federatedArm, dpEpsilon) };
+        foreach (var round in rounds)
+        {
+            models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round}"), SimulationRunner.RoundAdapterFile(folder, round),
+                federatedArm, dpEpsilon, round));
+        }
+        if (withBaselines)
+        {
+            var central = CentralizedAdapterDirectory(folder);
+            if (Directory.Exists(central)) models.Add(new AuditModelSpec("centralized", central, TrainingArm.Centralized));
+            foreach (var hospital in files.Hospitals)
+            {
+                var local = LocalOnlyAdapterDirectory(folder, hospital.Name);
+                if (Directory.Exists(local)) models.Add(new AuditModelSpec("local-only " + hospital.Name, local, TrainingArm.LocalOnly));
+            }
+        }
+        var canaryFile = Path.Combine(folder.Path, CanarySet.FileName);
+        return new AuditInputs(
+            baseModelDirectory,
+            models,
+            MembersFiles: files.Hospitals.Select(h => h.TrainPath).ToList(),
+            NonMembersFiles: [files.EvaluationPath, .. files.Hospitals.Select(h => h.HeldOutPath)],
+            CanaryFile: File.Exists(canaryFile) ? canaryFile : null,
+            Hospitals: files.Hospitals.Select(h => new HospitalRecordFiles(h.Name, h.TrainPath, h.HeldOutPath)).ToList());
+    }
+
+    /// <summary>Writes <c>privacy-audit-inputs.json</c> into the run folder and returns its path.</summary>
+    public static string Save(AuditInputs inputs, RunFolder folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        var path = Path.Combine(folder.Path, AuditInputsFile.FileName);
+        AuditInputsFile.Save(inputs, path);
+        return path;
+    }
+
+    /// <summary>Runs the audit into <c>privacy/</c> and returns the section for report.md.</summary>
+    public static async Task<ReportSection> RunAsync(AuditInputs inputs, RunFolder folder, SimulationOptions options, Action<string> say,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(options);
+        var auditOptions = new PrivacyAuditOptions
+        {
+            Tokenization = new TokenizationOptions { SeqLength = options.SeqLength },
+            Bootstrap = new BootstrapOptions { Resamples = options.AuditBootstrap },
+        };
+        var (result, plots) = await PrivacyAuditReport.RunAsync(inputs, auditOptions, folder.PrivacyDirectory, new Progress(say), cancellationToken)
+            .ConfigureAwait(false);
+        return new ReportSection(SectionTitle, PrivacyAuditReport.MarkdownSection(result, plots, PrivacyFolderName, headingLevel: 3));
+    }
+
+    /// <summary>Reports synchronously (the audit's progress goes straight to the status lines).</summary>
+    private sealed class Progress(Action<string> say) : IProgress<string>
+    {
+        public void Report(string value) => say(value);
+    }
+}
