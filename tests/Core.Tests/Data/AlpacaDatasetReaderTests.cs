@@ -1,3 +1,4 @@
+using FedTune.TestSupport;
 using FedTune.Core.Data;
 using Xunit;
 
@@ -152,7 +153,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [RealMedicalDataFact]
     public void Read_loads_all_5942_real_wikidoc_records()
     {
-        var records = new AlpacaDatasetReader().ReadAll(MedicalDataFile.Path!);
+        var records = new AlpacaDatasetReader().ReadAll(TestPaths.MedicalMeadowFile!);
 
         Assert.Equal(5942, records.Count);
         Assert.All(records, r => Assert.False(string.IsNullOrWhiteSpace(r.Output)));

@@ -1,3 +1,4 @@
+using FedTune.TestSupport;
 using FedTune.Core.Data;
 using Xunit;
 
@@ -113,7 +114,7 @@ public sealed class MedicalDataSplitterTests
     [RealMedicalDataFact]
     public void Split_of_the_real_file_by_topic_shares_no_topic_between_hospitals()
     {
-        var records = new AlpacaDatasetReader().ReadAll(MedicalDataFile.Path!);
+        var records = new AlpacaDatasetReader().ReadAll(TestPaths.MedicalMeadowFile!);
 
         var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions { HospitalCount = 4, Partitioning = HospitalPartitioning.ByTopic });
 

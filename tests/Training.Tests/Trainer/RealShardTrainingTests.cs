@@ -1,3 +1,4 @@
+using FedTune.TestSupport;
 using FedTune.Core.Adapters;
 using FedTune.Core.Data;
 using FedTune.Training.Data;
@@ -15,7 +16,7 @@ public sealed class RealShardTrainingTests(ITestOutputHelper output)
     [RealMedicalDataFact]
     public void LoRA_training_on_a_real_hospital_shard_lowers_its_held_out_perplexity()
     {
-        var records = new AlpacaDatasetReader().ReadAll(RealMedicalData.Path!);
+        var records = new AlpacaDatasetReader().ReadAll(TestPaths.MedicalMeadowFile!);
         var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions { HospitalCount = 2, Partitioning = HospitalPartitioning.ByTopic, Seed = 1 });
         var hospital = split.Hospitals[0];
         var tokenizer = new AlpacaExampleTokenizer(new ByteTokenizer(), options: new TokenizationOptions { SeqLength = 96 });
