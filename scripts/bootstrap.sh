@@ -34,9 +34,25 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
   echo "$lock_sum" > "$stamp"
 fi
 
+# Disk: a first build needs about 2.5 GB in the NuGet cache (libtorch alone is 0.6 GB) plus a few hundred MB
+# here; output folders hard-link libtorch from the cache where the file system allows. Warn early, and name the
+# cause plainly if the build still runs out of space.
+nuget_cache=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+mkdir -p "$nuget_cache" 2>/dev/null || true
+free_kb() { df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}'; }
+for place in "$root" "$nuget_cache"; do
+  kb=$(free_kb "$place"); kb=${kb:-0}
+  if [ "$kb" -gt 0 ] && [ "$kb" -lt 3000000 ]; then
+    echo "bootstrap: warning: only $((kb / 1024)) MB free on the disk holding $place; a first build needs about 3 GB (NuGet cache ~2.5 GB, build outputs ~0.3 GB)." >&2
+  fi
+done
+
 say "building $project ($configuration)"
 if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOnly > .bootstrap-build.log 2>&1; then
   cat .bootstrap-build.log >&2
+  if grep -q "No space left on device" .bootstrap-build.log; then
+    fail "the build ran out of disk space (free: $(( $(free_kb "$root") / 1024 )) MB here, $(( $(free_kb "$nuget_cache") / 1024 )) MB at the NuGet cache $nuget_cache). Fix: free about 3 GB, or point NUGET_PACKAGES at a disk with room, then run this again."
+  fi
   fail "the build failed (log above, also in .bootstrap-build.log)."
 fi
 grep -h "FedTune:" .bootstrap-build.log | sort -u | sed 's/^ *//' | while read -r line; do say "$line"; done || true
