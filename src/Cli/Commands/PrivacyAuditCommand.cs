@@ -60,7 +60,7 @@ internal static class PrivacyAuditCommand
                     ?? (parse.GetValue(run) is { } r ? Path.Combine(r, parse.GetValue(hospital) is { } h ? $"privacy-{h}" : "privacy") : "privacy-audit");
                 var progress = new Progress<string>(line => Console.Error.WriteLine(line));
                 var (result, plots) = await PrivacyAuditReport.RunAsync(inputs, options, folder, progress, cancellationToken).ConfigureAwait(false);
-                Print(result);
+                PrivacyAuditConsoleTable.Write(result, AnsiConsole.Console);
                 Console.WriteLine($"Wrote {Path.Combine(folder, PrivacyAuditResult.JsonFileName)}, {PrivacyAuditResult.MarkdownFileName} and {plots.Count} plot(s) in {folder}.");
                 return 0;
             }
@@ -142,44 +142,4 @@ internal static class PrivacyAuditCommand
             ? number
             : throw new ArgumentException($"--adapter '{text}': {name} '{value}' is not a number.");
 
-    private static void Print(PrivacyAuditResult result)
-    {
-        var table = new Table().Title(Markup.Escape($"Membership inference: {result.MemberCount} members vs {result.NonMemberCount} non-members"));
-        foreach (var column in new[] { "Model", "Arm", "ε", "Attack", "AUROC [95% CI]", "TPR@1%FPR", "TPR@0.1%FPR", "FPR@95%TPR", "Bal. acc." })
-        {
-            table.AddColumn(Markup.Escape(column));
-        }
-
-        foreach (var model in result.Models)
-        {
-            foreach (var attack in model.Attacks.Where(a => a.Headline))
-            {
-                var m = attack.Metrics;
-                string[] cells =
-                [
-                    model.Model.Label, model.Model.Arm.ToString(), PrivacyAuditMarkdown.Epsilon(model.Model.Epsilon), attack.Name,
-                    m.Auroc.ToString(), Percent(m.TprAt1PercentFpr.Value), Percent(m.TprAt01PercentFpr.Value) + (m.TprAt01PercentFprResolvable ? "" : "*"),
-                    Percent(m.FprAt95PercentTpr.Value), m.BalancedAccuracy.Value.ToString("0.000", CultureInfo.InvariantCulture),
-                ];
-                table.AddRow(cells.Select(Markup.Escape).ToArray());
-            }
-        }
-
-        AnsiConsole.Write(table);
-        if (!result.Models[0].Attacks[0].Metrics.TprAt01PercentFprResolvable)
-        {
-            AnsiConsole.WriteLine("* fewer than 1,000 non-members: the 0.1% FPR figure is the TPR at FPR = 0.");
-        }
-
-        foreach (var model in result.Models.Where(m => m.Canaries.Count > 0))
-        {
-            foreach (var canary in model.Canaries)
-            {
-                AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"canary {canary.PatientName} under {model.Model.Label}: rank {canary.Rank:0.#} of {canary.Candidates}, exposure {canary.Exposure:0.00} of {canary.MaxExposure:0.00} bits"));
-            }
-        }
-    }
-
-    private static string Percent(double value) => value.ToString("0.0%", CultureInfo.InvariantCulture);
 }
