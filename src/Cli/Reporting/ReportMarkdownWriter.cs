@@ -46,16 +46,24 @@ public static class ReportMarkdownWriter
 
         md.AppendLine("## Rounds");
         md.AppendLine();
-        md.AppendLine("| round | global NLL | global perplexity | uploaded | stragglers | rejected | train examples | MiB up | MiB down | duration |");
-        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        bool dp = report.Rounds.Any(r => r.DpEpsilon is not null);
+        md.AppendLine("| round | global NLL | global perplexity | uploaded | stragglers | rejected | train examples | MiB up | MiB down | duration |" + (dp ? " ε so far |" : ""));
+        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (dp ? " ---: |" : ""));
         foreach (var r in report.Rounds)
         {
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture, 
+            string epsilonCell = dp ? $" {FedTune.Training.Privacy.PrivacyAuditMarkdown.Epsilon(r.DpEpsilon)} |" : "";
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Round} | {Fmt(r.GlobalEval?.MeanNll)} | {Fmt(r.GlobalEval?.Perplexity)} | {Count(r, HospitalRoundState.Uploaded)} | " +
                 $"{Count(r, HospitalRoundState.Straggler)} | {Count(r, HospitalRoundState.Rejected)} | {r.Hospitals.Sum(h => h.TrainExamples)} | " +
-                $"{r.Hospitals.Sum(h => h.BytesUp) / 1048576.0:F2} | {r.Hospitals.Sum(h => h.BytesDown) / 1048576.0:F2} | {FormatDuration(r.DurationSeconds)} |"));
+                $"{r.Hospitals.Sum(h => h.BytesUp) / 1048576.0:F2} | {r.Hospitals.Sum(h => h.BytesDown) / 1048576.0:F2} | {FormatDuration(r.DurationSeconds)} |{epsilonCell}"));
         }
         md.AppendLine();
+        if (dp && report.Rounds[^1].DpEpsilon is { } spent)
+        {
+            md.AppendLine(Inv($"Client-level differential privacy (DP-FedAvg): the final global model is ({FedTune.Training.Privacy.PrivacyAuditMarkdown.Epsilon(spent)}, δ)-DP ") +
+                "with respect to any one hospital's whole contribution, δ being federation.differential_privacy.delta.");
+            md.AppendLine();
+        }
         var rejected = report.Rounds.SelectMany(r => r.Hospitals.Where(h => h.RejectionReason is not null).Select(h => (r.Round, h))).ToList();
         if (rejected.Count > 0)
         {

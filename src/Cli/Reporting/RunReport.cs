@@ -84,6 +84,12 @@ public sealed record RoundReport
     public required double DurationSeconds { get; init; }
     public EvalMetrics? GlobalEval { get; init; }
     public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
+
+    /// <summary>
+    /// Client-level DP-FedAvg only: the ε spent up to and including this round (at the configured δ), as the
+    /// orchestrator's accountant reports it; null when the run has no differential privacy.
+    /// </summary>
+    public double? DpEpsilon { get; init; }
 }
 
 /// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>

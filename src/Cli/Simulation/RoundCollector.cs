@@ -57,6 +57,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
             Round = record.Round,
             DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
             GlobalEval = globalEval,
+            DpEpsilon = record.DpEpsilon,
             Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };
     }

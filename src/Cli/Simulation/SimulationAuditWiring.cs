@@ -57,20 +57,22 @@ public static class SimulationAuditWiring
     /// <summary>
     /// What the audit reads for this run: the base model, the final global adapter, every round's checkpoint, the
     /// baselines' adapters when they were saved; members = the hospitals' training files, non-members = the evaluation
-    /// split and the hospitals' held-out files; the canary file when canaries were planted.
+    /// split and the hospitals' held-out files; the canary file when canaries were planted. Under DP each checkpoint
+    /// carries the ε spent up to its round (the final adapter the last round's), so the audit compares like with like.
     /// </summary>
-    public static AuditInputs Describe(RunFolder folder, string baseModelDirectory, PartitionedDatasetFiles files, IReadOnlyList<int> rounds,
-        double? dpEpsilon, bool withBaselines)
+    public static AuditInputs Describe(RunFolder folder, string baseModelDirectory, PartitionedDatasetFiles files, IReadOnlyList<RoundReport> rounds,
+        bool withBaselines)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(rounds);
-        var federatedArm = dpEpsilon is null ? TrainingArm.Federated : TrainingArm.FederatedDp;
-        var models = new List<AuditModelSpec> { new("federated", folder.AdapterDirectory, federatedArm, dpEpsilon) };
+        static TrainingArm Arm(double? epsilon) => epsilon is null ? TrainingArm.Federated : TrainingArm.FederatedDp;
+        var finalEpsilon = rounds.Count > 0 ? rounds[^1].DpEpsilon : null;
+        var models = new List<AuditModelSpec> { new("federated", folder.AdapterDirectory, Arm(finalEpsilon), finalEpsilon) };
         foreach (var round in rounds)
         {
-            models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round}"), SimulationRunner.RoundAdapterFile(folder, round),
-                federatedArm, dpEpsilon, round));
+            models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round.Round}"), SimulationRunner.RoundAdapterFile(folder, round.Round),
+                Arm(round.DpEpsilon), round.DpEpsilon, round.Round));
         }
         if (withBaselines)
         {

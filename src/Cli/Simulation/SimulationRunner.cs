@@ -22,7 +22,6 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>The federation's (epsilon, delta) privacy spent so far, when it runs with client-level DP.</summary>
-    private double? _dpEpsilon;
 
     /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
@@ -168,7 +167,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             report = report with { Baselines = RunBaselines(report.BaseModel.Path, files, evalExamples, plan, folder, cancellationToken) };
         }
 
-        var auditInputs = SimulationAuditWiring.Describe(folder, report.BaseModel.Path, files, report.Rounds.Select(r => r.Round).ToList(), _dpEpsilon,
+        var auditInputs = SimulationAuditWiring.Describe(folder, report.BaseModel.Path, files, report.Rounds,
             withBaselines: options.Compare);
         say($"Privacy audit inputs: {SimulationAuditWiring.Save(auditInputs, folder)} (fedtune privacy-audit --run {folder.Path})");
         if (options.Audit)
@@ -204,7 +203,6 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             while (next <= plan.Rounds && await collector.TryReadAsync(next, cancellationToken).ConfigureAwait(false) is { } record)
             {
                 var adapter = await collector.ReadGlobalAdapterAsync(record, cancellationToken).ConfigureAwait(false);
-                _dpEpsilon = record.DpEpsilon ?? _dpEpsilon;
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
                 var global = session.Evaluate(evalExamples, cancellationToken);

@@ -75,6 +75,37 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void Without_dp_the_rounds_table_has_no_epsilon_column_and_the_csv_cell_is_empty()
+    {
+        var report = SampleReports.TwoHospitalsThreeRounds();
+        Assert.DoesNotContain("ε", ReportMarkdownWriter.ToMarkdown(report, []), StringComparison.Ordinal);
+        var first = MetricsCsvWriter.ToCsv(report).Split('\n')[1].Split(',');
+        Assert.Equal("", first[^1]);
+    }
+
+    [Fact]
+    public void Under_dp_every_round_reports_the_epsilon_spent_so_far_in_the_markdown_csv_and_json()
+    {
+        var plain = SampleReports.TwoHospitalsThreeRounds();
+        double[] spent = [1.25, 2.5, double.PositiveInfinity];
+        var report = plain with { Rounds = plain.Rounds.Select((r, i) => r with { DpEpsilon = spent[i] }).ToList() };
+
+        var md = ReportMarkdownWriter.ToMarkdown(report, []);
+        Assert.Contains("| duration | ε so far |", md, StringComparison.Ordinal);
+        Assert.Contains(md.Split('\n'), l => l.StartsWith("| 1 |", StringComparison.Ordinal) && l.EndsWith(" 1.25 |", StringComparison.Ordinal));
+        Assert.Contains(md.Split('\n'), l => l.StartsWith("| 3 |", StringComparison.Ordinal) && l.EndsWith(" ∞ |", StringComparison.Ordinal));
+        Assert.Contains("the final global model is (∞, δ)-DP", md, StringComparison.Ordinal);
+
+        var rows = MetricsCsvWriter.ToCsv(report).TrimEnd('\n').Split('\n').Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["1.25", "1.25", "2.5", "2.5", "inf", "inf"], rows.Where(r => r[1] == "federated").Select(r => r[^1]));
+        Assert.All(rows.Where(r => r[1] != "federated"), r => Assert.Equal("", r[^1]));
+
+        var back = RunReportJson.Deserialize(RunReportJson.Serialize(report), "rounds.json");
+        Assert.Equal(1.25, back.Rounds[0].DpEpsilon);
+        Assert.Equal(double.PositiveInfinity, back.Rounds[2].DpEpsilon);
+    }
+
+    [Fact]
     public void Report_folder_writes_every_file_and_plots_are_real_pngs()
     {
         ReportFolder.Write(SampleReports.TwoHospitalsThreeRounds(), _dir);

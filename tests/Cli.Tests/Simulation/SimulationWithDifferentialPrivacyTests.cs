@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using FedTune.Cli.Reporting;
+using FedTune.Cli.Simulation;
+using FedTune.TestSupport;
+using FedTune.Training.Privacy;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace FedTune.Cli.Tests.Simulation;
+
+/// <summary>
+/// Client-level DP-FedAvg through the whole main job: the orchestrator's accountant reports ε per round, the report
+/// shows it, and the privacy audit labels the DP arm with the ε of each checkpoint (growing round by round).
+/// </summary>
+public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDirectory _temp = new("fedtune-sim-dp");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_dp_run_reports_the_epsilon_spent_per_round_and_the_audit_shows_each_checkpoints_epsilon()
+    {
+        var data = TestPaths.MedicalMeadowFile
+            ?? throw new InvalidOperationException("The real medical data (../shared/data/medical-meadow/wikidoc_patient_information.json) is missing; this test needs it.");
+        var model = TinyByteModel.Create(_temp.Path);
+        var config = _temp.File("dp.yaml");
+        await File.WriteAllTextAsync(config, """
+            dataset:
+              name: medalpaca/medical_meadow_wikidoc_patient_information
+            model:
+              name: tiny-byte-neox
+              lora:
+                peft_lora_r: 4
+                peft_lora_alpha: 8
+                peft_lora_dropout: 0.0
+            train:
+              save_every_round: 1
+              seq_length: 256
+              training_arguments:
+                learning_rate: 0.01
+                per_device_train_batch_size: 4
+                max_steps: 2
+            federation:
+              rounds: 2
+              min_fit_clients: 2
+              min_available_clients: 2
+              differential_privacy:
+                clip_norm: 1.0
+                noise_multiplier: 1.0
+                delta: 1e-5
+            """);
+        var runDir = _temp.File("run");
+        var options = SimulationOptionsBinder.Bind(new SimulationOverrides
+        {
+            ConfigPath = config,
+            ModelPath = model,
+            Hospitals = 2,
+            DataPath = data,
+            EvalExamples = 8,
+            RecordsPerHospital = 16,
+            OutputDirectory = runDir,
+            RoundDeadline = TimeSpan.FromMinutes(4),
+            Audit = true,
+            AuditBootstrap = 50,
+        });
+        var status = new SimulationStatus();
+        status.Changed += line => output.WriteLine(line);
+
+        var report = await new SimulationRunner(options, status, status.Say).RunAsync(CancellationToken.None);
+
+        Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
+        var spent = report.Rounds.Select(r => r.DpEpsilon ?? throw new InvalidOperationException($"round {r.Round} has no ε")).ToList();
+        Assert.Equal(2, spent.Count);
+        Assert.True(spent[0] > 0 && spent[1] > spent[0], $"ε must be positive and grow with the rounds: {string.Join(", ", spent)}");
+
+        var markdown = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
+        Assert.Contains("ε so far", markdown, StringComparison.Ordinal);
+        Assert.Contains($"({PrivacyAuditMarkdown.Epsilon(spent[1])}, δ)-DP", markdown, StringComparison.Ordinal);
+
+        var audit = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "privacy", PrivacyAuditResult.JsonFileName)))!;
+        var models = audit["models"]!.AsArray().ToDictionary(m => (string)m!["label"]!, m => m!);
+        Assert.Equal("FederatedDp", (string)models["federated"]["arm"]!);
+        Assert.Equal(spent[1], (double)models["federated"]["epsilon"]!, 9);
+        Assert.Equal(spent[0], (double)models["round 1"]["epsilon"]!, 9);
+        Assert.Equal(spent[1], (double)models["round 2"]["epsilon"]!, 9);
+    }
+}
