@@ -32,13 +32,6 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var task = request.Task;
         var hp = task.Hyperparameters;
         CheckModelName(settings, task);
-        if (hp.ClipNorm is not null)
-        {
-            throw new TaskFailedException(FailureReasons.TrainingError,
-                "The task asks for per-example gradient clipping (local differential privacy), which this agent version does not implement. " +
-                "Fix: use the orchestrator's server-side DP (federation.differential_privacy) or run an agent that supports local DP.");
-        }
-
         LoraAdapter? global = request.GlobalAdapterFile is null ? null : ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
         using var model = LoadModel(settings.ModelPath, device);

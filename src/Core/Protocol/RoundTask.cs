@@ -52,6 +52,4 @@ public sealed record TrainingHyperparameters
     public IReadOnlyList<string> TargetModules { get; init; } = [];
     /// <summary>FedProx proximal term weight (0 = plain local SGD).</summary>
     public double ProximalMu { get; init; }
-    /// <summary>Per-example gradient clipping bound when the run uses local DP (null: none).</summary>
-    public double? ClipNorm { get; init; }
 }
