@@ -79,10 +79,30 @@ internal static class SimulateCommand
         await display.DisposeAsync().ConfigureAwait(false);
         var folder = options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate");
         Console.WriteLine(Summary(report, folder));
-        if (report.Outcome == RunOutcome.Completed) return 0;
-        await Console.Error.WriteLineAsync($"fedtune simulate: the run did not complete ({report.Outcome.ToString().ToLowerInvariant()}): {report.FailureMessage}")
-            .ConfigureAwait(false);
-        return report.Outcome == RunOutcome.Cancelled ? 130 : 1;
+        if (report.Outcome == RunOutcome.Completed && report.AuditFailure is { } auditFailure)
+        {
+            await Console.Error.WriteLineAsync(
+                $"fedtune simulate: the federation completed, but the privacy audit failed: {auditFailure} " +
+                $"Fix the cause, then run: fedtune privacy-audit --run {folder}").ConfigureAwait(false);
+        }
+        else if (report.Outcome != RunOutcome.Completed)
+        {
+            await Console.Error.WriteLineAsync($"fedtune simulate: the run did not complete ({report.Outcome.ToString().ToLowerInvariant()}): {report.FailureMessage}")
+                .ConfigureAwait(false);
+        }
+        return ExitCode(report);
+    }
+
+    /// <summary>0 only when the run completed and everything asked for (the audit too) succeeded; 130 when stopped by the user; 1 otherwise.</summary>
+    internal static int ExitCode(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Outcome switch
+        {
+            RunOutcome.Completed => report.AuditFailure is null ? 0 : 1,
+            RunOutcome.Cancelled => 130,
+            _ => 1,
+        };
     }
 
     internal static string Summary(RunReport report, string folder)

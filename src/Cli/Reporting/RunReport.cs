@@ -118,6 +118,12 @@ public sealed record RunReport
     public DateTimeOffset? FinishedUtc { get; init; }
     public required RunOutcome Outcome { get; init; }
     public string? FailureMessage { get; init; }
+
+    /// <summary>
+    /// Set when --audit was asked for and the privacy audit failed after the federation completed: the run's results
+    /// stay complete and valid (Outcome is still Completed); the audit can be retried alone with fedtune privacy-audit.
+    /// </summary>
+    public string? AuditFailure { get; init; }
     public required RunSettings Settings { get; init; }
     public required BaseModelInfo BaseModel { get; init; }
 

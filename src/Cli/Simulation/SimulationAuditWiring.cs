@@ -119,6 +119,15 @@ public static class SimulationAuditWiring
         return new ReportSection(SectionTitle, PrivacyAuditReport.MarkdownSection(result, plots, PrivacyFolderName, headingLevel: 3));
     }
 
+    /// <summary>The report.md section that stands in for the audit when it failed: what happened and how to retry it alone.</summary>
+    public static ReportSection FailureSection(string reason, RunFolder folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        return new ReportSection(SectionTitle,
+            $"The privacy audit failed: {reason}\n\nThe federation itself completed and everything above is complete. " +
+            $"Fix the cause, then run the audit alone on this folder: `fedtune privacy-audit --run {folder.Path}`.");
+    }
+
     /// <summary>Reports synchronously (the audit's progress goes straight to the status lines).</summary>
     private sealed class Progress(Action<string> say) : IProgress<string>
     {

@@ -174,9 +174,22 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         {
             status.SetStage("privacy audit: membership inference and canary exposure");
             ReportFolder.Write(report, folder.Path);
-            var section = await SimulationAuditWiring.RunAsync(auditInputs, folder, options, say, cancellationToken).ConfigureAwait(false);
-            report = report with { ExtraSections = [.. report.ExtraSections, section] };
-            say($"Privacy audit: {folder.PrivacyDirectory}");
+            try
+            {
+                var section = await SimulationAuditWiring.RunAsync(auditInputs, folder, options, say, cancellationToken).ConfigureAwait(false);
+                report = report with { ExtraSections = [.. report.ExtraSections, section] };
+                say($"Privacy audit: {folder.PrivacyDirectory}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or ArgumentException)
+            {
+                // The federation's results are complete and already on disk: an audit failure must not turn them into a failed run.
+                report = report with
+                {
+                    AuditFailure = e.Message,
+                    ExtraSections = [.. report.ExtraSections, SimulationAuditWiring.FailureSection(e.Message, folder)],
+                };
+                say($"Privacy audit failed: {e.Message}");
+            }
         }
         return report;
     }

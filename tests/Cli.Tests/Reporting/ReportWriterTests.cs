@@ -74,6 +74,17 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains("| centralized | 3.3000 |", md, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(RunOutcome.Completed, null, 0)]
+    [InlineData(RunOutcome.Completed, "privacy/ is a file", 1)]
+    [InlineData(RunOutcome.Failed, null, 1)]
+    [InlineData(RunOutcome.Cancelled, null, 130)]
+    public void Simulate_exits_zero_only_when_the_run_and_everything_asked_for_completed(RunOutcome outcome, string? auditFailure, int exitCode)
+    {
+        var report = SampleReports.TwoHospitalsThreeRounds() with { Outcome = outcome, AuditFailure = auditFailure };
+        Assert.Equal(exitCode, FedTune.Cli.Commands.SimulateCommand.ExitCode(report));
+    }
+
     [Fact]
     public void Without_dp_the_rounds_table_has_no_epsilon_column_and_the_csv_cell_is_empty()
     {
