@@ -9,12 +9,14 @@ internal static class BaseCommand
     public static Command Create()
     {
         var output = new Option<string?>("--out") { Description = "Model folder (default: the per-user cache, where `fedtune simulate` looks)." };
-        var minutes = new Option<double>("--minutes") { Description = "Pretraining time budget in CPU minutes.", DefaultValueFactory = _ => 4 };
+        var defaults = new FedTune.Training.BaseModel.EmbeddedBaseModelOptions();
+        var steps = new Option<int>("--steps") { Description = "Pretraining optimizer steps (a fixed count keeps the model the same on every machine).", DefaultValueFactory = _ => defaults.MaxSteps };
+        var minutes = new Option<double>("--minutes") { Description = "Safety cap on pretraining time in minutes (a run cut short by it is not the reproducible default).", DefaultValueFactory = _ => defaults.TimeBudget.TotalMinutes };
         var seed = new Option<int>("--seed") { Description = "Seed (also picks the public split it pretrains on).", DefaultValueFactory = _ => SimulationDefaults.Seed };
         var data = new Option<string?>("--data") { Description = "Alpaca JSON/JSONL file whose public split is pretrained on (default: the shared medical data)." };
-        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a few CPU minutes on the public split (disjoint from every hospital's and the evaluation split); cached.")
+        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a fixed number of steps (a few CPU minutes) on the public split (disjoint from every hospital's and the evaluation split); cached.")
         {
-            output, minutes, seed, data,
+            output, steps, minutes, seed, data,
         };
         create.SetAction((parse, cancellationToken) =>
         {
@@ -23,8 +25,10 @@ internal static class BaseCommand
                 var file = SimulationData.ResolveDataFile(parse.GetValue(data));
                 double m = parse.GetValue(minutes);
                 if (m is <= 0 or > 600) throw new ArgumentException("--minutes must be above 0 and at most 600.");
+                int n = parse.GetValue(steps);
+                if (n is <= 0 or > 1_000_000) throw new ArgumentException("--steps must be between 1 and 1,000,000.");
                 var info = EmbeddedBaseModelSource.Ensure(file, parse.GetValue(seed), Console.WriteLine, cancellationToken,
-                    parse.GetValue(output) is { } o ? Path.GetFullPath(o) : null, TimeSpan.FromMinutes(m));
+                    parse.GetValue(output) is { } o ? Path.GetFullPath(o) : null, TimeSpan.FromMinutes(m), n);
                 Console.WriteLine(info.Path);
                 return Task.FromResult(0);
             }
