@@ -32,6 +32,14 @@ public sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>Writes <paramref name="content"/> to a file named <paramref name="name"/> in this folder and returns its path.</summary>
+    public string WriteFile(string name, string content)
+    {
+        var path = File(name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); }
