@@ -1,4 +1,5 @@
 using FedTune.Core.Storage;
+using Xunit;
 
 namespace FedTune.TestSupport;
 
@@ -16,6 +17,14 @@ public static class TestPaths
             var file = dir == null ? null : Path.Combine(dir, "wikidoc_patient_information.json");
             return file != null && File.Exists(file) ? file : null;
         }
+    }
+
+    /// <summary>The real WikiDoc patient-information file; fails the calling test, naming the missing file, when it is absent.</summary>
+    public static string RequireMedicalMeadowFile()
+    {
+        var file = MedicalMeadowFile;
+        Assert.True(file != null, "This test needs the real medical data: ../shared/data/medical-meadow/wikidoc_patient_information.json beside the checkout (or FEDTUNE_DATA).");
+        return file;
     }
 }
 
