@@ -1,4 +1,5 @@
 using FedTune.Core.Storage;
+using Xunit;
 
 namespace FedTune.TestSupport;
 
@@ -17,6 +18,14 @@ public static class TestPaths
             return file != null && File.Exists(file) ? file : null;
         }
     }
+
+    /// <summary>The real WikiDoc patient-information file; fails the calling test, naming the missing file, when it is absent.</summary>
+    public static string RequireMedicalMeadowFile()
+    {
+        var file = MedicalMeadowFile;
+        Assert.True(file != null, "This test needs the real medical data: ../shared/data/medical-meadow/wikidoc_patient_information.json beside the checkout (or FEDTUNE_DATA).");
+        return file;
+    }
 }
 
 /// <summary>A temporary folder deleted on dispose.</summary>
@@ -31,6 +40,14 @@ public sealed class TempDirectory : IDisposable
     public string Path { get; }
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>Writes <paramref name="content"/> to a file named <paramref name="name"/> in this folder and returns its path.</summary>
+    public string WriteFile(string name, string content)
+    {
+        var path = File(name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
 
     public void Dispose()
     {

@@ -29,40 +29,14 @@ public sealed class RocCurve
 
     internal static RocCurve Compute(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
     {
-        var labelled = new (double Score, bool Member)[members.Count + nonMembers.Count];
-        var k = 0;
-        foreach (var s in members)
-        {
-            labelled[k++] = (s, true);
-        }
-
-        foreach (var s in nonMembers)
-        {
-            labelled[k++] = (s, false);
-        }
-
-        Array.Sort(labelled, static (a, b) => b.Score.CompareTo(a.Score));
-        var points = new List<RocPoint>(labelled.Length + 1) { new(0, 0, double.PositiveInfinity) };
+        var groups = ScoreTieGroups.Ascending(members, nonMembers);
+        var points = new List<RocPoint>(groups.Count + 1) { new(0, 0, double.PositiveInfinity) };
         double tp = 0, fp = 0;
-        var i = 0;
-        while (i < labelled.Length)
+        for (var g = groups.Count - 1; g >= 0; g--)
         {
-            var threshold = labelled[i].Score;
-            while (i < labelled.Length && labelled[i].Score == threshold)
-            {
-                if (labelled[i].Member)
-                {
-                    tp++;
-                }
-                else
-                {
-                    fp++;
-                }
-
-                i++;
-            }
-
-            points.Add(new RocPoint(fp / nonMembers.Count, tp / members.Count, threshold));
+            tp += groups[g].Members;
+            fp += groups[g].NonMembers;
+            points.Add(new RocPoint(fp / nonMembers.Count, tp / members.Count, groups[g].Score));
         }
 
         return new RocCurve(points, members.Count, nonMembers.Count);

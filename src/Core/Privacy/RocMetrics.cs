@@ -26,39 +26,14 @@ public static class RocMetrics
     internal static double Auroc(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
     {
         // Rank-sum form with mid-ranks for ties: U = R_members - m(m+1)/2, AUROC = U / (m n). O((m+n) log(m+n)).
-        var all = new (double Score, bool Member)[members.Count + nonMembers.Count];
-        var k = 0;
-        foreach (var s in members)
-        {
-            all[k++] = (s, true);
-        }
-
-        foreach (var s in nonMembers)
-        {
-            all[k++] = (s, false);
-        }
-
-        Array.Sort(all, static (a, b) => a.Score.CompareTo(b.Score));
         double memberRankSum = 0;
-        var i = 0;
-        while (i < all.Length)
+        var below = 0;
+        foreach (var group in ScoreTieGroups.Ascending(members, nonMembers))
         {
-            var j = i;
-            var membersInGroup = 0;
-            while (j < all.Length && all[j].Score == all[i].Score)
-            {
-                if (all[j].Member)
-                {
-                    membersInGroup++;
-                }
-
-                j++;
-            }
-
-            // Ranks i+1 .. j (1-based); the mid-rank is their mean.
-            var midRank = (i + 1 + j) / 2.0;
-            memberRankSum += membersInGroup * midRank;
-            i = j;
+            // Ranks below+1 .. below+size (1-based); the mid-rank is their mean.
+            var midRank = (below + 1 + below + group.Size) / 2.0;
+            memberRankSum += group.Members * midRank;
+            below += group.Size;
         }
 
         double m = members.Count, n = nonMembers.Count;

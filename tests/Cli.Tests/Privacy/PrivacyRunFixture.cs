@@ -3,6 +3,7 @@ using System.Text.Json;
 using FedTune.Core.Adapters;
 using FedTune.Core.Data;
 using FedTune.Core.Privacy;
+using FedTune.TestSupport;
 using FedTune.Training.Data;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
@@ -27,15 +28,15 @@ public sealed class PrivacyRunFixture : IDisposable
         RunDirectory = Path.Combine(Path.GetTempPath(), "fedtune-privacy-cli-tests", Guid.NewGuid().ToString("N"));
         // The base model lives outside the usual names, found through rounds.json as in a simulation run.
         BaseDirectory = Path.Combine(RunDirectory, "model-cache", "embedded");
-        using (var model = new GptNeoXForCausalLM(new GptNeoXConfig
-        {
-            VocabSize = 257, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128,
-            MaxPositionEmbeddings = 512, BosTokenId = 256, EosTokenId = 256, InitializerRange = 0.05,
-        }))
-        {
-            model.InitializeRandom(7);
-            HuggingFaceModelWriter.Save(model, BaseDirectory, ByteLevelTokenizerJson());
-        }
+        ByteLevelNeoXModel.Save(
+            new GptNeoXConfig
+            {
+                VocabSize = 257, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 128,
+                MaxPositionEmbeddings = 512, BosTokenId = ByteLevelNeoXModel.EndOfTextId, EosTokenId = ByteLevelNeoXModel.EndOfTextId,
+                InitializerRange = 0.05,
+            },
+            BaseDirectory,
+            seed: 7);
 
         var random = new Random(1);
         AlpacaRecord Record() => new("Note", $"case {random.Next(1000)}", string.Join(' ', Enumerable.Range(0, 5).Select(_ => Words[random.Next(Words.Length)])) + ".");
@@ -97,34 +98,5 @@ public sealed class PrivacyRunFixture : IDisposable
         {
             File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
         }
-    }
-
-    /// <summary>GPT-2's byte alphabet as a byte-level BPE tokenizer.json without merges, plus &lt;|endoftext|&gt; (id 256).</summary>
-    private static string ByteLevelTokenizerJson()
-    {
-        var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range(0xA1, 12)).Concat(Enumerable.Range(0xAE, 0xFF - 0xAE + 1)).ToList();
-        var map = new char[256];
-        var extra = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            map[b] = printable.Contains(b) ? (char)b : (char)(256 + extra++);
-        }
-
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var b = 0; b < 256; b++)
-        {
-            vocab[map[b].ToString()] = b;
-        }
-
-        vocab["<|endoftext|>"] = 256;
-        var byteLevel = new Dictionary<string, object> { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true };
-        return JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["version"] = "1.0",
-            ["added_tokens"] = new[] { new Dictionary<string, object> { ["id"] = 256, ["content"] = "<|endoftext|>", ["special"] = true } },
-            ["pre_tokenizer"] = byteLevel,
-            ["decoder"] = byteLevel,
-            ["model"] = new Dictionary<string, object?> { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = Array.Empty<string>() },
-        });
     }
 }

@@ -23,8 +23,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task Simulate_two_hospitals_two_rounds_on_real_records_beats_the_base_model_reports_everything_audits_privacy_and_leaves_no_process()
     {
-        var data = TestPaths.MedicalMeadowFile
-            ?? throw new InvalidOperationException("The real medical data (../shared/data/medical-meadow/wikidoc_patient_information.json) is missing; this test needs it.");
+        var data = TestPaths.RequireMedicalMeadowFile();
         var model = TinyByteModel.Create(_temp.Path);
         var config = _temp.File("tiny.yaml");
         await File.WriteAllTextAsync(config, """

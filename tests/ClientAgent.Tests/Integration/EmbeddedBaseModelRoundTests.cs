@@ -14,10 +14,8 @@ public sealed class EmbeddedBaseModelRoundTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_round_on_the_embedded_base_model_with_its_gpt2_tokenizer_completes()
     {
-        var medical = TestPaths.MedicalMeadowFile;
-        Assert.True(medical != null, "the real medical data (../shared/data/medical-meadow) is required for this test");
         using var bed = new AgentTestBed(azurite);
-        var records = new AlpacaDatasetReader().ReadAll(medical!);
+        var records = new AlpacaDatasetReader().ReadAll(TestPaths.RequireMedicalMeadowFile());
         // Pretraining texts and the hospital's records are disjoint parts of the real data.
         var texts = records.Take(40).Select(r => r.Instruction + "\n" + r.Output).ToList();
         AlpacaJsonlWriter.Write(bed.DataFile, records.Skip(40).Take(16));
@@ -31,10 +29,7 @@ public sealed class EmbeddedBaseModelRoundTests(AzuriteFixture azurite)
         var options = bed.Options();
         options.ModelPath = modelFolder;
 
-        var pending = await bed.SingleOpenTaskAsync();
-        var (runner, workspace, _, log) = bed.Runner(options);
-        TaskOutcome outcome;
-        using (workspace) outcome = await runner.RunAsync(pending, CancellationToken.None);
+        var (outcome, _, log) = await bed.RunOpenTaskAsync(options);
 
         Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
         var manifest = (await bed.ManifestAsync(1))!;

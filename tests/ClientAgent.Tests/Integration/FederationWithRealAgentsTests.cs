@@ -26,12 +26,10 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
     [Fact]
     public async Task Two_hospitals_with_real_agents_complete_a_two_round_federation()
     {
-        var medical = TestPaths.MedicalMeadowFile;
-        Assert.True(medical != null, "the real medical data (../shared/data/medical-meadow) is required for this test");
         using var dir = new TempDirectory("federation");
         string suffix = Guid.NewGuid().ToString("N")[..8];
         string[] hospitals = [$"fa-{suffix}", $"fb-{suffix}"];
-        var split = MedicalDataSplitter.Split(new AlpacaDatasetReader().ReadAll(medical!), new MedicalSplitOptions { HospitalCount = 2, Seed = 5 });
+        var split = MedicalDataSplitter.Split(new AlpacaDatasetReader().ReadAll(TestPaths.RequireMedicalMeadowFile()), new MedicalSplitOptions { HospitalCount = 2, Seed = 5 });
         var dataFiles = new List<string>();
         for (int i = 0; i < 2; i++)
         {

@@ -13,13 +13,8 @@ public sealed class RoundTaskRunnerBadInputTests(AzuriteFixture azurite)
     private static async Task<(TaskOutcome Outcome, FailedTaskMarker? Marker, List<string> Log)> RunOnceAsync(
         AgentTestBed bed, FedTune.ClientAgent.Configuration.AgentOptions options)
     {
-        var pending = await bed.SingleOpenTaskAsync();
-        var (runner, workspace, _, log) = bed.Runner(options);
-        using (workspace)
-        {
-            var outcome = await runner.RunAsync(pending, CancellationToken.None);
-            return (outcome, await bed.MarkerAsync(1), log.Lines.ToList());
-        }
+        var (outcome, _, log) = await bed.RunOpenTaskAsync(options);
+        return (outcome, await bed.MarkerAsync(1), log.Lines.ToList());
     }
 
     [Fact]

@@ -18,11 +18,8 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
         using var bed = new AgentTestBed(azurite);
         var global = await bed.PublishGlobalAdapterAsync();
         await bed.WriteTaskAsync(1, global);
-        var pending = await bed.SingleOpenTaskAsync();
-        var (runner, workspace, status, _) = bed.Runner(bed.Options());
 
-        TaskOutcome outcome;
-        using (workspace) outcome = await runner.RunAsync(pending, CancellationToken.None);
+        var (outcome, status, _) = await bed.RunOpenTaskAsync();
 
         Assert.Equal(TaskOutcome.Completed, outcome);
         var manifest = await bed.ManifestAsync(1);
@@ -53,11 +50,8 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
     {
         using var bed = new AgentTestBed(azurite);
         await bed.WriteTaskAsync(1, null);
-        var pending = await bed.SingleOpenTaskAsync();
-        var (runner, workspace, _, log) = bed.Runner(bed.Options());
 
-        TaskOutcome outcome;
-        using (workspace) outcome = await runner.RunAsync(pending, CancellationToken.None);
+        var (outcome, _, log) = await bed.RunOpenTaskAsync();
 
         Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
         var manifest = (await bed.ManifestAsync(1))!;
@@ -74,9 +68,8 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
         var task = await bed.WriteTaskAsync(1, global);
         var before = (await bed.HospitalBlobsAsync()).Select(b => b.Name).ToHashSet();
         var globalBefore = await ListGlobalAsync(bed);
-        var pending = await bed.SingleOpenTaskAsync();
-        var (runner, workspace, _, _) = bed.Runner(bed.Options());
-        using (workspace) Assert.Equal(TaskOutcome.Completed, await runner.RunAsync(pending, CancellationToken.None));
+
+        Assert.Equal(TaskOutcome.Completed, (await bed.RunOpenTaskAsync()).Outcome);
 
         var written = (await bed.HospitalBlobsAsync()).Where(b => !before.Contains(b.Name)).ToList();
         Assert.Equal(await ListGlobalAsync(bed), globalBefore); // the agent writes nothing outside its own container

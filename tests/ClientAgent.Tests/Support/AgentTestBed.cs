@@ -158,5 +158,16 @@ public sealed class AgentTestBed : IDisposable
         return (new RoundTaskRunner(Store, options, workspace, trainer, status, TimeProvider.System, log), workspace, status, log);
     }
 
+    /// <summary>Runs the one open task once with a fresh runner for <paramref name="options"/> (default <see cref="Options"/>), as the agent's worker does.</summary>
+    public async Task<(TaskOutcome Outcome, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log)> RunOpenTaskAsync(AgentOptions? options = null)
+    {
+        var pending = await SingleOpenTaskAsync();
+        var (runner, workspace, status, log) = Runner(options ?? Options());
+        using (workspace)
+        {
+            return (await runner.RunAsync(pending, CancellationToken.None), status, log);
+        }
+    }
+
     public void Dispose() => _dir.Dispose();
 }

@@ -1,7 +1,7 @@
 using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
-using FedTune.Core.Tests.Configuration;
+using FedTune.TestSupport;
 
 namespace FedTune.Core.Tests.Aggregation;
 
@@ -10,7 +10,7 @@ public sealed class AggregatorFromConfigTests
     [Fact]
     public void Config_with_fedadam_dp_and_freeze_a_runs_rounds_and_reports_privacy()
     {
-        var yaml = (SeedConfig.Nested + SeedConfig.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
+        var yaml = (SeedConfigYaml.Nested + SeedConfigYaml.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
         var config = FedTuneConfigLoader.Parse(yaml, "run.yaml");
         var aggregator = StreamingAggregator.FromConfig(config, GaussianNoise.Seeded(3));
         var adapterConfig = LoraAdapterConfig.From(config.Model, ["query_key_value"]);

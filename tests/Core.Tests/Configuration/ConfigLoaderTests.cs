@@ -1,12 +1,14 @@
 using FedTune.Core.Configuration;
+using FedTune.TestSupport;
 
 namespace FedTune.Core.Tests.Configuration;
 
 public sealed class ConfigLoaderTests
 {
+    public static TheoryData<string> SeedNestingVariants => new() { SeedConfigYaml.Nested, SeedConfigYaml.TopLevel };
+
     [Theory]
-    [InlineData(SeedConfig.Nested)]
-    [InlineData(SeedConfig.TopLevel)]
+    [MemberData(nameof(SeedNestingVariants))]
     public void Seed_yaml_parses_exactly_in_both_nesting_variants(string yaml)
     {
         var config = FedTuneConfigLoader.Parse(yaml, "seed.yaml");
@@ -47,7 +49,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Federation_section_parses_with_per_strategy_defaults()
     {
-        var config = FedTuneConfigLoader.Parse(SeedConfig.Nested + SeedConfig.Federation, "f.yaml");
+        var config = FedTuneConfigLoader.Parse(SeedConfigYaml.Nested + SeedConfigYaml.Federation, "f.yaml");
         var f = config.Federation;
         Assert.Equal(20, f.Rounds);
         Assert.Equal(7, f.Seed);
@@ -74,7 +76,7 @@ public sealed class ConfigLoaderTests
     [Fact]
     public void Flower_style_hyphenated_keys_and_learning_rate_schedule_are_accepted()
     {
-        var yaml = SeedConfig.Nested.Replace("save_every_round: 5", "save-every-round: 5\n  learning-rate-max: 5e-5\n  learning-rate-min: 1e-6", StringComparison.Ordinal);
+        var yaml = SeedConfigYaml.Nested.Replace("save_every_round: 5", "save-every-round: 5\n  learning-rate-max: 5e-5\n  learning-rate-min: 1e-6", StringComparison.Ordinal);
         var train = FedTuneConfigLoader.Parse(yaml, "s.yaml").Train;
         Assert.Equal(5e-5, train.LearningRateMax);
         Assert.Equal(5e-5, train.LearningRateForRound(0, 10), 12);
@@ -85,7 +87,7 @@ public sealed class ConfigLoaderTests
     public void Load_file_records_the_source_path()
     {
         var path = Path.Combine(Path.GetTempPath(), $"fedtune-{Guid.NewGuid():N}.yaml");
-        File.WriteAllText(path, SeedConfig.Nested);
+        File.WriteAllText(path, SeedConfigYaml.Nested);
         try
         {
             Assert.Equal(path, FedTuneConfigLoader.LoadFile(path).SourcePath);

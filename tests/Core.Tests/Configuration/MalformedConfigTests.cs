@@ -1,4 +1,5 @@
 using FedTune.Core.Configuration;
+using FedTune.TestSupport;
 
 namespace FedTune.Core.Tests.Configuration;
 
@@ -11,7 +12,7 @@ public sealed class MalformedConfigTests
         return ex;
     }
 
-    private static string Replace(string from, string to) => SeedConfig.Nested.Replace(from, to, StringComparison.Ordinal);
+    private static string Replace(string from, string to) => SeedConfigYaml.Nested.Replace(from, to, StringComparison.Ordinal);
 
     [Fact]
     public void Wrong_type_names_line_key_and_expected_type()
@@ -36,7 +37,7 @@ public sealed class MalformedConfigTests
     [Fact]
     public void Unknown_top_level_section_suggests_the_nearest_one()
     {
-        var ex = Rejects(SeedConfig.Nested + "\nfederaton:\n  rounds: 3\n");
+        var ex = Rejects(SeedConfigYaml.Nested + "\nfederaton:\n  rounds: 3\n");
         Assert.Contains("Did you mean 'federation'?", ex.Message, StringComparison.Ordinal);
     }
 
@@ -61,7 +62,7 @@ public sealed class MalformedConfigTests
     [Fact]
     public void Missing_section_is_named()
     {
-        var withoutTrain = SeedConfig.Nested[..SeedConfig.Nested.IndexOf("train:", StringComparison.Ordinal)];
+        var withoutTrain = SeedConfigYaml.Nested[..SeedConfigYaml.Nested.IndexOf("train:", StringComparison.Ordinal)];
         var ex = Rejects(withoutTrain);
         Assert.Equal("train", ex.KeyPath);
         Assert.Contains("required section 'train:' is missing", ex.Message, StringComparison.Ordinal);
@@ -92,7 +93,7 @@ public sealed class MalformedConfigTests
     [Fact]
     public void Lora_given_twice_is_rejected()
     {
-        var ex = Rejects(SeedConfig.Nested + "\nlora:\n  peft_lora_r: 8\n");
+        var ex = Rejects(SeedConfigYaml.Nested + "\nlora:\n  peft_lora_r: 8\n");
         Assert.Contains("given twice", ex.Message, StringComparison.Ordinal);
     }
 
@@ -107,7 +108,7 @@ public sealed class MalformedConfigTests
     [Fact]
     public void Bad_federation_values_are_rejected_with_their_key()
     {
-        var federation = SeedConfig.Nested + SeedConfig.Federation;
+        var federation = SeedConfigYaml.Nested + SeedConfigYaml.Federation;
         Assert.Equal("federation.strategy.name", Rejects(federation.Replace("name: fedadam", "name: fedadamm", StringComparison.Ordinal)).KeyPath);
         Assert.Equal("federation.round_deadline", Rejects(federation.Replace("45m", "soon", StringComparison.Ordinal)).KeyPath);
         Assert.Equal("federation.hospitals[2].id", Rejects(federation.Replace("id: hospital-c", "id: hospital-a", StringComparison.Ordinal)).KeyPath);

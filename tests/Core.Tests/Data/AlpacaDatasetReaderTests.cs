@@ -6,21 +6,14 @@ namespace FedTune.Core.Tests.Data;
 
 public sealed class AlpacaDatasetReaderTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("fedtune-data-").FullName;
+    private readonly TempDirectory _folder = new("fedtune-data");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private string FileWith(string name, string content)
-    {
-        var path = Path.Combine(_folder, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public void Read_parses_a_json_array_with_missing_and_null_input_as_empty()
     {
-        var path = FileWith("a.json", """
+        var path = _folder.WriteFile("a.json", """
             [
               {"instruction": "Answer", "input": "What causes X?", "output": "Y."},
               {"instruction": "Say hi", "output": "hi"},
@@ -38,7 +31,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_parses_jsonl_skipping_blank_lines()
     {
-        var path = FileWith("a.jsonl", "{\"instruction\":\"i1\",\"input\":\"q1\",\"output\":\"o1\"}\n\n{\"instruction\":\"i2\",\"input\":\"\",\"output\":\"o2\"}\n");
+        var path = _folder.WriteFile("a.jsonl", "{\"instruction\":\"i1\",\"input\":\"q1\",\"output\":\"o1\"}\n\n{\"instruction\":\"i2\",\"input\":\"\",\"output\":\"o2\"}\n");
 
         var records = new AlpacaDatasetReader().ReadAll(path);
 
@@ -48,7 +41,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_parses_csv_with_configured_column_names_quotes_commas_and_newlines()
     {
-        var path = FileWith("a.csv", "Question,Task,Answer\n\"What, causes \"\"X\"\"?\",Answer,\"line1\nline2\"\nq2,t2,a2\n");
+        var path = _folder.WriteFile("a.csv", "Question,Task,Answer\n\"What, causes \"\"X\"\"?\",Answer,\"line1\nline2\"\nq2,t2,a2\n");
 
         var records = new AlpacaDatasetReader(new AlpacaColumnNames("task", "question", "answer")).ReadAll(path);
 
@@ -58,7 +51,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_names_file_and_line_when_a_jsonl_line_is_malformed()
     {
-        var path = FileWith("bad.jsonl", "{\"instruction\":\"i\",\"output\":\"o\"}\n{\"instruction\": oops}\n");
+        var path = _folder.WriteFile("bad.jsonl", "{\"instruction\":\"i\",\"output\":\"o\"}\n{\"instruction\": oops}\n");
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -69,7 +62,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_names_the_missing_field_and_its_line_in_a_json_array()
     {
-        var path = FileWith("missing.json", "[\n  {\"instruction\":\"i\",\"output\":\"o\"},\n  {\"instruction\":\"i\",\"input\":\"q\"}\n]");
+        var path = _folder.WriteFile("missing.json", "[\n  {\"instruction\":\"i\",\"output\":\"o\"},\n  {\"instruction\":\"i\",\"input\":\"q\"}\n]");
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -80,7 +73,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_rejects_a_non_string_field_naming_it()
     {
-        var path = FileWith("num.jsonl", "{\"instruction\":\"i\",\"input\":\"q\",\"output\":42}\n");
+        var path = _folder.WriteFile("num.jsonl", "{\"instruction\":\"i\",\"input\":\"q\",\"output\":42}\n");
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -95,7 +88,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [InlineData("empty-array.json", "[]")]
     public void Read_rejects_files_without_records(string name, string content)
     {
-        var path = FileWith(name, content);
+        var path = _folder.WriteFile(name, content);
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -105,7 +98,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_rejects_csv_without_a_required_column_listing_the_columns()
     {
-        var path = FileWith("cols.csv", "prompt,answer\nq,a\n");
+        var path = _folder.WriteFile("cols.csv", "prompt,answer\nq,a\n");
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -116,7 +109,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_rejects_a_csv_row_with_the_wrong_field_count_naming_the_line()
     {
-        var path = FileWith("ragged.csv", "instruction,input,output\na,b,c\na,b\n");
+        var path = _folder.WriteFile("ragged.csv", "instruction,input,output\na,b,c\na,b\n");
 
         var error = Assert.Throws<DatasetFormatException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -126,7 +119,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_reports_a_missing_file_with_its_path()
     {
-        var path = Path.Combine(_folder, "nope.json");
+        var path = _folder.File("nope.json");
 
         var error = Assert.Throws<FileNotFoundException>(() => new AlpacaDatasetReader().ReadAll(path));
 
@@ -136,7 +129,7 @@ public sealed class AlpacaDatasetReaderTests : IDisposable
     [Fact]
     public void Read_streams_jsonl_so_records_before_a_bad_line_are_delivered()
     {
-        var path = FileWith("partial.jsonl", "{\"instruction\":\"i\",\"output\":\"o\"}\nnot json\n");
+        var path = _folder.WriteFile("partial.jsonl", "{\"instruction\":\"i\",\"output\":\"o\"}\nnot json\n");
         var delivered = new List<AlpacaRecord>();
 
         Assert.Throws<DatasetFormatException>(() =>

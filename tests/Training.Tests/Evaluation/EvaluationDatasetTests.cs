@@ -1,3 +1,4 @@
+using FedTune.TestSupport;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
 using FedTune.Training.Tests.Trainer;
@@ -7,21 +8,14 @@ namespace FedTune.Training.Tests.Evaluation;
 
 public sealed class EvaluationDatasetTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("fedtune-eval-").FullName;
+    private readonly TempDirectory _folder = new("fedtune-eval");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private string FileWith(string name, string content)
-    {
-        var path = Path.Combine(_folder, name);
-        File.WriteAllText(path, content);
-        return path;
-    }
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public void Load_reads_pre_tokenized_lines_without_a_tokenizer_scoring_every_token()
     {
-        var path = FileWith("ids.jsonl", "{\"input_ids\": [5, 6, 7]}\n\n{\"input_ids\": [8, 9]}\n");
+        var path = _folder.WriteFile("ids.jsonl", "{\"input_ids\": [5, 6, 7]}\n\n{\"input_ids\": [8, 9]}\n");
 
         var examples = EvaluationDataset.Load(path, tokenizer: null);
 
@@ -33,7 +27,7 @@ public sealed class EvaluationDatasetTests : IDisposable
     [Fact]
     public void Load_tokenizes_alpaca_records_with_completion_only_labels()
     {
-        var path = FileWith("records.jsonl", "{\"instruction\":\"Say hi\",\"input\":\"\",\"output\":\"hi\"}\n");
+        var path = _folder.WriteFile("records.jsonl", "{\"instruction\":\"Say hi\",\"input\":\"\",\"output\":\"hi\"}\n");
 
         var examples = EvaluationDataset.Load(path, new AlpacaExampleTokenizer(new ByteTokenizer()));
 
@@ -43,7 +37,7 @@ public sealed class EvaluationDatasetTests : IDisposable
     [Fact]
     public void Load_of_text_records_without_a_tokenizer_says_what_to_pass()
     {
-        var path = FileWith("records.json", "[{\"instruction\":\"Say hi\",\"output\":\"hi\"}]");
+        var path = _folder.WriteFile("records.json", "[{\"instruction\":\"Say hi\",\"output\":\"hi\"}]");
 
         var error = Assert.Throws<ArgumentException>(() => EvaluationDataset.Load(path, tokenizer: null));
 
@@ -53,7 +47,7 @@ public sealed class EvaluationDatasetTests : IDisposable
     [Fact]
     public void ReadPreTokenized_names_the_line_of_a_bad_token_list()
     {
-        var path = FileWith("bad.jsonl", "{\"input_ids\": [1, 2]}\n{\"input_ids\": [1, \"x\"]}\n");
+        var path = _folder.WriteFile("bad.jsonl", "{\"input_ids\": [1, 2]}\n{\"input_ids\": [1, \"x\"]}\n");
 
         var error = Assert.Throws<InvalidDataException>(() => EvaluationDataset.Load(path, tokenizer: null));
 

@@ -1,4 +1,5 @@
 using FedTune.Core.Configuration;
+using FedTune.TestSupport;
 using FedTune.Training.Data;
 using FedTune.Training.Trainer;
 using Xunit;
@@ -7,36 +8,10 @@ namespace FedTune.Training.Tests.Trainer;
 
 public sealed class TrainerOptionsFromConfigTests
 {
-    private const string Seed = """
-        dataset:
-          name: medalpaca/medical_meadow_medical_flashcards
-        model:
-          name: EleutherAI/pythia-70m
-          lora:
-            peft_lora_r: 16
-            peft_lora_alpha: 64
-            target_modules: null
-        train:
-          save_every_round: 5
-          seq_length: 512
-          padding_side: left
-          training_arguments:
-            learning_rate: 0.0005
-            per_device_train_batch_size: 2
-            gradient_accumulation_steps: 1
-            logging_steps: 1
-            max_steps: 5
-            report_to: null
-            save_steps: 200
-            save_total_limit: 10
-            gradient_checkpointing: true
-            lr_scheduler_type: cosine
-        """;
-
     [Fact]
     public void FromConfig_maps_the_seed_training_arguments_with_hf_defaults_for_the_rest()
     {
-        var config = FedTuneConfigLoader.Parse(Seed, "seed.yaml");
+        var config = FedTuneConfigLoader.Parse(SeedConfigYaml.Nested, "seed.yaml");
 
         var options = TrainerOptions.FromConfig(config.Train, learningRate: 3e-4, exampleCount: 100, StrategyConfig.For(StrategyName.FedProx));
 
@@ -55,7 +30,7 @@ public sealed class TrainerOptionsFromConfigTests
     [Fact]
     public void FromConfig_turns_max_steps_minus_one_into_hf_epoch_steps()
     {
-        var config = FedTuneConfigLoader.Parse(Seed.Replace("max_steps: 5", "max_steps: -1\n    num_train_epochs: 2", StringComparison.Ordinal), "seed.yaml");
+        var config = FedTuneConfigLoader.Parse(SeedConfigYaml.Nested.Replace("max_steps: 5", "max_steps: -1\n    num_train_epochs: 2", StringComparison.Ordinal), "seed.yaml");
 
         var options = TrainerOptions.FromConfig(config.Train, 1e-4, exampleCount: 9);
 
