@@ -1,7 +1,6 @@
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
-using FedTune.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -13,25 +12,17 @@ namespace FedTune.Cli.Tests.Simulation;
 /// </summary>
 public sealed class SimulationAuditFailureTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TempDirectory _temp = new("fedtune-sim-audit-fail");
+    private readonly TinySimulation _simulation = new("fedtune-sim-audit-fail");
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => _simulation.Dispose();
 
     [Fact]
     public async Task A_failed_audit_keeps_the_completed_federation_and_names_the_retry_command()
     {
-        var data = TestPaths.MedicalMeadowFile
-            ?? throw new InvalidOperationException("The real medical data (../shared/data/medical-meadow/wikidoc_patient_information.json) is missing; this test needs it.");
-        var model = TinyByteModel.Create(_temp.Path);
-        var config = _temp.File("tiny.yaml");
-        await File.WriteAllTextAsync(config, """
-            dataset:
-              name: medalpaca/medical_meadow_wikidoc_patient_information
-            model:
-              name: tiny-byte-neox
-              lora:
-                peft_lora_r: 4
-                peft_lora_alpha: 8
+        var options = _simulation.Options("""
+            lora:
+              peft_lora_r: 4
+              peft_lora_alpha: 8
             train:
               seq_length: 256
               training_arguments:
@@ -42,30 +33,14 @@ public sealed class SimulationAuditFailureTests(ITestOutputHelper output) : IDis
               rounds: 1
               min_fit_clients: 2
               min_available_clients: 2
-            """);
-        var runDir = _temp.File("run");
-        var options = SimulationOptionsBinder.Bind(new SimulationOverrides
-        {
-            ConfigPath = config,
-            ModelPath = model,
-            Hospitals = 2,
-            DataPath = data,
-            EvalExamples = 8,
-            RecordsPerHospital = 12,
-            OutputDirectory = runDir,
-            RoundDeadline = TimeSpan.FromMinutes(4),
-            Audit = true,
-            AuditBootstrap = 20,
-        });
-        var status = new SimulationStatus();
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 12, Audit = true, AuditBootstrap = 20 });
+        var runDir = _simulation.RunDirectory;
         var blocker = Path.Combine(runDir, SimulationAuditWiring.PrivacyFolderName);
-        status.Changed += line =>
-        {
-            output.WriteLine(line);
-            if (line.StartsWith("privacy audit:", StringComparison.Ordinal)) File.WriteAllText(blocker, "a file where the audit's folder must go");
-        };
 
-        var report = await new SimulationRunner(options, status, status.Say).RunAsync(CancellationToken.None);
+        var report = await TinySimulation.RunAsync(options, output, line =>
+        {
+            if (line.StartsWith("privacy audit:", StringComparison.Ordinal)) File.WriteAllText(blocker, "a file where the audit's folder must go");
+        });
 
         Assert.True(File.Exists(blocker), "the test's blocking file was never written: the audit stage did not start");
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
-using FedTune.TestSupport;
 using FedTune.Training.Privacy;
 using Xunit;
 using Xunit.Abstractions;
@@ -16,26 +15,19 @@ namespace FedTune.Cli.Tests.Simulation;
 /// </summary>
 public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TempDirectory _temp = new("fedtune-sim-e2e");
+    private readonly TinySimulation _simulation = new("fedtune-sim-e2e");
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => _simulation.Dispose();
 
     [Fact]
     public async Task Simulate_two_hospitals_two_rounds_on_real_records_beats_the_base_model_reports_everything_audits_privacy_and_leaves_no_process()
     {
-        var data = TestPaths.RequireMedicalMeadowFile();
-        var model = TinyByteModel.Create(_temp.Path);
-        var config = _temp.File("tiny.yaml");
-        await File.WriteAllTextAsync(config, """
-            dataset:
-              name: medalpaca/medical_meadow_wikidoc_patient_information
-            model:
-              name: tiny-byte-neox
-              lora:
-                peft_lora_r: 8
-                peft_lora_alpha: 16
-                peft_lora_dropout: 0.0
-                target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
+        var options = _simulation.Options("""
+            lora:
+              peft_lora_r: 8
+              peft_lora_alpha: 16
+              peft_lora_dropout: 0.0
+              target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
             train:
               save_every_round: 1
               seq_length: 400
@@ -48,28 +40,20 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
               rounds: 2
               min_fit_clients: 1
               min_available_clients: 1
-            """);
-        var runDir = _temp.File("run");
-        var options = SimulationOptionsBinder.Bind(new SimulationOverrides
+            """, new SimulationOverrides
         {
-            ConfigPath = config,
-            ModelPath = model,
             Hospitals = 2,
-            DataPath = data,
             EvalExamples = 16,
             RecordsPerHospital = 40,
-            OutputDirectory = runDir,
             Compare = true,
-            RoundDeadline = TimeSpan.FromMinutes(4),
             Audit = true,
             Canaries = 2,
             CanaryCandidates = 50,
             AuditBootstrap = 100,
         });
-        var status = new SimulationStatus();
-        status.Changed += line => output.WriteLine(line);
+        var runDir = _simulation.RunDirectory;
 
-        var report = await new SimulationRunner(options, status, status.Say).RunAsync(CancellationToken.None);
+        var report = await TinySimulation.RunAsync(options, output);
 
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
         Assert.Equal([1, 2], report.Rounds.Select(r => r.Round));

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
-using FedTune.TestSupport;
 using FedTune.Training.Privacy;
 using Xunit;
 using Xunit.Abstractions;
@@ -14,26 +13,18 @@ namespace FedTune.Cli.Tests.Simulation;
 /// </summary>
 public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TempDirectory _temp = new("fedtune-sim-dp");
+    private readonly TinySimulation _simulation = new("fedtune-sim-dp");
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => _simulation.Dispose();
 
     [Fact]
     public async Task A_dp_run_reports_the_epsilon_spent_per_round_and_the_audit_shows_each_checkpoints_epsilon()
     {
-        var data = TestPaths.MedicalMeadowFile
-            ?? throw new InvalidOperationException("The real medical data (../shared/data/medical-meadow/wikidoc_patient_information.json) is missing; this test needs it.");
-        var model = TinyByteModel.Create(_temp.Path);
-        var config = _temp.File("dp.yaml");
-        await File.WriteAllTextAsync(config, """
-            dataset:
-              name: medalpaca/medical_meadow_wikidoc_patient_information
-            model:
-              name: tiny-byte-neox
-              lora:
-                peft_lora_r: 4
-                peft_lora_alpha: 8
-                peft_lora_dropout: 0.0
+        var options = _simulation.Options("""
+            lora:
+              peft_lora_r: 4
+              peft_lora_alpha: 8
+              peft_lora_dropout: 0.0
             train:
               save_every_round: 1
               seq_length: 256
@@ -49,25 +40,10 @@ public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper out
                 clip_norm: 1.0
                 noise_multiplier: 1.0
                 delta: 1e-5
-            """);
-        var runDir = _temp.File("run");
-        var options = SimulationOptionsBinder.Bind(new SimulationOverrides
-        {
-            ConfigPath = config,
-            ModelPath = model,
-            Hospitals = 2,
-            DataPath = data,
-            EvalExamples = 8,
-            RecordsPerHospital = 16,
-            OutputDirectory = runDir,
-            RoundDeadline = TimeSpan.FromMinutes(4),
-            Audit = true,
-            AuditBootstrap = 50,
-        });
-        var status = new SimulationStatus();
-        status.Changed += line => output.WriteLine(line);
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, Audit = true, AuditBootstrap = 50 });
+        var runDir = _simulation.RunDirectory;
 
-        var report = await new SimulationRunner(options, status, status.Say).RunAsync(CancellationToken.None);
+        var report = await TinySimulation.RunAsync(options, output);
 
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
         var spent = report.Rounds.Select(r => r.DpEpsilon ?? throw new InvalidOperationException($"round {r.Round} has no ε")).ToList();
