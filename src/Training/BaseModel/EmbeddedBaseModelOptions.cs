@@ -13,7 +13,7 @@ public sealed record EmbeddedBaseModelOptions
     /// <summary>Tokens per training sequence (texts are packed, separated by &lt;|endoftext|&gt;).</summary>
     public int SequenceLength { get; init; } = 128;
     public int BatchSize { get; init; } = 8;
-    public double LearningRate { get; init; } = 1e-3;
+    public double LearningRate { get; init; } = 2e-3;
     public double WeightDecay { get; init; } = 0.01;
 
     /// <summary>
