@@ -49,7 +49,7 @@ internal static class PrivacyAuditConsoleTable
 
     private static Table ModelTable(ModelAuditResult model)
     {
-        var table = new Table().Border(TableBorder.Simple).Title(Markup.Escape(Title(model.Model)));
+        var table = new Table().Border(TableBorder.Simple).Title(new TableTitle(Markup.Escape(Title(model.Model)), Style.Plain));
         foreach (var column in Columns)
         {
             table.AddColumn(new TableColumn(Markup.Escape(column)) { NoWrap = true });
