@@ -18,13 +18,13 @@ internal sealed class SimulationCommandOptions
     public Option<int?> MaxSteps { get; } = new("--max-steps") { Description = $"Optimizer steps per hospital per round (default {SimulationDefaults.MaxSteps}, or training_arguments.max_steps)." };
     public Option<int?> SeqLength { get; } = new("--seq-length") { Description = $"Tokens per example (default {SimulationDefaults.SeqLength}, or train.seq_length)." };
     public Option<int?> BatchSize { get; } = new("--batch-size") { Description = $"Examples per optimizer step (default {SimulationDefaults.BatchSize})." };
-    public Option<double?> LearningRate { get; } = new("--learning-rate") { Description = "Peak learning rate (default from the config, else 1e-3)." };
+    public Option<double?> LearningRate { get; } = new("--learning-rate") { Description = $"Peak learning rate (default from the config, else {SimulationDefaults.LearningRate})." };
     public Option<bool> NonIid { get; } = new("--non-iid") { Description = "Split hospitals by topic (non-IID) instead of uniformly at random." };
     public Option<string?> Data { get; } = new("--data") { Description = "An Alpaca JSON/JSONL file to split (default: ../shared/data/medical-meadow/wikidoc_patient_information.json)." };
     public Option<int?> EvalExamples { get; } = new("--eval-examples") { Description = $"Held-out evaluation records (default {SimulationDefaults.EvalExamples})." };
     public Option<int?> RecordsPerHospital { get; } = new("--records-per-hospital") { Description = $"At most this many private records per hospital (default {SimulationDefaults.RecordsPerHospital}; 0 = all of its share)." };
     public Option<int?> Seed { get; } = new("--seed") { Description = "Seed for the split, sampling and training." };
-    public Option<string?> Out { get; } = new("--out") { Description = "The run folder (default runs/<name>-<time> in the current folder)." };
+    public Option<string?> Out { get; } = new("--out") { Description = "The run folder (default runs/<command> in the current folder: runs/simulate, runs/centralized, runs/local-only; the same command again resumes it)." };
     public Option<string?> Storage { get; } = new("--storage") { Description = "A storage connection string (default: FEDTUNE_STORAGE, else a private Azurite)." };
 
     public IEnumerable<Symbol> All =>
