@@ -44,7 +44,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             TargetModules = hp.TargetModules.Count > 0 ? hp.TargetModules : null,
             BaseModelNameOrPath = task.BaseModel,
         };
-        AttachAdapter(model, global, config, RunInitSeed(task.RunId));
+        AttachAdapter(model, global, config, task.LoraInitSeed ?? RunInitSeed(task.RunId));
 
         var watch = Stopwatch.StartNew();
         var seqLength = (int)Math.Min(hp.MaxSequenceLength, model.MaxSequenceLength);
@@ -115,8 +115,8 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
     }
 
     /// <summary>
-    /// Seed of a fresh LoRA when a run starts without a global adapter: derived from the run id only, so every hospital
-    /// starts round 1 from the same A matrices (as if the orchestrator had sent one initial adapter).
+    /// Seed of a fresh LoRA for a task without <see cref="RoundTask.LoraInitSeed"/> (from an older orchestrator): derived
+    /// from the run id only, so every hospital still starts round 1 from the same A matrices.
     /// </summary>
     public static long RunInitSeed(string runId) =>
         BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runId)), 0) & long.MaxValue;

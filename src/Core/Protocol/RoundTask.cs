@@ -24,8 +24,14 @@ public sealed record RoundTask
     /// <summary>Uploads after this instant are ignored: the hospital is a straggler for the round.</summary>
     public required DateTimeOffset DeadlineUtc { get; init; }
     public required DateTimeOffset IssuedUtc { get; init; }
-    /// <summary>Seed for this hospital and round (data order, dropout, LoRA init), derived from the run seed.</summary>
+    /// <summary>Seed for this hospital and round (data order, dropout), derived from the run seed.</summary>
     public required long Seed { get; init; }
+    /// <summary>
+    /// Seed of the fresh LoRA a run starts from when it has no initial adapter: the same for every hospital and round
+    /// of the run and derived from the run's seed only, so two runs with one seed start from the same A matrices and
+    /// reproduce each other. Null in tasks from orchestrators that predate it (the agent then derives it from the run id).
+    /// </summary>
+    public long? LoraInitSeed { get; init; }
     /// <summary>The container the agent writes its update into (its own).</summary>
     public required string Container { get; init; }
     /// <summary>Folder (inside <see cref="Container"/>) for the adapter blob; the manifest goes to <see cref="ManifestBlob"/>.</summary>

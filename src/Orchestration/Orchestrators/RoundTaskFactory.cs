@@ -29,10 +29,14 @@ public static class RoundTaskFactory
             DeadlineUtc = issuedUtc + plan.RoundDeadline,
             IssuedUtc = issuedUtc,
             Seed = SplitMix64.DeriveSeed(plan.Seed, round, hospitalId),
+            LoraInitSeed = LoraInitSeed(plan.Seed),
             Container = BlobLayout.HospitalContainer(hospitalId),
             UpdateFolder = update,
             ManifestBlob = BlobLayout.UpdateManifest(plan.RunId, round, hospitalId, attempt).Name,
             FailedMarkerBlob = BlobLayout.FailedTaskMarker(plan.RunId, round, hospitalId, attempt).Name,
         };
     }
+
+    /// <summary>The run-wide seed of the initial LoRA (see <see cref="RoundTask.LoraInitSeed"/>): from the run's seed only.</summary>
+    public static long LoraInitSeed(long runSeed) => SplitMix64.DeriveSeed(runSeed, 0, "lora-init");
 }
