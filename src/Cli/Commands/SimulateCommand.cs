@@ -77,7 +77,7 @@ internal static class SimulateCommand
             return 1;
         }
         await display.DisposeAsync().ConfigureAwait(false);
-        var folder = options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate");
+        var folder = SimulationRunner.RunDirectory(options);
         Console.WriteLine(Summary(report, folder));
         if (report.Outcome == RunOutcome.Completed && report.AuditFailure is { } auditFailure)
         {

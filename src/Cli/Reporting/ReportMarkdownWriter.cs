@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FedTune.Training.Privacy;
 
 namespace FedTune.Cli.Reporting;
 
@@ -51,7 +52,7 @@ public static class ReportMarkdownWriter
         md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (dp ? " ---: |" : ""));
         foreach (var r in report.Rounds)
         {
-            string epsilonCell = dp ? $" {FedTune.Training.Privacy.PrivacyAuditMarkdown.Epsilon(r.DpEpsilon)} |" : "";
+            string epsilonCell = dp ? $" {PrivacyAuditMarkdown.Epsilon(r.DpEpsilon)} |" : "";
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Round} | {Fmt(r.GlobalEval?.MeanNll)} | {Fmt(r.GlobalEval?.Perplexity)} | {Count(r, HospitalRoundState.Uploaded)} | " +
                 $"{Count(r, HospitalRoundState.Straggler)} | {Count(r, HospitalRoundState.Rejected)} | {r.Hospitals.Sum(h => h.TrainExamples)} | " +
@@ -60,7 +61,7 @@ public static class ReportMarkdownWriter
         md.AppendLine();
         if (dp && report.Rounds[^1].DpEpsilon is { } spent)
         {
-            md.AppendLine(Inv($"Client-level differential privacy (DP-FedAvg): the final global model is ({FedTune.Training.Privacy.PrivacyAuditMarkdown.Epsilon(spent)}, δ)-DP ") +
+            md.AppendLine(Inv($"Client-level differential privacy (DP-FedAvg): the final global model is ({PrivacyAuditMarkdown.Epsilon(spent)}, δ)-DP ") +
                 "with respect to any one hospital's whole contribution, δ being federation.differential_privacy.delta.");
             md.AppendLine();
         }

@@ -26,7 +26,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
-        var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate"));
+        var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
 
@@ -72,6 +72,13 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = report.Outcome, StartedUtc = started });
         ReportFolder.Write(report, folder.Path);
         return report;
+    }
+
+    /// <summary>The run folder: --out, else runs/simulate in the current folder.</summary>
+    public static string RunDirectory(SimulationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate");
     }
 
     private async Task<RunReport> RunFederationAsync(RunFolder folder, FedTuneConfig? config, string dataFile, RunReport report,

@@ -44,7 +44,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             TargetModules = hp.TargetModules.Count > 0 ? hp.TargetModules : null,
             BaseModelNameOrPath = task.BaseModel,
         };
-        AttachAdapter(model, global, config, task.LoraInitSeed ?? RunInitSeed(task.RunId));
+        AttachAdapter(model, global, config, task.LoraInitSeed);
 
         var watch = Stopwatch.StartNew();
         var seqLength = (int)Math.Min(hp.MaxSequenceLength, model.MaxSequenceLength);
@@ -113,13 +113,6 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         };
         return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds);
     }
-
-    /// <summary>
-    /// Seed of a fresh LoRA for a task without <see cref="RoundTask.LoraInitSeed"/> (from an older orchestrator): derived
-    /// from the run id only, so every hospital still starts round 1 from the same A matrices.
-    /// </summary>
-    public static long RunInitSeed(string runId) =>
-        BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runId)), 0) & long.MaxValue;
 
     /// <summary>max_steps, or with max_steps -1 the optimizer steps of num_train_epochs over the training split (HF's rule).</summary>
     public static int StepsFor(TrainingHyperparameters hp, int trainExamples)

@@ -57,10 +57,12 @@ public static class MembershipAuditMetrics
 
     private static double[] Figures(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
     {
-        var curve = RocCurve.Compute(members, nonMembers);
+        // One sort per (re)sample serves both the curve and the rank-sum AUROC.
+        var groups = ScoreTieGroups.Ascending(members, nonMembers);
+        var curve = RocCurve.FromGroups(groups, members.Count, nonMembers.Count);
         return
         [
-            RocMetrics.Auroc(members, nonMembers),
+            RocMetrics.Auroc(groups, members.Count, nonMembers.Count),
             RocMetrics.TruePositiveRateAt(curve, LowFpr),
             RocMetrics.TruePositiveRateAt(curve, VeryLowFpr),
             RocMetrics.FalsePositiveRateAt(curve, HighTpr),

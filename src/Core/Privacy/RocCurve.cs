@@ -27,18 +27,21 @@ public sealed class RocCurve
         return Compute(scores.Members, scores.NonMembers);
     }
 
-    internal static RocCurve Compute(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
+    internal static RocCurve Compute(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers) =>
+        FromGroups(ScoreTieGroups.Ascending(members, nonMembers), members.Count, nonMembers.Count);
+
+    /// <summary>The curve of already grouped scores (<see cref="ScoreTieGroups.Ascending"/>), read from the highest group down.</summary>
+    internal static RocCurve FromGroups(IReadOnlyList<ScoreTieGroup> groups, int memberCount, int nonMemberCount)
     {
-        var groups = ScoreTieGroups.Ascending(members, nonMembers);
         var points = new List<RocPoint>(groups.Count + 1) { new(0, 0, double.PositiveInfinity) };
         double tp = 0, fp = 0;
         for (var g = groups.Count - 1; g >= 0; g--)
         {
             tp += groups[g].Members;
             fp += groups[g].NonMembers;
-            points.Add(new RocPoint(fp / nonMembers.Count, tp / members.Count, groups[g].Score));
+            points.Add(new RocPoint(fp / nonMemberCount, tp / memberCount, groups[g].Score));
         }
 
-        return new RocCurve(points, members.Count, nonMembers.Count);
+        return new RocCurve(points, memberCount, nonMemberCount);
     }
 }

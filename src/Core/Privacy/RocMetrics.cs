@@ -23,12 +23,16 @@ public static class RocMetrics
         return Auroc(scores.Members, scores.NonMembers);
     }
 
-    internal static double Auroc(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
+    internal static double Auroc(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers) =>
+        Auroc(ScoreTieGroups.Ascending(members, nonMembers), members.Count, nonMembers.Count);
+
+    /// <summary>AUROC of already grouped scores (<see cref="ScoreTieGroups.Ascending"/>), from the lowest group up.</summary>
+    internal static double Auroc(IReadOnlyList<ScoreTieGroup> groups, int memberCount, int nonMemberCount)
     {
         // Rank-sum form with mid-ranks for ties: U = R_members - m(m+1)/2, AUROC = U / (m n). O((m+n) log(m+n)).
         double memberRankSum = 0;
         var below = 0;
-        foreach (var group in ScoreTieGroups.Ascending(members, nonMembers))
+        foreach (var group in groups)
         {
             // Ranks below+1 .. below+size (1-based); the mid-rank is their mean.
             var midRank = (below + 1 + below + group.Size) / 2.0;
@@ -36,7 +40,7 @@ public static class RocMetrics
             below += group.Size;
         }
 
-        double m = members.Count, n = nonMembers.Count;
+        double m = memberCount, n = nonMemberCount;
         return (memberRankSum - m * (m + 1) / 2) / (m * n);
     }
 

@@ -29,9 +29,9 @@ public sealed record RoundTask
     /// <summary>
     /// Seed of the fresh LoRA a run starts from when it has no initial adapter: the same for every hospital and round
     /// of the run and derived from the run's seed only, so two runs with one seed start from the same A matrices and
-    /// reproduce each other. Null in tasks from orchestrators that predate it (the agent then derives it from the run id).
+    /// reproduce each other.
     /// </summary>
-    public long? LoraInitSeed { get; init; }
+    public required long LoraInitSeed { get; init; }
     /// <summary>The container the agent writes its update into (its own).</summary>
     public required string Container { get; init; }
     /// <summary>Folder (inside <see cref="Container"/>) for the adapter blob; the manifest goes to <see cref="ManifestBlob"/>.</summary>

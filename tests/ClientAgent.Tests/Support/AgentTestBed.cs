@@ -115,6 +115,7 @@ public sealed class AgentTestBed : IDisposable
             DeadlineUtc = now + (deadlineIn ?? TimeSpan.FromMinutes(10)),
             IssuedUtc = now,
             Seed = seed ?? 4242 + round,
+            LoraInitSeed = 4242,
             Container = Container,
             UpdateFolder = BlobLayout.UpdateFolder(RunId, round),
             ManifestBlob = BlobLayout.UpdateManifest(RunId, round, HospitalId).Name,
