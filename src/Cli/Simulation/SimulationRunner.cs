@@ -129,6 +129,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             }
 
             status.SetStage("starting the orchestrator");
+            await _storage.RunAsync(ct => StorageProbe.CheckAsync(connection, ct), "checking storage", cancellationToken).ConfigureAwait(false);
             await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
                 ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");

@@ -16,6 +16,7 @@ public sealed class StorageOutageGuard(AzuriteProcess? azurite, TimeSpan limit, 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private int _restarting;
     private DateTimeOffset? _downSince;
+    private string? _lastError;
     private int _restarts;
 
     /// <summary>How many times the private Azurite was started again.</summary>
@@ -29,21 +30,24 @@ public sealed class StorageOutageGuard(AzuriteProcess? azurite, TimeSpan limit, 
         while (true)
         {
             await RestartAzuriteIfStoppedAsync(cancellationToken).ConfigureAwait(false);
+            // While storage is down, an attempt may not outlast the limit (the SDK's own retries would).
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (_downSince is { } down) attempt.CancelAfter(Max(TimeSpan.FromSeconds(1), down + limit - _time.GetUtcNow()));
             try
             {
-                var result = await operation(cancellationToken).ConfigureAwait(false);
+                var result = await operation(attempt.Token).ConfigureAwait(false);
                 Recovered();
                 return result;
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && _downSince is not null)
+            {
+                throw PastLimit(what, _lastError ?? "no answer", e);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && StorageFailure.IsOutage(e))
             {
                 var since = Down(what, e);
-                if (_time.GetUtcNow() - since > limit)
-                {
-                    throw new StorageUnavailableException(
-                        string.Create(CultureInfo.InvariantCulture,
-                            $"storage was unreachable for more than {limit.TotalMinutes:0.#} min while {what} ({StorageFailure.Describe(e)})"), e);
-                }
+                _lastError = StorageFailure.Describe(e);
+                if (_time.GetUtcNow() - since > limit) throw PastLimit(what, _lastError, e);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, delay.Ticks * 2));
             }
@@ -82,6 +86,11 @@ public sealed class StorageOutageGuard(AzuriteProcess? azurite, TimeSpan limit, 
         }
     }
 
+    private StorageUnavailableException PastLimit(string what, string reason, Exception inner) => new(
+        string.Create(CultureInfo.InvariantCulture, $"storage was unreachable for more than {limit.TotalMinutes:0.#} min while {what} ({reason})"), inner);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
     private DateTimeOffset Down(string what, Exception e)
     {
         if (_downSince is { } since) return since;
@@ -95,6 +104,7 @@ public sealed class StorageOutageGuard(AzuriteProcess? azurite, TimeSpan limit, 
     {
         if (_downSince is not { } since) return;
         _downSince = null;
+        _lastError = null;
         say(string.Create(CultureInfo.InvariantCulture, $"Storage is back after {(_time.GetUtcNow() - since).TotalSeconds:F0} s; carrying on"));
     }
 }
