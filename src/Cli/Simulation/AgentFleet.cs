@@ -87,7 +87,9 @@ public sealed class AgentFleet : IAsyncDisposable
             if (agent.Process.HasExited)
             {
                 int code = agent.Process.Process.ExitCode;
-                string how = code > 128 ? FormattableString.Invariant($"killed by signal {code - 128}") : FormattableString.Invariant($"exit code {code}");
+                string how = agent.Process.WatcherKilled ? FormattableString.Invariant($"its supervising watcher, pid {agent.Process.Id}, was killed (exit code {code}); the agent was stopped with it")
+                    : code > 128 ? FormattableString.Invariant($"killed by signal {code - 128}")
+                    : FormattableString.Invariant($"exit code {code}");
                 var last = agent.Process.Tail().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "none";
                 return (id, code, how, last.Length > 200 ? last[..197] + "..." : last, agent.Process.LogPath);
             }

@@ -20,10 +20,10 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
     // gone, and forwards TERM/INT/HUP to the child.
     private const string WatcherScript =
         "owner=$1; shift; " + SupervisorPidVariable + "=$$ \"$@\" & child=$!; " +
-        "trap 'kill -TERM $child 2>/dev/null; wait $child; exit $?' TERM INT HUP; " +
+        "trap 'kill -TERM $child 2>/dev/null; wait $child 2>/dev/null; exit $?' TERM INT HUP; " +
         "while kill -0 $child 2>/dev/null; do " +
-        "if ! kill -0 $owner 2>/dev/null; then kill -TERM -- -$$ 2>/dev/null; sleep 5; kill -KILL -- -$$ 2>/dev/null; exit 0; fi; " +
-        "sleep 1; done; wait $child";
+        "if ! kill -0 $owner 2>/dev/null; then trap '' TERM; kill -TERM -- -$$ 2>/dev/null; sleep 5; kill -KILL -- -$$ 2>/dev/null; exit 0; fi; " +
+        "sleep 1; done; wait $child 2>/dev/null";
 
     private readonly List<SupervisedProcess> _processes = [];
     private readonly TimeSpan _grace;

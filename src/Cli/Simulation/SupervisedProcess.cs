@@ -55,6 +55,9 @@ public sealed class SupervisedProcess : IDisposable
     /// <summary>True when the watcher has ended (the child was stopped with it, or is being stopped).</summary>
     public bool HasExited => Process.HasExited;
 
+    /// <summary>True when the watcher ended while its child was still running (someone killed the watcher); the child was stopped.</summary>
+    public bool WatcherKilled { get; private set; }
+
     /// <summary>True while the watcher or anything in its process group is alive.</summary>
     public bool IsRunning => !Process.HasExited || (GroupId is { } g && ProcessGroup.IsAlive(g));
 
@@ -115,6 +118,7 @@ public sealed class SupervisedProcess : IDisposable
         // The watcher is gone (its child ended, or someone killed the watcher): stop whatever is left of its group.
         if (GroupId is { } g && ProcessGroup.IsAlive(g))
         {
+            WatcherKilled = true;
             _groupStopped = ProcessGroup.StopAsync(g, _grace);
         }
     }

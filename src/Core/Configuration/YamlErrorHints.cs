@@ -44,7 +44,8 @@ internal static class YamlErrorHints
             : message.Contains("could not find expected ':'", StringComparison.OrdinalIgnoreCase) ||
               message.Contains("not allowed in this context", StringComparison.OrdinalIgnoreCase) ||
               message.Contains("did not find expected key", StringComparison.OrdinalIgnoreCase) ||
-              message.Contains("block end", StringComparison.OrdinalIgnoreCase)
+              message.Contains("block end", StringComparison.OrdinalIgnoreCase) ||
+              message.Contains("invalid mapping", StringComparison.OrdinalIgnoreCase)
                 ? " Fix: indent this line exactly like the other keys of its section (spaces only), and write each key as 'name: value'."
             : "";
         return new ConfigException(source, (int)ex.Start.Line, (int)ex.Start.Column, null, $"not valid YAML: {message}{fix}", ex);

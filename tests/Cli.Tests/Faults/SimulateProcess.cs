@@ -7,7 +7,7 @@ namespace FedTune.Cli.Tests.Faults;
 /// `fedtune simulate` as a real child process (the CLI assembly the tests reference, run with dotnet exec), so a test
 /// can kill -9 the parent itself; every line it prints is kept and echoed to the test output.
 /// </summary>
-internal sealed class SimulateProcess : IDisposable
+internal sealed partial class SimulateProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
@@ -114,9 +114,14 @@ internal sealed class SimulateProcess : IDisposable
     private void Add(string? line)
     {
         if (line is null) return;
-        lock (_lines) _lines.Add(line);
         _echo(line);
+        // Plain progress lines start with the elapsed time ("[01:14] round 1 of 3 started"): kept without it.
+        var text = Elapsed().Replace(line, "", 1);
+        lock (_lines) _lines.Add(text);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[\d+(:\d+)+\] ")]
+    private static partial System.Text.RegularExpressions.Regex Elapsed();
 
     public void Dispose()
     {

@@ -149,7 +149,7 @@ public sealed class MalformedConfigTests
     {
         // Line 14 "  seq_length: 512" indented by one space too many, under a scalar sibling.
         var ex = Rejects(Replace("  seq_length: 512", "   seq_length: 512"));
-        Assert.InRange(ex.Line, 13, 14);
-        Assert.Contains("Fix: indent this line exactly like the other keys of its section", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(14, ex.Line);
+        Assert.True(ex.Message.Contains("Fix: indent this line exactly like the other keys of its section", StringComparison.Ordinal), ex.Message);
     }
 }
