@@ -14,8 +14,8 @@ namespace FedTune.Training.Benchmarks;
 
 /// <summary>
 /// Training speed of the C# trainer against PyTorch eager on the same GPT-NeoX shape and step (CPU). For each shape it
-/// measures the machine's float32 matmul peak (<see cref="MatmulPeak"/>), builds the model once (random weights,
-/// quantized as the recipe says), then alternates: <see cref="TrainBenchmarkOptions.Steps"/> steps of
+/// builds the model once (random weights, quantized as the recipe says), then alternates: the machine's float32 matmul
+/// peak (<see cref="MatmulPeak"/>), <see cref="TrainBenchmarkOptions.Steps"/> steps of
 /// <see cref="CausalLmTrainer"/>, then the same steps of <c>scripts/bench_train.py</c>,
 /// <see cref="TrainBenchmarkOptions.Repetitions"/> times, so both frameworks see the same machine load. Reports
 /// min/median seconds per step, tokens/s, GFLOP/s (<see cref="TrainStepFlops"/>), the fraction of the peak, peak
@@ -40,12 +40,12 @@ public static class TrainBenchmark
 
     private static TrainBenchmarkResult RunShape(BenchmarkModelShape shape, TrainBenchmarkOptions options, TextWriter? log, CancellationToken cancellationToken)
     {
-        var peak = MatmulPeak.MeasureGigaflops();
         var flops = TrainStepFlops.For(shape.Config, options.BatchSize, options.SeqLength, options.LoraR, options.GradientCheckpointing);
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{shape.Name}] {shape.Source}; batch {options.BatchSize} × {options.SeqLength} tokens, {options.Recipe}, {options.Threads} threads; " +
             $"{options.Repetitions} interleaved repetitions of {options.Steps} steps; {flops.Hardware / 1e9:F1} GFLOP per step " +
-            $"({flops.Model / 1e9:F1} without recomputation); measured FP32 matmul peak {peak:F1} GFLOP/s"));
+            $"({flops.Model / 1e9:F1} without recomputation)"));
+        var peaks = new List<double>();
         var torchSharpSteps = new List<double>();
         var pyTorchSteps = new List<double>();
         PyTorchRun? lastPyTorch = null;
@@ -55,9 +55,10 @@ public static class TrainBenchmark
             for (int repetition = 1; repetition <= options.Repetitions; repetition++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                peaks.Add(MatmulPeak.MeasureGigaflops());
                 var steps = session.TimeSteps(cancellationToken);
                 torchSharpSteps.AddRange(steps);
-                log?.WriteLine($"[{shape.Name}] repetition {repetition}: TorchSharp {Seconds(steps)}");
+                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] repetition {repetition}: FP32 matmul peak {peaks[^1]:F1} GFLOP/s; TorchSharp {Seconds(steps)}"));
                 if (options.PythonExecutable is { } python)
                 {
                     lastPyTorch = RunPyTorch(shape, options, python, cancellationToken);
@@ -68,11 +69,12 @@ public static class TrainBenchmark
             }
         }
 
+        double peak = FrameworkFigures.Median(peaks);
         double tokensPerStep = (double)options.BatchSize * options.SeqLength;
         var torchSharp = new FrameworkFigures("torchsharp " + TorchSharpVersion(), torchSharpSteps, tokensPerStep, flops.Hardware, PeakResidentMiB());
         var pyTorch = lastPyTorch is null ? null : new FrameworkFigures(lastPyTorch.Framework, pyTorchSteps, tokensPerStep, flops.Hardware, pyTorchPeak);
         var result = new TrainBenchmarkResult(shape.Name, options.SeqLength, options.BatchSize, options.Threads, options.Recipe, peak, torchSharp, pyTorch);
-        log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] TorchSharp {Describe(torchSharp)}; {result.PeakFraction:P0} of the measured peak"));
+        log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] TorchSharp {Describe(torchSharp)}; {result.PeakFraction:P0} of the measured peak (median {peak:F1} GFLOP/s)"));
         if (pyTorch is not null)
             log?.WriteLine($"[{shape.Name}] PyTorch {Describe(pyTorch)}");
         if (result.Ratio is { } ratio)
