@@ -78,7 +78,7 @@ internal static class BenchCommand
                 Steps = parse.GetValue(steps),
                 Repetitions = parse.GetValue(repetitions),
                 Threads = parse.GetValue(threads),
-                Quantization = parse.GetValue(fp32) ? Training.Quantization.BaseQuantization.None : Training.Quantization.BaseQuantization.Nf4,
+                Quantization = parse.GetValue(fp32) ? Core.Configuration.BaseQuantization.None : Core.Configuration.BaseQuantization.Nf4,
                 GradientCheckpointing = !parse.GetValue(noCheckpointing),
             };
             if (parse.GetValue(noPyTorch)) options = options with { PythonExecutable = null };

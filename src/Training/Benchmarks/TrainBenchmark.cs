@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
-using FedTune.Training.Quantization;
 using FedTune.Training.Trainer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -113,10 +113,12 @@ public static class TrainBenchmark
         private readonly GptNeoXForCausalLM _model;
         private readonly List<TokenizedExample> _examples;
         private readonly TrainBenchmarkOptions _options;
+        private readonly string _name;
 
         public TorchSharpSession(BenchmarkModelShape shape, TrainBenchmarkOptions options)
         {
             _options = options;
+            _name = shape.Name;
             var config = shape.Config with { MaxPositionEmbeddings = Math.Max(shape.Config.MaxPositionEmbeddings, options.SeqLength) };
             _model = new GptNeoXForCausalLM(config, CPU, ScalarType.Float32, options.Quantization);
             _model.InitializeRandom(options.Seed);
@@ -131,20 +133,22 @@ public static class TrainBenchmark
         /// <summary>Runs the warm-up and timed steps; returns each timed step's seconds.</summary>
         public List<double> TimeSteps(CancellationToken cancellationToken)
         {
-            var trainerOptions = new TrainerOptions
+            var recipe = new TrainingRecipe
             {
+                BaseModel = _name,
+                Quantization = _options.Quantization,
+                GradientCheckpointing = _options.GradientCheckpointing,
                 LearningRate = _options.LearningRate,
-                PerDeviceTrainBatchSize = _options.BatchSize,
+                BatchSize = _options.BatchSize,
                 MaxSteps = _options.WarmupSteps + _options.Steps,
-                LrSchedulerType = LearningRateSchedulerType.Cosine,
+                LrSchedulerType = LrSchedulerType.Cosine,
                 LoggingSteps = 1,
-                SaveSteps = 0,
-                Seed = _options.Seed,
             };
+            var run = TrainerRun.For(recipe, _options.LearningRate, _examples.Count, _options.Seed);
             var stepEnds = new List<double>();
             var stopwatch = Stopwatch.StartNew();
             var progress = new StepClock(_ => stepEnds.Add(stopwatch.Elapsed.TotalSeconds));
-            new CausalLmTrainer(_model, trainerOptions, new CausalLmBatchCollator(0)).Train(_examples, progress, cancellationToken);
+            new CausalLmTrainer(_model, recipe, run, new CausalLmBatchCollator(0)).Train(_examples, progress, cancellationToken);
             return Enumerable.Range(_options.WarmupSteps, _options.Steps)
                 .Select(i => i == 0 ? stepEnds[0] : stepEnds[i] - stepEnds[i - 1])
                 .ToList();

@@ -1,4 +1,4 @@
-using FedTune.Training.Quantization;
+using FedTune.Core.Configuration;
 
 namespace FedTune.Training.Benchmarks;
 

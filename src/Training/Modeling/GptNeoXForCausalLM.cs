@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Quantization;
 using TorchSharp;
@@ -192,13 +193,15 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         float std = (float)Config.InitializerRange;
         foreach (var slot in WeightSlots())
         {
+            // One slot's random tensor at a time (a quantized base never holds the float32 model in full).
+            using var slotScope = torch.NewDisposeScope();
             Tensor value;
             if (slot.Name.EndsWith("layernorm.weight", StringComparison.Ordinal) || slot.Name.EndsWith("layer_norm.weight", StringComparison.Ordinal))
                 value = torch.ones(slot.Shape);
             else if (slot.Name.EndsWith(".bias", StringComparison.Ordinal))
                 value = torch.zeros(slot.Shape);
             else
-                value = torch.randn(slot.Shape, generator: generator) * std;
+                value = torch.randn(slot.Shape, generator: generator).mul_(std);
             slot.Load(value);
         }
     }
