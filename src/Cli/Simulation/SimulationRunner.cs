@@ -127,6 +127,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             await using var host = await LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
                 cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
+            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
+            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
             var existing = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
@@ -226,6 +228,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
                 var global = session.Evaluate(evalExamples, cancellationToken);
+                await StoredEvaluations.SaveAsync(host.Store, plan.RunId, record.Round, record.GlobalAdapter?.Sha256, global, cancellationToken).ConfigureAwait(false);
                 var row = await collector.ToReportAsync(record, previousGlobalBytes, global, cancellationToken).ConfigureAwait(false);
                 previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
                 foreach (var h in row.Hospitals) status.SetHospital(h.HospitalId, h.State, h.TrainLoss);
