@@ -127,8 +127,6 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             await using var host = await LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
                 cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
-            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
-            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
             var existing = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
@@ -142,6 +140,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             {
                 say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
             }
+
+            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
+            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
 
             status.SetStage("starting the hospital agents");
             status.SetHospitals(hospitalIds, plan.Rounds);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
+using FedTune.Cli.Simulation;
 using FedTune.Core.Storage;
 using FedTune.TestSupport;
 using Xunit;
