@@ -48,7 +48,7 @@ public static class StoredRunReport
             FinishedUtc = last!.AggregatedUtc,
             Outcome = last.Round >= totalRounds ? RunOutcome.Completed : RunOutcome.Running,
             Settings = setup?.Settings ?? SettingsFromTask(task, first!, reports, totalRounds),
-            BaseModel = setup?.BaseModel ?? new BaseModelInfo(task?.BaseModel ?? "not recorded", "config", "not recorded in storage"),
+            BaseModel = setup?.BaseModel ?? new BaseModelInfo(task?.Recipe.BaseModel ?? "not recorded", "config", "not recorded in storage"),
             BaseEval = await StoredEvaluations.ReadAsync(store, runId, 0, cancellationToken).ConfigureAwait(false),
             Rounds = reports,
         };
@@ -58,10 +58,10 @@ public static class StoredRunReport
     {
         Hospitals = rounds.SelectMany(r => r.Hospitals).Select(h => h.HospitalId).Distinct(StringComparer.Ordinal).Count(),
         Rounds = totalRounds,
-        MaxStepsPerRound = task?.Hyperparameters.MaxSteps ?? 0,
-        SeqLength = task?.Hyperparameters.MaxSequenceLength ?? 0,
-        BatchSize = task?.Hyperparameters.BatchSize ?? 0,
-        LearningRate = task?.Hyperparameters.LearningRate ?? 0,
+        MaxStepsPerRound = task?.Recipe.MaxSteps ?? 0,
+        SeqLength = task?.Recipe.SeqLength ?? 0,
+        BatchSize = task?.Recipe.BatchSize ?? 0,
+        LearningRate = task?.Recipe.LearningRate ?? 0,
         Partitioning = "each hospital's own data",
         Seed = null,
         EvalExamples = null,

@@ -102,7 +102,7 @@ public sealed class RunDashboardReader(BlobStore store)
         }
     }
 
-    /// <summary>The round task's recipe: its "recipe" section when it has one, else its training hyperparameters.</summary>
+    /// <summary>The round task's recipe, with the round's starting learning rate beside it.</summary>
     private async Task<JsonNode?> RecipeAsync(string runId, int round, string hospitalId, int attempt, CancellationToken cancellationToken)
     {
         var bytes = await store.TryReadAllBytesAsync(BlobLayout.RoundTask(runId, round, hospitalId, attempt), cancellationToken).ConfigureAwait(false);
@@ -110,7 +110,10 @@ public sealed class RunDashboardReader(BlobStore store)
         try
         {
             var task = JsonNode.Parse(bytes) as JsonObject;
-            return (task?["recipe"] ?? task?["hyperparameters"])?.DeepClone();
+            if (task?["recipe"]?.DeepClone() is not JsonObject recipe) return null;
+            // The round's own starting rate (the recipe's learning_rate is the schedule's peak).
+            if (task["learning_rate"] is { } roundRate) recipe["learning_rate_this_round"] = roundRate.DeepClone();
+            return recipe;
         }
         catch (System.Text.Json.JsonException)
         {
