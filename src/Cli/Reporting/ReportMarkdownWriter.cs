@@ -90,6 +90,14 @@ public static class ReportMarkdownWriter
             md.AppendLine();
         }
 
+        if (report.Rounds.Count > 0)
+        {
+            md.AppendLine("## " + RecipeAsRunMarkdown.Title);
+            md.AppendLine();
+            md.AppendLine(RecipeAsRunMarkdown.ToMarkdown(report.Rounds).TrimEnd());
+            md.AppendLine();
+        }
+
         md.AppendLine("## Settings");
         md.AppendLine();
         var s = report.Settings;
