@@ -45,6 +45,7 @@ internal static class OrchestratorCommand
                 await using var host = await LocalOrchestratorHost.StartAsync(connection,
                     new LocalOrchestratorOptions { ApiPort = apiPort, TaskHubName = parse.GetValue(hub)! }, cancellationToken).ConfigureAwait(false);
                 Console.WriteLine($"Orchestrator API: {host.ApiBaseUrl}");
+                Console.WriteLine($"Dashboard:        {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.Dashboard)}");
                 Console.WriteLine($"Start a run:      curl -X POST --data-binary @config.yaml {host.ApiBaseUrl}runs");
                 Console.WriteLine("Press Ctrl+C to stop.");
                 try

@@ -148,6 +148,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
             }
 
+            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
+            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
+
             status.SetStage("starting the hospital agents");
             status.SetHospitals(hospitalIds, plan.Rounds);
             await using var fleet = new AgentFleet();
@@ -235,6 +238,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
                 var global = session.Evaluate(evalExamples, cancellationToken);
+                await _storage.RunAsync(ct => StoredEvaluations.SaveAsync(host.Store, plan.RunId, record.Round, record.GlobalAdapter?.Sha256, global, ct), "saving the round's evaluation", cancellationToken)
+                    .ConfigureAwait(false);
                 var row = await _storage.RunAsync(ct => collector.ToReportAsync(record, previousGlobalBytes, global, ct), "reading the round results", cancellationToken)
                     .ConfigureAwait(false);
                 previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
