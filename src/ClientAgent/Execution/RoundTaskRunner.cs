@@ -253,6 +253,7 @@ public sealed partial class RoundTaskRunner(
                 e.ToString(), e);
         }
 
+        UploadEncoder.EncodeInPlace(folder.TrainedAdapterFile, task.WirePrecision, task.Seed);
         byte[] adapterBytes = await File.ReadAllBytesAsync(folder.TrainedAdapterFile, ct).ConfigureAwait(false);
         return state with
         {

@@ -45,6 +45,13 @@ public static class FedTuneConfigLoader
         ["norm_bounded"] = StrategyName.NormBounded,
     };
 
+    private static readonly Dictionary<string, Compression.WirePrecision> WirePrecisionNames = new(StringComparer.Ordinal)
+    {
+        ["fp32"] = Compression.WirePrecision.Fp32,
+        ["fp16"] = Compression.WirePrecision.Fp16,
+        ["int8"] = Compression.WirePrecision.Int8,
+    };
+
     /// <summary>Reads and validates a YAML file.</summary>
     public static FedTuneConfig LoadFile(string path)
     {
@@ -256,6 +263,7 @@ public static class FedTuneConfigLoader
             DifferentialPrivacy = ReadPrivacy(s.Section("differential_privacy")),
             Validation = ReadValidation(s.Section("validation")),
             Seed = s.Int("seed", ConfigDefaults.Seed, 0),
+            WirePrecision = s.Enum("wire_precision", Compression.WirePrecision.Fp32, WirePrecisionNames),
         };
         if (federation.MinAvailableClients < federation.MinFitClients)
         {

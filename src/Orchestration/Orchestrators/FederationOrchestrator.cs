@@ -105,6 +105,7 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             RoundStartedUtc = roundStarted,
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
+            WirePrecision = plan.WirePrecision,
         }, ActivityRetry.Options).ConfigureAwait(true);
         if (!aggregated.Produced)
         {

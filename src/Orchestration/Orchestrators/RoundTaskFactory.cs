@@ -34,6 +34,7 @@ public static class RoundTaskFactory
             UpdateFolder = update,
             ManifestBlob = BlobLayout.UpdateManifest(plan.RunId, round, hospitalId, attempt).Name,
             FailedMarkerBlob = BlobLayout.FailedTaskMarker(plan.RunId, round, hospitalId, attempt).Name,
+            WirePrecision = plan.WirePrecision,
         };
     }
 

@@ -82,6 +82,7 @@ public static class FederationPlanBuilder
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
                     : null,
             },
+            WirePrecision = federation.WirePrecision,
             SaveEveryRound = config.Train.SaveEveryRound,
             SaveTotalLimit = args.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
