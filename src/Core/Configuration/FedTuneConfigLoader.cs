@@ -264,6 +264,7 @@ public static class FedTuneConfigLoader
             Validation = ReadValidation(s.Section("validation")),
             Seed = s.Int("seed", ConfigDefaults.Seed, 0),
             WirePrecision = s.Enum("wire_precision", Compression.WirePrecision.Fp32, WirePrecisionNames),
+            SecureAggregation = ReadSecureAggregation(s.Section("secure_aggregation")),
         };
         if (federation.MinAvailableClients < federation.MinFitClients)
         {
@@ -272,6 +273,28 @@ public static class FedTuneConfigLoader
 
         s.RejectUnknownKeys();
         return federation;
+    }
+
+    private static SecureAggregationConfig? ReadSecureAggregation(YamlSection? s)
+    {
+        if (s is null || !s.Bool("enabled", false))
+        {
+            s?.RejectUnknownKeys();
+            return null;
+        }
+
+        var config = new SecureAggregationConfig
+        {
+            Threshold = s.NullableInt("threshold", null, 2, 255),
+            Neighbours = s.NullableInt("neighbours", null, 2, 254),
+        };
+        if (config.Neighbours is { } k && k % 2 != 0)
+        {
+            throw s.Error("neighbours", $"{k} is odd; each hospital masks with neighbours/2 on each side of a ring, so use an even number (or leave it out for every pair).");
+        }
+
+        s.RejectUnknownKeys();
+        return config;
     }
 
     private static List<HospitalConfig> ReadHospitals(YamlSection s)
@@ -426,6 +449,11 @@ public static class FedTuneConfigLoader
         if (hospitals > 0 && hospitals < config.Federation.MinAvailableClients)
         {
             throw root.Error("federation", $"federation.min_available_clients is {config.Federation.MinAvailableClients} but only {hospitals} hospitals are listed; lower it or add hospitals.");
+        }
+
+        if (config.Federation.SecureAggregation is not null && SecureAggregationConfig.RefusalFor(config) is { } refusal)
+        {
+            throw root.Error("federation", refusal);
         }
     }
 }

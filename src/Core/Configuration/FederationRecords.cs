@@ -59,6 +59,9 @@ public sealed record FederationConfig
     /// <summary>Seed for client sampling and DP noise.</summary>
     public int Seed { get; init; } = ConfigDefaults.Seed;
 
+    /// <summary>Secure aggregation (<c>secure_aggregation: {enabled: true}</c>); null when off, the default.</summary>
+    public SecureAggregationConfig? SecureAggregation { get; init; }
+
     /// <summary>How adapters travel both directions (<c>wire_precision</c>: fp32, fp16 or int8); fp32 by default.</summary>
     public Compression.WirePrecision WirePrecision { get; init; } = Compression.WirePrecision.Fp32;
 

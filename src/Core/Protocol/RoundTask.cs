@@ -38,6 +38,8 @@ public sealed record RoundTask
     public required string UpdateFolder { get; init; }
     public required string ManifestBlob { get; init; }
     public required string FailedMarkerBlob { get; init; }
+    /// <summary>Secure aggregation for this round (null: off, the agent uploads its adapter in clear).</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
     /// <summary>The precision the agent uploads its adapter in (the global adapter declares its own in its metadata).</summary>
     public Compression.WirePrecision WirePrecision { get; init; } = Compression.WirePrecision.Fp32;
 }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 
 namespace FedTune.Core.SecureAggregation;
 
@@ -19,13 +18,14 @@ public sealed record SecAggClientState
     public IReadOnlyList<SecAggPublicKeys>? Roster { get; init; }
     /// <summary>Shares this party holds of its own and its neighbours' secrets, by owner (null until received).</summary>
     public IReadOnlyDictionary<string, HeldShares>? Held { get; init; }
+    /// <summary>The parties whose shares the server routed (U2 in Bonawitz et al.): the only ones this party masks with.</summary>
+    public IReadOnlyList<string>? Sharers { get; init; }
     /// <summary>The parties this party was told were dropped, once it revealed (a second, different request is refused).</summary>
     public IReadOnlyList<string>? RevealedFor { get; init; }
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this);
+    public byte[] ToJson() => Protocol.ProtocolJson.Serialize(this);
 
-    public static SecAggClientState FromJson(byte[] json) =>
-        JsonSerializer.Deserialize<SecAggClientState>(json) ?? throw new SecureAggregationException("The saved secure-aggregation state is empty.");
+    public static SecAggClientState FromJson(byte[] json) => Protocol.ProtocolJson.Deserialize<SecAggClientState>(json, "the saved secure-aggregation state");
 }
 
 /// <summary>The two shares a party holds of one owner's secrets: its mask private key and its self-mask seed.</summary>
@@ -111,17 +111,28 @@ public static class SecAggClient
         return (state with { Roster = roster.OrderBy(k => k.Party, StringComparer.Ordinal).ToArray(), Held = held }, outgoing);
     }
 
-    /// <summary>Decrypts the shares sent to this party and masks its encoded input. Shares from parties that did not send any are simply not held.</summary>
-    public static (SecAggClientState State, SecAggMaskedInput Masked) Mask(SecAggClientState state, IReadOnlyList<SecAggEncryptedShare> incoming, ReadOnlySpan<ulong> encoded)
+    /// <summary>
+    /// Decrypts the shares sent to this party and masks its encoded input with every neighbour in
+    /// <paramref name="sharers"/> (the parties that sent their shares, so their masks can be removed if they drop).
+    /// </summary>
+    public static (SecAggClientState State, SecAggMaskedInput Masked) Mask(SecAggClientState state, IReadOnlyCollection<string> sharers,
+        IReadOnlyList<SecAggEncryptedShare> incoming, ReadOnlySpan<ulong> encoded)
     {
         ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(sharers);
         ArgumentNullException.ThrowIfNull(incoming);
+        if (!sharers.Contains(state.Party, StringComparer.Ordinal))
+        {
+            throw new SecureAggregationException($"{state.Party} is not among the round's sharers; the server lost its shares and it cannot take part.");
+        }
+
         var roster = state.Roster?.ToDictionary(k => k.Party, StringComparer.Ordinal)
                      ?? throw new SecureAggregationException($"{state.Party} must share its keys before it masks.");
         var held = new Dictionary<string, HeldShares>(state.Held!, StringComparer.Ordinal);
         using var cipher = ImportPrivate(state.CipherPrivateKey);
         var graph = NeighbourGraph.Create(roster.Keys, state.Setup.Degree, state.Setup.RoundLabel);
         var neighbours = graph.NeighboursOf(state.Party).ToHashSet(StringComparer.Ordinal);
+        var maskPeers = neighbours.Where(p => sharers.Contains(p, StringComparer.Ordinal)).Order(StringComparer.Ordinal).ToArray();
         foreach (var share in incoming.Where(s => s.To == state.Party))
         {
             if (!neighbours.Contains(share.From))
@@ -148,7 +159,7 @@ public static class SecAggClient
         var masked = encoded.ToArray();
         FixedPointEncoding.AddInto(masked, MaskGenerator.Expand(state.SelfMaskSeed, masked.Length));
         using var maskKey = ImportPrivate(state.MaskPrivateKey);
-        foreach (var peer in neighbours)
+        foreach (var peer in maskPeers)
         {
             var stream = MaskGenerator.Expand(KeyAgreement.Derive(maskKey, roster[peer].MaskKey, KeyAgreement.MaskPurpose, state.Setup.RoundLabel), masked.Length);
             if (string.CompareOrdinal(state.Party, peer) < 0)
@@ -161,7 +172,7 @@ public static class SecAggClient
             }
         }
 
-        return (state with { Held = held }, new SecAggMaskedInput(state.Party, masked));
+        return (state with { Held = held, Sharers = sharers.Order(StringComparer.Ordinal).ToArray() }, new SecAggMaskedInput(state.Party, masked));
     }
 
     /// <summary>
@@ -184,8 +195,13 @@ public static class SecAggClient
                 $"Only {alive.Count} hospital(s) survived but secure aggregation needs {state.Setup.Threshold}; {state.Party} reveals nothing and the round fails.");
         }
 
-        var roster = state.Roster ?? throw new SecureAggregationException($"{state.Party} has not shared its keys this round.");
-        var dropped = roster.Select(k => k.Party).Where(p => !alive.Contains(p)).Order(StringComparer.Ordinal).ToArray();
+        var sharers = state.Sharers ?? throw new SecureAggregationException($"{state.Party} has not masked an input this round.");
+        if (alive.FirstOrDefault(p => !sharers.Contains(p, StringComparer.Ordinal)) is { } stranger)
+        {
+            throw new SecureAggregationException($"The reveal request names {stranger} as a survivor, but it never shared its keys; the request is inconsistent.");
+        }
+
+        var dropped = sharers.Where(p => !alive.Contains(p)).Order(StringComparer.Ordinal).ToArray();
         if (state.RevealedFor is { } earlier && !earlier.SequenceEqual(dropped, StringComparer.Ordinal))
         {
             throw new SecureAggregationException(

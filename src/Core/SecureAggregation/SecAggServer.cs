@@ -16,18 +16,21 @@ public static class SecAggServer
         all.Where(s => s.To == party).OrderBy(s => s.From, StringComparer.Ordinal).ToArray();
 
     /// <summary>
-    /// The unmasked sum of the survivors' inputs. <paramref name="roster"/> is everyone who shared keys;
+    /// The unmasked sum of the survivors' inputs. <paramref name="roster"/> is everyone who published keys (the graph
+    /// is built over it); <paramref name="sharers"/> those whose shares were routed (the only masking partners);
     /// <paramref name="masked"/> the inputs that arrived (their senders are the survivors); <paramref name="reveals"/>
     /// the survivors' answers. Fails with <see cref="SecureAggregationException"/> when fewer than the threshold survived
     /// or a secret cannot be recovered.
     /// </summary>
-    public static SecAggSum Unmask(SecAggSetup setup, IReadOnlyList<SecAggPublicKeys> roster, IReadOnlyList<SecAggMaskedInput> masked, IReadOnlyList<SecAggReveal> reveals)
+    public static SecAggSum Unmask(SecAggSetup setup, IReadOnlyList<SecAggPublicKeys> roster, IReadOnlyCollection<string> sharers,
+        IReadOnlyList<SecAggMaskedInput> masked, IReadOnlyList<SecAggReveal> reveals)
     {
+        ArgumentNullException.ThrowIfNull(sharers);
         ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(roster);
         ArgumentNullException.ThrowIfNull(masked);
         ArgumentNullException.ThrowIfNull(reveals);
-        var keys = roster.ToDictionary(k => k.Party, StringComparer.Ordinal);
+        var keys = roster.Where(k => sharers.Contains(k.Party, StringComparer.Ordinal)).ToDictionary(k => k.Party, StringComparer.Ordinal);
         var survivors = masked.Select(m => m.Party).Where(keys.ContainsKey).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (survivors.Length < setup.Threshold)
         {
@@ -49,7 +52,7 @@ public static class SecAggServer
         }
 
         var answered = reveals.Where(r => survivors.Contains(r.From, StringComparer.Ordinal)).DistinctBy(r => r.From).ToArray();
-        var graph = NeighbourGraph.Create(keys.Keys, setup.Degree, setup.RoundLabel);
+        var graph = NeighbourGraph.Create(roster.Select(k => k.Party).ToArray(), setup.Degree, setup.RoundLabel);
         foreach (var party in survivors)
         {
             var seed = Recover(party, answered.SelectMany(r => r.SelfMaskShares), setup.Threshold, "self-mask seed");
@@ -60,7 +63,7 @@ public static class SecAggServer
         {
             var scalar = Recover(party, answered.SelectMany(r => r.MaskKeyShares), setup.Threshold, "mask key");
             using var key = KeyAgreement.FromScalar(scalar, keys[party].MaskKey);
-            foreach (var peer in graph.NeighboursOf(party).Where(p => survivors.Contains(p, StringComparer.Ordinal)))
+            foreach (var peer in graph.NeighboursOf(party).Where(p => survivors.Contains(p, StringComparer.Ordinal)).Order(StringComparer.Ordinal))
             {
                 var stream = MaskGenerator.Expand(KeyAgreement.Derive(key, keys[peer].MaskKey, KeyAgreement.MaskPurpose, setup.RoundLabel), length);
                 // The survivor added +PRG(s) when it sorts before the dropped party, −PRG(s) otherwise; undo that.

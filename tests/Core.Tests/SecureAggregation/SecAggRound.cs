@@ -21,6 +21,7 @@ internal sealed class SecAggRound
     public List<SecAggPublicKeys> Published { get; } = [];
     public List<SecAggEncryptedShare> Shares { get; } = [];
     public List<SecAggMaskedInput> Masked { get; } = [];
+    public string[] Sharers => Shares.Select(s => s.From).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     public void ShareKeys()
     {
@@ -34,7 +35,7 @@ internal sealed class SecAggRound
 
     public void Mask(string party, ulong[] encoded)
     {
-        var (state, masked) = SecAggClient.Mask(States[party], SecAggServer.InboxOf(party, Shares), encoded);
+        var (state, masked) = SecAggClient.Mask(States[party], Sharers, SecAggServer.InboxOf(party, Shares), encoded);
         States[party] = state;
         Masked.Add(masked);
     }
@@ -48,6 +49,6 @@ internal sealed class SecAggRound
             States[p] = state;
             return reveal;
         }).ToArray();
-        return SecAggServer.Unmask(Setup, Published, Masked, reveals);
+        return SecAggServer.Unmask(Setup, Published, Sharers, Masked, reveals);
     }
 }

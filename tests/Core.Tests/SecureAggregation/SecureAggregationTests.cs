@@ -84,7 +84,7 @@ public sealed class SecureAggregationTests
 
         var client = Assert.Throws<SecureAggregationException>(() => SecAggClient.Reveal(round.States["hospital-a"], ["hospital-a", "hospital-b"]));
         Assert.Contains("needs 3", client.Message, StringComparison.Ordinal);
-        var server = Assert.Throws<SecureAggregationException>(() => SecAggServer.Unmask(round.Setup, round.Published, round.Masked, []));
+        var server = Assert.Throws<SecureAggregationException>(() => SecAggServer.Unmask(round.Setup, round.Published, round.Sharers, round.Masked, []));
         Assert.Contains("threshold", server.Message, StringComparison.Ordinal);
     }
 
@@ -102,6 +102,28 @@ public sealed class SecureAggregationTests
         var sum = round.Unmask(answering: ["hospital-b", "hospital-c", "hospital-e"]);
         Assert.Equal(PlainFedAvg(inputs.Select(i => (i.Values, i.Weight))), FixedPointEncoding.DecodeWeightedMean(sum.Sum),
             (x, y) => Math.Abs(x - y) < 1e-6);
+    }
+
+    [Fact]
+    public void A_hospital_that_drops_before_sharing_is_left_out_of_every_mask()
+    {
+        var round = new SecAggRound(Five, threshold: 3, degree: 4);
+        foreach (var party in Five.Skip(1))
+        {
+            var (state, outgoing) = SecAggClient.ShareKeys(round.States[party], round.Published);
+            round.States[party] = state;
+            round.Shares.AddRange(outgoing.Where(s => s.To != "hospital-a"));
+        }
+
+        var inputs = Five.Skip(1).Select((p, i) => (Party: p, Values: Update(i), Weight: 1.0 + i)).ToArray();
+        foreach (var (party, values, weight) in inputs)
+        {
+            round.Mask(party, FixedPointEncoding.EncodeWeighted(values, weight));
+        }
+
+        var sum = round.Unmask();
+        Assert.Empty(sum.Dropped);
+        Assert.Equal(PlainFedAvg(inputs.Select(i => (i.Values, i.Weight))), FixedPointEncoding.DecodeWeightedMean(sum.Sum), (x, y) => Math.Abs(x - y) < 1e-6);
     }
 
     [Fact]
@@ -140,7 +162,7 @@ public sealed class SecureAggregationTests
         }
 
         // Redoing the mask step after a crash gives the same masked upload (it is a function of the saved state).
-        var again = SecAggClient.Mask(round.States["hospital-c"], SecAggServer.InboxOf("hospital-c", round.Shares),
+        var again = SecAggClient.Mask(round.States["hospital-c"], round.Sharers, SecAggServer.InboxOf("hospital-c", round.Shares),
             FixedPointEncoding.EncodeWeighted(inputs[2].Values, inputs[2].Weight)).Masked;
         Assert.Equal(round.Masked.Single(m => m.Party == "hospital-c").Values, again.Values);
 
