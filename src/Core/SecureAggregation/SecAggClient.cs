@@ -214,6 +214,14 @@ public static class SecAggClient
         return (state with { RevealedFor = dropped }, new SecAggReveal(state.Party, maskKeyShares, selfMaskShares));
     }
 
+    /// <summary>The public keys <see cref="Start"/> published (derived again from the saved private keys, e.g. after a restart).</summary>
+    public static SecAggPublicKeys PublicKeys(SecAggClientState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var cipher = ImportPrivate(state.CipherPrivateKey);
+        return new SecAggPublicKeys(state.Party, KeyAgreement.PublicKey(cipher), PublicMaskKey(state));
+    }
+
     private static byte[] PublicMaskKey(SecAggClientState state)
     {
         using var mask = ImportPrivate(state.MaskPrivateKey);

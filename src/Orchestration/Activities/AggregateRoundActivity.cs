@@ -224,7 +224,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
     }
 
-    private static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
+    internal static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {
         Produced = record.GlobalAdapter != null,
         GlobalAdapter = record.GlobalAdapter,

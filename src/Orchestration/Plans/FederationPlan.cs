@@ -29,6 +29,8 @@ public sealed record FederationPlan
     /// <summary>Hyperparameters for every round; the learning rate is replaced by the round's cosine value.</summary>
     public required TrainingHyperparameters Training { get; init; }
     public required AggregationSettings Aggregation { get; init; }
+    /// <summary>Secure aggregation settings; null when off (the default).</summary>
+    public Core.Configuration.SecureAggregationConfig? SecureAggregation { get; init; }
     /// <summary>How adapters travel: hospitals upload and the orchestrator writes the global adapter in this precision.</summary>
     public Core.Compression.WirePrecision WirePrecision { get; init; } = Core.Compression.WirePrecision.Fp32;
     /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>

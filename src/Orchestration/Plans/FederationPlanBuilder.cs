@@ -83,6 +83,7 @@ public static class FederationPlanBuilder
                     : null,
             },
             WirePrecision = federation.WirePrecision,
+            SecureAggregation = federation.SecureAggregation,
             SaveEveryRound = config.Train.SaveEveryRound,
             SaveTotalLimit = args.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
