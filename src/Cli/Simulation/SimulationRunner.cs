@@ -28,6 +28,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
+        foreach (var notice in config?.KeysWithoutEffect ?? []) say("Note: " + notice);
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
 
         status.SetStage("resolving the base model");
@@ -287,16 +288,14 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var reader = new AlpacaDatasetReader();
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-        var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
-        var lora = SimulationPlanFactory.LoraConfig(plan);
         var curves = new List<BaselineCurve>
         {
             BaselineRunner.Centralized(modelFolder, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), evalExamples, plan.Rounds,
-                options.MaxSteps * shards.Count, lora, settings, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
+                options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
         };
         foreach (var (name, records) in shards)
         {
-            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, lora, settings,
+            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
                 status, cancellationToken, SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name)));
         }
         return curves;

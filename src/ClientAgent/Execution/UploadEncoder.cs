@@ -6,7 +6,7 @@ using FedTune.ClientAgent.Work;
 namespace FedTune.ClientAgent.Execution;
 
 /// <summary>
-/// Re-encodes the trained adapter file in the precision the task asks for (<see cref="Core.Protocol.RoundTask.WirePrecision"/>)
+/// Re-encodes the trained adapter file in the precision the task asks for (<see cref="Core.Configuration.TrainingRecipe.WirePrecision"/>)
 /// before it is hashed and uploaded. Idempotent: a file already in that precision is left as it is, so a restart
 /// between encoding and the next saved phase uploads the same bytes.
 /// </summary>

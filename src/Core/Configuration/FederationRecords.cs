@@ -62,9 +62,6 @@ public sealed record FederationConfig
     /// <summary>Secure aggregation (<c>secure_aggregation: {enabled: true}</c>); null when off, the default.</summary>
     public SecureAggregationConfig? SecureAggregation { get; init; }
 
-    /// <summary>How adapters travel both directions (<c>wire_precision</c>: fp32, fp16 or int8); fp32 by default.</summary>
-    public Compression.WirePrecision WirePrecision { get; init; } = Compression.WirePrecision.Fp32;
-
     /// <summary>Number of clients sampled in a round with <paramref name="available"/> clients (Flower's rule).</summary>
     public int ClientsToSample(int available) => Math.Max((int)(available * FractionFit), MinFitClients);
 }

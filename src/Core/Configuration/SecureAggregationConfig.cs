@@ -27,7 +27,7 @@ public sealed record SecureAggregationConfig
                    "Fix: use fedavg, fedavgm, fedprox, fedadam, fedyogi or fedadagrad, or turn secure_aggregation off.";
         }
 
-        if (config.Model.Lora.FreezeA)
+        if (config.Recipe.Lora.FreezeA)
         {
             return "secure_aggregation cannot check that each hospital kept lora_A frozen (freeze_a compares single updates). Fix: set freeze_a: false or turn secure_aggregation off.";
         }

@@ -113,7 +113,7 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             RoundStartedUtc = roundStarted,
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
-            WirePrecision = plan.WirePrecision,
+            WirePrecision = plan.Recipe.WirePrecision,
             SecureAggregation = secure,
             SecAggSharers = sharers,
         }, ActivityRetry.Options).ConfigureAwait(true);
