@@ -96,6 +96,9 @@ public sealed record RoundReport
     /// orchestrator's accountant reports it; null when the run has no differential privacy.
     /// </summary>
     public double? DpEpsilon { get; init; }
+
+    /// <summary>Set when the round was securely aggregated (the orchestrator read only the masked uploads' sum).</summary>
+    public Core.Protocol.SecureAggregationFacts? SecureAggregation { get; init; }
 }
 
 /// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>
