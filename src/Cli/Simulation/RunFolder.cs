@@ -72,7 +72,7 @@ public sealed class RunFolder
     {
         ArgumentNullException.ThrowIfNull(o);
         var text = FormattableString.Invariant(
-            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.NonIid}|{dataFile}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}|{o.ConfigPath}|{model}") + (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "");
+            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.Partitioning}|{dataFile}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}|{o.ConfigPath}|{model}") + (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "");
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 }

@@ -99,7 +99,7 @@ public sealed partial class RoundTaskRunner(
             folder.WriteState(state);
         }
 
-        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = task.Hyperparameters.MaxSteps, LastLoss = null });
+        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = task.Hyperparameters.MaxSteps, LastLoss = null, LastOutcome = null });
         LogTaskTaken(logger, task.RunId, task.Round, task.Attempt, state.Phase);
         try
         {
