@@ -128,7 +128,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var records = new AlpacaDatasetReader().ReadAll(data.Files.EvaluationPath);
         var examples = session.Tokenize(records);
         var bySpecialty = HeldOutBySpecialty.Create(examples, data.EvaluationSpecialties, data);
-        var baseScore = bySpecialty.Score(session, "base", "base model (no adapter)", cancellationToken);
+        var baseScore = bySpecialty.Score(session, "base", "base model", cancellationToken);
         status.SetBaseEval(baseScore.All);
         report.Update(r => r with { BaseEval = baseScore.All, ArmScores = [baseScore] });
         return new HeldOut(examples, bySpecialty, ArmComparison.PickQuestions(records, data.EvaluationSpecialties));
