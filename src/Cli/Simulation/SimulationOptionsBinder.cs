@@ -95,17 +95,17 @@ public static class SimulationOptionsBinder
     public static SimulationOptions FromConfig(FedTuneConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var args = config.Train.TrainingArguments;
+        var recipe = config.Recipe;
         var fed = config.Federation;
         return new SimulationOptions
         {
             Rounds = fed.Rounds,
             Hospitals = fed.Hospitals.Count > 0 ? fed.Hospitals.Count : SimulationDefaults.Hospitals,
-            MaxSteps = args.MaxSteps > 0 ? args.MaxSteps : SimulationDefaults.MaxSteps,
-            SeqLength = config.Train.SeqLength,
-            BatchSize = args.PerDeviceTrainBatchSize,
-            LearningRate = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate,
-            Seed = args.Seed,
+            MaxSteps = recipe.MaxSteps > 0 ? recipe.MaxSteps : SimulationDefaults.MaxSteps,
+            SeqLength = recipe.SeqLength,
+            BatchSize = recipe.BatchSize,
+            LearningRate = recipe.LearningRate,
+            Seed = fed.Seed,
             RoundDeadline = fed.RoundDeadline,
         };
     }

@@ -26,6 +26,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
+        foreach (var notice in config?.KeysWithoutEffect ?? []) say("Note: " + notice);
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
 
         status.SetStage("resolving the base model");
@@ -215,17 +216,15 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var reader = new AlpacaDatasetReader();
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-        var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
-        var lora = SimulationPlanFactory.LoraConfig(plan);
         var trained = new List<(BaselineCurve Curve, string AdapterDirectory)>();
         var central = SimulationAuditWiring.CentralizedAdapterDirectory(folder);
         trained.Add((BaselineRunner.Centralized(report.Current.BaseModel.Path, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), heldOut, plan.Rounds,
-            options.MaxSteps * shards.Count, lora, settings, status, cancellationToken, central), central));
+            options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, central), central));
         report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
         foreach (var (name, records) in shards)
         {
             var local = SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name);
-            trained.Add((BaselineRunner.LocalOnly(report.Current.BaseModel.Path, options.SeqLength, name, records, heldOut, plan.Rounds, options.MaxSteps, lora, settings,
+            trained.Add((BaselineRunner.LocalOnly(report.Current.BaseModel.Path, options.SeqLength, name, records, heldOut, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
                 status, cancellationToken, local), local));
             report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
         }

@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -62,22 +63,22 @@ public static class TrainBenchmark
         var examples = Enumerable.Range(0, options.BatchSize)
             .Select(_ => TokenizedExample.FullSequence(Enumerable.Range(0, options.SeqLength).Select(_ => random.Next(config.VocabSize)).ToArray()))
             .ToList();
-        var trainerOptions = new TrainerOptions
+        var recipe = new TrainingRecipe
         {
+            BaseModel = shape.Name,
             LearningRate = options.LearningRate,
-            PerDeviceTrainBatchSize = options.BatchSize,
+            BatchSize = options.BatchSize,
             MaxSteps = options.WarmupSteps + options.Steps,
-            LrSchedulerType = LearningRateSchedulerType.Cosine,
+            LrSchedulerType = LrSchedulerType.Cosine,
             LoggingSteps = 1,
-            SaveSteps = 0,
-            Seed = options.Seed,
         };
+        var run = TrainerRun.For(recipe, options.LearningRate, examples.Count, options.Seed);
 
         var stopwatch = new Stopwatch();
         var stepEnds = new List<(int Step, double Seconds, long Tokens)>();
         var progress = new StepClock(entry => stepEnds.Add((entry.Step, stopwatch.Elapsed.TotalSeconds, entry.Tokens)));
         stopwatch.Start();
-        new CausalLmTrainer(model, trainerOptions, new CausalLmBatchCollator(0)).Train(examples, progress, cancellationToken);
+        new CausalLmTrainer(model, recipe, run, new CausalLmBatchCollator(0)).Train(examples, progress, cancellationToken);
 
         var start = options.WarmupSteps == 0 ? (Seconds: 0.0, Tokens: 0L) : (stepEnds[options.WarmupSteps - 1].Seconds, stepEnds[options.WarmupSteps - 1].Tokens);
         var seconds = stepEnds[^1].Seconds - start.Seconds;
