@@ -18,7 +18,7 @@ internal static class SimulateCommand
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
         var audit = new Option<bool>("--audit") { Description = "Run the privacy audit after the federation (the default; kept for older scripts)." };
-        var canaries = new Option<int?>("--canaries") { Description = "Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure." };
+        var canaries = new Option<int?>("--canaries") { Description = $"Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure per arm (default {SimulationDefaults.Canaries} when the audit runs, 0 with --no-audit)." };
         var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
         var auditBootstrap = new Option<int?>("--audit-bootstrap") { Description = $"Bootstrap resamples for the audit's confidence intervals (default {SimulationDefaults.AuditBootstrap})." };
         var command = new Command("simulate",

@@ -54,10 +54,10 @@ public static class ArmComparison
             var index = Enumerable.Range(0, evaluation.Count).FirstOrDefault(i => specialties[i] == specialty && evaluation[i].Input.Length is > 0 and <= 80, -1);
             if (index >= 0) picked.Add((specialty, evaluation[index]));
         }
-        foreach (var record in evaluation.Where(r => r.Input.Length is > 0 and <= 80))
+        for (int i = 0; i < evaluation.Count && picked.Count < 3; i++)
         {
-            if (picked.Count >= 3) break;
-            if (picked.All(p => !ReferenceEquals(p.Item2, record))) picked.Add((MedicalSpecialty.General, record));
+            if (evaluation[i].Input.Length is 0 or > 80 || picked.Any(p => ReferenceEquals(p.Item2, evaluation[i]))) continue;
+            picked.Add((i < specialties.Count ? specialties[i] : MedicalSpecialty.General, evaluation[i]));
         }
         return picked.Take(3).ToList();
     }

@@ -17,8 +17,11 @@ public static class SimulationDefaults
     public const int RecordsPerHospital = 400;
     public const int Seed = 42;
 
-    /// <summary>Candidates each canary secret is ranked among in the audit (at most log2(1000) ≈ 10 bits of exposure).</summary>
-    public const int CanaryCandidates = 1000;
+    /// <summary>Canaries planted in hospital-1's shard when the audit runs and --canaries is not given: the audit shows their exposure per arm.</summary>
+    public const int Canaries = 2;
+
+    /// <summary>Candidates each canary secret is ranked among in the audit (at most log2(100) ≈ 6.6 bits of exposure; each candidate is scored under every audited model).</summary>
+    public const int CanaryCandidates = 100;
 
     /// <summary>Bootstrap resamples behind the audit's confidence intervals.</summary>
     public const int AuditBootstrap = 1000;

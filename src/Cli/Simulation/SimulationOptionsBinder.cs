@@ -83,7 +83,7 @@ public static class SimulationOptionsBinder
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
-            Canaries = cli.Canaries ?? options.Canaries,
+            Canaries = cli.Canaries ?? (cli.NoAudit ? options.Canaries : SimulationDefaults.Canaries),
             CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
             Audit = !cli.NoAudit,
             AuditBootstrap = cli.AuditBootstrap ?? options.AuditBootstrap,

@@ -32,9 +32,10 @@ public sealed class SimulationOptionsTests : IDisposable
     {
         var o = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
         Assert.Equal((HospitalPartitioning.BySpecialty, true, true), (o.Partitioning, o.Compare, o.Audit));
+        Assert.Equal((SimulationDefaults.Canaries, SimulationDefaults.CanaryCandidates), (o.Canaries, o.CanaryCandidates));
 
         var quick = SimulationOptionsBinder.Bind(new SimulationOverrides { NoCompare = true, NoAudit = true, NonIid = true }, NoEnvironment);
-        Assert.Equal((HospitalPartitioning.ByTopic, false, false), (quick.Partitioning, quick.Compare, quick.Audit));
+        Assert.Equal((HospitalPartitioning.ByTopic, false, false, 0), (quick.Partitioning, quick.Compare, quick.Audit, quick.Canaries));
         Assert.Equal(HospitalPartitioning.Iid, SimulationOptionsBinder.Bind(new SimulationOverrides { Partitioning = HospitalPartitioning.Iid }, NoEnvironment).Partitioning);
         Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { NonIid = true, Partitioning = HospitalPartitioning.Iid }, NoEnvironment));
         Assert.NotEqual(RunFolder.Fingerprint(o, "d", "m"), RunFolder.Fingerprint(o with { Partitioning = HospitalPartitioning.Iid }, "d", "m"));

@@ -40,7 +40,7 @@ public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper out
                 clip_norm: 1.0
                 noise_multiplier: 1.0
                 delta: 1e-5
-            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, AuditBootstrap = 50 });
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, Canaries = 0, AuditBootstrap = 50 });
         var runDir = _simulation.RunDirectory;
 
         var report = await TinySimulation.RunAsync(options, output);
