@@ -17,6 +17,7 @@ internal static class SimulateCommand
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
+        var outageLimit = new Option<TimeSpan?>("--storage-outage-limit") { Description = "How long storage may stay unreachable (retried, the private Azurite restarted) before the run stops, marked failed and resumable (default 00:10:00)." };
         var audit = new Option<bool>("--audit") { Description = "Run the privacy audit after the federation (the default; kept for older scripts)." };
         var canaries = new Option<int?>("--canaries") { Description = $"Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure per arm (default {SimulationDefaults.Canaries} when the audit runs, 0 with --no-audit)." };
         var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
@@ -31,6 +32,7 @@ internal static class SimulateCommand
         command.Add(resume);
         command.Add(fresh);
         command.Add(deadline);
+        command.Add(outageLimit);
         command.Add(audit);
         command.Add(canaries);
         command.Add(canaryCandidates);
@@ -48,6 +50,7 @@ internal static class SimulateCommand
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),
                     RoundDeadline = parse.GetValue(deadline),
+                    StorageOutageLimit = parse.GetValue(outageLimit),
                     Audit = parse.GetValue(audit),
                     Canaries = parse.GetValue(canaries),
                     CanaryCandidates = parse.GetValue(canaryCandidates),

@@ -29,4 +29,7 @@ public static class SimulationDefaults
     /// <summary>Members (and as many non-members) the run's own audit scores: enough for AUROC intervals about ±0.06 wide, in seconds.</summary>
     public const int AuditRecordsPerSide = 200;
     public static readonly TimeSpan RoundDeadline = TimeSpan.FromMinutes(20);
+
+    /// <summary>How long storage may stay unreachable before the run stops, marked failed (resumable).</summary>
+    public static readonly TimeSpan StorageOutageLimit = TimeSpan.FromMinutes(10);
 }

@@ -93,6 +93,7 @@ public static class FedTuneConfigLoader
 
     private static YamlSection LoadRoot(string yaml, string source)
     {
+        YamlErrorHints.RejectTabIndentation(yaml, source);
         var stream = new YamlStream();
         try
         {
@@ -100,7 +101,7 @@ public static class FedTuneConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(source, (int)ex.Start.Line, (int)ex.Start.Column, null, $"not valid YAML: {ex.Message}", ex);
+            throw YamlErrorHints.Explain(ex, source);
         }
         catch (InvalidOperationException ex)
         {
