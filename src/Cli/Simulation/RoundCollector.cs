@@ -60,6 +60,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
             DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
             GlobalEval = globalEval,
             DpEpsilon = record.DpEpsilon,
+            SecureAggregation = record.SecureAggregation,
             Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };
     }

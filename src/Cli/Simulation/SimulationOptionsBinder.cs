@@ -24,6 +24,7 @@ public sealed record SimulationOverrides
     public bool Fresh { get; init; }
     public string? StorageConnectionString { get; init; }
     public TimeSpan? RoundDeadline { get; init; }
+    public TimeSpan? StorageOutageLimit { get; init; }
     public int? Canaries { get; init; }
     public int? CanaryCandidates { get; init; }
     public bool Audit { get; init; }
@@ -69,6 +70,7 @@ public static class SimulationOptionsBinder
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
+            StorageOutageLimit = cli.StorageOutageLimit ?? options.StorageOutageLimit,
             Canaries = cli.Canaries ?? options.Canaries,
             CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
             Audit = cli.Audit,
