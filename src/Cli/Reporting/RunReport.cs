@@ -76,6 +76,10 @@ public sealed record HospitalRoundReport
     public long BytesUp { get; init; }
     public long BytesDown { get; init; }
     public double TrainSeconds { get; init; }
+    /// <summary>Seconds from the agent seeing the task to its adapter upload completing (its manifest's busy_seconds).</summary>
+    public double BusySeconds { get; init; }
+    /// <summary>The recipe as this hospital's agent ran it, from its manifest; null when it sent none.</summary>
+    public FedTune.Core.Protocol.TrainingAsRun? Ran { get; init; }
     public string? RejectionReason { get; init; }
 }
 
@@ -92,6 +96,9 @@ public sealed record RoundReport
     /// orchestrator's accountant reports it; null when the run has no differential privacy.
     /// </summary>
     public double? DpEpsilon { get; init; }
+
+    /// <summary>Set when the round was securely aggregated (the orchestrator read only the masked uploads' sum).</summary>
+    public Core.Protocol.SecureAggregationFacts? SecureAggregation { get; init; }
 }
 
 /// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>

@@ -24,7 +24,9 @@ public static class BaselineOnlyRunner
         ArgumentNullException.ThrowIfNull(status);
         var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", arm == BaselineArm.Centralized ? "centralized" : "local-only"));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
-        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+        var dataFile = options.DataPath is null && config is not null
+            ? DatasetFile.Resolve(config.Dataset.Name)
+            : SimulationData.ResolveDataFile(options.DataPath);
         var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
         folder.Clear();
         Directory.CreateDirectory(folder.Path);

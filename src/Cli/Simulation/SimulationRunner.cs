@@ -30,7 +30,10 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
         foreach (var notice in config?.KeysWithoutEffect ?? []) say("Note: " + notice);
-        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+        var dataFile = options.DataPath is null && config is not null
+            ? DatasetFile.Resolve(config.Dataset.Name)
+            : SimulationData.ResolveDataFile(options.DataPath);
+        if (config is not null) say($"Data: dataset.name '{config.Dataset.Name}' → {(options.DataPath is null ? dataFile : "not used: --data " + dataFile)}");
 
         status.SetStage("resolving the base model");
         var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
