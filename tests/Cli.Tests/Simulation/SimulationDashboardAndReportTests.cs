@@ -38,7 +38,7 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
               rounds: 3
               min_fit_clients: 2
               min_available_clients: 2
-            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16 });
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, NoAudit = true });
         var runDir = _simulation.RunDirectory;
 
         // Watch the printed address in a browser while the federation runs.
