@@ -21,6 +21,11 @@ public sealed record UpdateManifest
     public required long ExampleCount { get; init; }
     public required UpdateMetrics Metrics { get; init; }
     public required UpdateTimings Timings { get; init; }
+    /// <summary>
+    /// Seconds from the moment the agent saw the task to the moment its upload was complete (the manifest's own write
+    /// excepted): the hospital's busy time, beside which a round's duration shows the orchestration's idle time.
+    /// </summary>
+    public double BusySeconds { get; init; }
     public required string AgentVersion { get; init; }
     public required DateTimeOffset CompletedUtc { get; init; }
 }
