@@ -74,6 +74,8 @@ public sealed record HospitalRoundReport
     public long BytesUp { get; init; }
     public long BytesDown { get; init; }
     public double TrainSeconds { get; init; }
+    /// <summary>From the agent's manifest: seconds from seeing the task to a complete upload (null without an upload).</summary>
+    public double? BusySeconds { get; init; }
     public string? RejectionReason { get; init; }
 }
 
@@ -81,7 +83,13 @@ public sealed record HospitalRoundReport
 public sealed record RoundReport
 {
     public required int Round { get; init; }
+    /// <summary>Round start (tasks issued) to the new global adapter written.</summary>
     public required double DurationSeconds { get; init; }
+    /// <summary>
+    /// <see cref="DurationSeconds"/> minus the slowest uploaded hospital's <see cref="HospitalRoundReport.BusySeconds"/>: the
+    /// time the round spent on anything but the hospitals' work (task pickup, upload notice, checks, aggregation).
+    /// </summary>
+    public double? IdleSeconds => Hospitals.Max(h => h.BusySeconds) is { } busiest ? DurationSeconds - busiest : null;
     public EvalMetrics? GlobalEval { get; init; }
     public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
 

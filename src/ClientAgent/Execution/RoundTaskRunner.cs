@@ -95,7 +95,8 @@ public sealed partial class RoundTaskRunner(
         if (state is null || state.TaskSha256 != taskSha)
         {
             folder.DeleteBulkyFiles();
-            state = new TaskWorkState { TaskSha256 = taskSha, Phase = TaskPhase.New, UpdatedUtc = time.GetUtcNow() };
+            var now = time.GetUtcNow();
+            state = new TaskWorkState { TaskSha256 = taskSha, Phase = TaskPhase.New, UpdatedUtc = now, SeenUtc = now };
             folder.WriteState(state);
         }
 
@@ -295,6 +296,7 @@ public sealed partial class RoundTaskRunner(
     private async Task<TaskWorkState> UploadManifestAsync(RoundTask task, TaskWorkState state, CancellationToken ct)
     {
         status.Update(s => s with { Activity = AgentActivity.Uploading });
+        var completed = time.GetUtcNow();
         var manifest = new UpdateManifest
         {
             RunId = task.RunId,
@@ -306,8 +308,9 @@ public sealed partial class RoundTaskRunner(
             ExampleCount = state.ExampleCount,
             Metrics = state.Metrics ?? new UpdateMetrics(),
             Timings = state.Timings,
+            BusySeconds = state.SeenUtc == default ? 0 : Math.Max(0, (completed - state.SeenUtc).TotalSeconds),
             AgentVersion = AgentVersion.Current,
-            CompletedUtc = time.GetUtcNow(),
+            CompletedUtc = completed,
         };
         var blob = new BlobRef(task.Container, task.ManifestBlob);
         bool created = await StorageRetry.RunAsync(c => store.TryCreateJsonAsync(blob, manifest, c), options.Upload, logger,

@@ -15,4 +15,6 @@ public sealed record TaskWorkState
     public ContentRef? UploadedAdapter { get; init; }
     public string? FailureReason { get; init; }
     public DateTimeOffset UpdatedUtc { get; init; }
+    /// <summary>When this agent first saw the task (kept across restarts); the manifest's busy time counts from here.</summary>
+    public DateTimeOffset SeenUtc { get; init; }
 }
