@@ -19,7 +19,8 @@ namespace FedTune.Orchestration.Local;
 /// </summary>
 public sealed partial class UploadWatcher : IAsyncDisposable
 {
-    private const int Parallelism = 8;
+    /// <summary>Listings in flight at once: the watcher shares Azurite (one Node process) with everything else.</summary>
+    private const int Parallelism = 4;
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly DurableTaskClient _client;

@@ -12,9 +12,15 @@ namespace FedTune.Cli.Bench;
 /// agent's order (adapter first, manifest last). One sweep over all hospitals looks for tasks (a GET each), so
 /// thousands of hospitals cost one pass, not thousands of polling loops.
 /// </summary>
-public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay)
+public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay) : IDisposable
 {
     private const int Parallelism = 16;
+    private readonly SemaphoreSlim _uploadSlots = new(Parallelism);
+    private int _seen;
+    private int _uploaded;
+
+    /// <summary>Tasks seen and uploads completed in the round being played (for progress lines).</summary>
+    public (int Seen, int Uploaded) Progress => (Volatile.Read(ref _seen), Volatile.Read(ref _uploaded));
     private static readonly TimeSpan SweepPause = TimeSpan.FromMilliseconds(100);
 
     /// <summary>When each hospital of the round saw its task and when its manifest was written.</summary>
@@ -23,6 +29,8 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
     /// <summary>Plays round <paramref name="round"/> (attempt 0) for every hospital; returns when all have uploaded.</summary>
     public async Task<RoundUploads> PlayRoundAsync(string runId, int round, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _seen, 0);
+        Volatile.Write(ref _uploaded, 0);
         var waiting = new ConcurrentDictionary<string, bool>(hospitals.Select(h => KeyValuePair.Create(h, true)), StringComparer.Ordinal);
         var seen = new ConcurrentBag<DateTimeOffset>();
         var uploaded = new ConcurrentBag<DateTimeOffset>();
@@ -37,6 +45,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
                     if (task == null) return;
                     waiting.TryRemove(hospital, out _);
                     seen.Add(DateTimeOffset.UtcNow);
+                    Interlocked.Increment(ref _seen);
                     uploads.Add(UploadAfterDelayAsync(task, globals, uploaded, cancellationToken));
                 }).ConfigureAwait(false);
             if (!waiting.IsEmpty) await Task.Delay(SweepPause, cancellationToken).ConfigureAwait(false);
@@ -55,7 +64,22 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         var remaining = delay - clock.Elapsed;
         if (remaining > TimeSpan.Zero) await Task.Delay(remaining, cancellationToken).ConfigureAwait(false);
 
-        float offset = 0.001f * (1 + (StringComparer.Ordinal.GetHashCode(task.HospitalId) & 7));
+        await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await UploadAsync(task, start, clock, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _uploadSlots.Release();
+        }
+        uploaded.Add(DateTimeOffset.UtcNow);
+        Interlocked.Increment(ref _uploaded);
+    }
+
+    private async Task UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        float offset = 0.001f * (1 + (int)(SplitMix(task.HospitalId) & 7));
         var bytes = AdapterWireFormat.ToBytes(start.With(t => t.Data.Select(v => v + offset).ToArray()));
         var adapter = await store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
             cancellationToken).ConfigureAwait(false);
@@ -68,8 +92,12 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
             BusySeconds = clock.Elapsed.TotalSeconds,
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
-        uploaded.Add(DateTimeOffset.UtcNow);
     }
+
+    public void Dispose() => _uploadSlots.Dispose();
+
+    /// <summary>A stable per-hospital number (string hash codes change between processes).</summary>
+    private static ulong SplitMix(string id) => id.Aggregate(0x9E3779B97F4A7C15UL, (h, c) => (h ^ c) * 0xBF58476D1CE4E5B9UL);
 
     private async Task<LoraAdapter> ReadAsync(ContentRef content, CancellationToken cancellationToken)
     {

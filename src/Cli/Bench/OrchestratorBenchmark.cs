@@ -72,12 +72,20 @@ public static class OrchestratorBenchmark
             BatchSize = options.BatchSize,
         }, cancellationToken).ConfigureAwait(false);
 
-        var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay);
+        using var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay);
         var figures = new List<OrchestratorRoundFigures>();
         for (int round = 1; round <= options.Rounds; round++)
         {
-            var uploads = await fleet.PlayRoundAsync(runId, round, cancellationToken).ConfigureAwait(false);
-            var record = await WaitForRecordAsync(host, runId, round, cancellationToken).ConfigureAwait(false);
+            using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var play = fleet.PlayRoundAsync(runId, round, playing.Token);
+            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
+            if (await Task.WhenAny(play, recordTask).ConfigureAwait(false) == recordTask && recordTask.IsFaulted)
+            {
+                await playing.CancelAsync().ConfigureAwait(false);
+                await recordTask.ConfigureAwait(false);
+            }
+            var uploads = await play.ConfigureAwait(false);
+            var record = await recordTask.ConfigureAwait(false);
             if (record.Participants.Count != options.Hospitals)
             {
                 throw new InvalidOperationException($"Round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; see its record.");
@@ -107,15 +115,25 @@ public static class OrchestratorBenchmark
         return figures;
     }
 
-    private static async Task<RoundRecord> WaitForRecordAsync(LocalOrchestratorHost host, string runId, int round, CancellationToken cancellationToken)
+    /// <summary>Waits for the round's record, printing progress every 15 s; throws when the run ends without it.</summary>
+    private static async Task<RoundRecord> WaitForRecordAsync(LocalOrchestratorHost host, string runId, int round, BenchHospitalFleet fleet,
+        TextWriter output, CancellationToken cancellationToken)
     {
+        var progress = Stopwatch.StartNew();
         while (true)
         {
             var record = await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken).ConfigureAwait(false);
             if (record != null) return record;
             var run = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
             if (run is { IsCompleted: true }) throw new InvalidOperationException($"The run ended {run.RuntimeStatus} before round {round}: {run.SerializedOutput}");
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            if (progress.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                progress.Restart();
+                var (seen, uploaded) = fleet.Progress;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestration status {run?.SerializedCustomStatus}"));
+            }
+            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
         }
     }
 }
