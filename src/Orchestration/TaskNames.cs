@@ -9,6 +9,11 @@ public static class TaskNames
     public const string AggregateRound = nameof(AggregateRound);
     public const string SaveCheckpoint = nameof(SaveCheckpoint);
     public const string ImportCheckpoint = nameof(ImportCheckpoint);
+    public const string CheckSecAggMessages = nameof(CheckSecAggMessages);
+    public const string WriteSecAggRoster = nameof(WriteSecAggRoster);
+    public const string RouteSecAggShares = nameof(RouteSecAggShares);
+    public const string WriteSecAggRevealRequests = nameof(WriteSecAggRevealRequests);
+    public const string AggregateSecureRound = nameof(AggregateSecureRound);
 
     /// <summary>
     /// External event raised on a run's orchestration (instance id = run id) with an <c>UploadNotice</c>: the named

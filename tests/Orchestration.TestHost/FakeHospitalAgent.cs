@@ -109,7 +109,7 @@ public sealed class FakeHospitalAgent
         {
             RunId = task.RunId, Round = task.Round, Attempt = task.Attempt, HospitalId = HospitalId, Adapter = adapter,
             BaseGlobalSha256 = task.GlobalAdapter?.Sha256, ExampleCount = ExampleCount,
-            Metrics = new UpdateMetrics { TrainLoss = 2.0 + Offset, StepsDone = task.Hyperparameters.MaxSteps, HeldOutNll = 1.5 + Offset, HeldOutTokens = ExampleCount * 10, HeldOutExamples = ExampleCount },
+            Metrics = new UpdateMetrics { TrainLoss = 2.0 + Offset, StepsDone = task.Recipe.MaxSteps, HeldOutNll = 1.5 + Offset, HeldOutTokens = ExampleCount * 10, HeldOutExamples = ExampleCount },
             Timings = new UpdateTimings { TrainSeconds = 0.01 },
             AgentVersion = "fake-1", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken);

@@ -41,14 +41,13 @@ public static class LoadCheck
         var plan = new FederationPlan
         {
             RunId = runId,
-            BaseModel = "EleutherAI/pythia-70m",
             Rounds = rounds,
             Hospitals = ids,
             FractionFit = 1,
             MinFitClients = hospitals,
             MinAvailableClients = hospitals,
             RoundDeadline = TimeSpan.FromMinutes(30),
-            Training = new TrainingHyperparameters { LearningRate = 5e-4, MaxSteps = 5 },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe { BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5 },
             Aggregation = new AggregationSettings(),
             SaveEveryRound = 1,
             SaveTotalLimit = 2,

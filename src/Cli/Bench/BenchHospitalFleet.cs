@@ -87,9 +87,8 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         {
             RunId = task.RunId, Round = task.Round, Attempt = task.Attempt, HospitalId = task.HospitalId, Adapter = adapter,
             BaseGlobalSha256 = task.GlobalAdapter?.Sha256, ExampleCount = 10,
-            Metrics = new UpdateMetrics { TrainLoss = 2.0, StepsDone = task.Hyperparameters.MaxSteps },
-            Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds },
-            BusySeconds = clock.Elapsed.TotalSeconds,
+            Metrics = new UpdateMetrics { TrainLoss = 2.0, StepsDone = task.Recipe.MaxSteps },
+            Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds, BusySeconds = clock.Elapsed.TotalSeconds },
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -58,13 +58,12 @@ public static class OrchestratorBenchmark
         await host.Operator.StartPlanAsync(new FederationPlan
         {
             RunId = runId,
-            BaseModel = "EleutherAI/pythia-70m",
             Rounds = options.Rounds,
             Hospitals = ids,
             MinFitClients = options.Hospitals,
             MinAvailableClients = options.Hospitals,
             RoundDeadline = deadline,
-            Training = new TrainingHyperparameters { LearningRate = 5e-4, MaxSteps = 5 },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe { BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5 },
             Aggregation = new AggregationSettings(),
             SaveEveryRound = 1,
             SaveTotalLimit = 2,

@@ -38,6 +38,35 @@ internal static class BaseCommand
                 return Task.FromResult(1);
             }
         });
-        return new Command("base", "The embedded default base model.") { create };
+        return new Command("base", "The embedded default base model, or a random model of another model's shape.") { create, Shaped() };
+    }
+
+    /// <summary>`fedtune base shaped --like DIR --out DIR`: random weights of the shape in DIR's config.json, with its tokenizer.json.</summary>
+    private static Command Shaped()
+    {
+        var like = new Option<string>("--like") { Description = "Folder with the model's config.json and tokenizer.json (e.g. ../shared/models/pythia-70m).", Required = true };
+        var output = new Option<string>("--out") { Description = "Model folder to write (config.json, model.safetensors, tokenizer.json).", Required = true };
+        var layers = new Option<int?>("--layers") { Description = "Fewer transformer blocks than the config says (same widths and vocabulary)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 1234 };
+        var shaped = new Command("shaped", "Write a model of another model's exact shape (its config.json and tokenizer.json) with random weights, to run and measure at the real size without its weights.")
+        {
+            like, output, layers, seed,
+        };
+        shaped.SetAction((parse, cancellationToken) =>
+        {
+            try
+            {
+                var folder = FedTune.Training.BaseModel.ShapedRandomModel.Write(Path.GetFullPath(parse.GetValue(like)!), Path.GetFullPath(parse.GetValue(output)!),
+                    parse.GetValue(layers), parse.GetValue(seed));
+                Console.WriteLine(folder);
+                return Task.FromResult(0);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException)
+            {
+                Console.Error.WriteLine("fedtune base shaped: " + e.Message);
+                return Task.FromResult(1);
+            }
+        });
+        return shaped;
     }
 }

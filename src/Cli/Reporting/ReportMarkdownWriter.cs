@@ -65,6 +65,22 @@ public static class ReportMarkdownWriter
                 "with respect to any one hospital's whole contribution, δ being federation.differential_privacy.delta.");
             md.AppendLine();
         }
+        var secure = report.Rounds.Where(r => r.SecureAggregation is not null).ToList();
+        if (secure.Count > 0)
+        {
+            md.AppendLine(Inv($"Secure aggregation (pairwise masking, Bonawitz et al. 2017) was on in {secure.Count} of {report.Rounds.Count} round(s): ") +
+                "the orchestrator read only masked uploads and unmasked their sum, never one hospital's adapter.");
+            md.AppendLine();
+            foreach (var r in secure)
+            {
+                var facts = r.SecureAggregation!;
+                md.AppendLine(Inv($"- round {r.Round}: threshold {facts.Threshold}, {facts.Neighbours} neighbours each, {facts.Survivors.Count} of {facts.Roster.Count} summed") +
+                    (facts.Dropped.Count > 0 ? $", dropped after sharing: {string.Join(", ", facts.Dropped)}" : ""));
+            }
+
+            md.AppendLine();
+        }
+
         var rejected = report.Rounds.SelectMany(r => r.Hospitals.Where(h => h.RejectionReason is not null).Select(h => (r.Round, h))).ToList();
         if (rejected.Count > 0)
         {
@@ -90,6 +106,14 @@ public static class ReportMarkdownWriter
             md.AppendLine();
         }
 
+        if (report.Rounds.Count > 0)
+        {
+            md.AppendLine("## " + RecipeAsRunMarkdown.Title);
+            md.AppendLine();
+            md.AppendLine(RecipeAsRunMarkdown.ToMarkdown(report.Rounds).TrimEnd());
+            md.AppendLine();
+        }
+
         md.AppendLine("## Settings");
         md.AppendLine();
         var s = report.Settings;
@@ -103,8 +127,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"| seq_length | {s.SeqLength} |"));
         md.AppendLine(Inv($"| partitioning | {s.Partitioning} |"));
         md.AppendLine(Inv($"| strategy | {s.Strategy} |"));
-        md.AppendLine(Inv($"| held-out evaluation records | {s.EvalExamples} |"));
-        md.AppendLine(Inv($"| seed | {s.Seed} |"));
+        md.AppendLine(Inv($"| held-out evaluation records | {(s.EvalExamples is { } evalCount ? evalCount.ToString(CultureInfo.InvariantCulture) : "none (no evaluator)")} |"));
+        md.AppendLine(Inv($"| seed | {(s.Seed is { } seed ? seed.ToString(CultureInfo.InvariantCulture) : "not recorded")} |"));
         md.AppendLine(Inv($"| data | `{s.DataPath}` |"));
         if (s.ConfigPath is not null) md.AppendLine(Inv($"| configuration | `{s.ConfigPath}` |"));
         md.AppendLine();

@@ -48,8 +48,10 @@ public sealed record RunSettings
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
     public required string Partitioning { get; init; }
-    public required int Seed { get; init; }
-    public required int EvalExamples { get; init; }
+    /// <summary>The run's seed; null when the report was rebuilt from storage of a run that did not record it.</summary>
+    public required int? Seed { get; init; }
+    /// <summary>Records in the held-out evaluation split; null when the run had no evaluator.</summary>
+    public required int? EvalExamples { get; init; }
     public required string DataPath { get; init; }
     public required string Strategy { get; init; }
     public string? ConfigPath { get; init; }
@@ -74,8 +76,10 @@ public sealed record HospitalRoundReport
     public long BytesUp { get; init; }
     public long BytesDown { get; init; }
     public double TrainSeconds { get; init; }
-    /// <summary>From the agent's manifest: seconds from seeing the task to a complete upload (null without an upload).</summary>
-    public double? BusySeconds { get; init; }
+    /// <summary>Seconds from the agent seeing the task to its adapter upload completing (its manifest's busy_seconds).</summary>
+    public double BusySeconds { get; init; }
+    /// <summary>The recipe as this hospital's agent ran it, from its manifest; null when it sent none.</summary>
+    public FedTune.Core.Protocol.TrainingAsRun? Ran { get; init; }
     public string? RejectionReason { get; init; }
 }
 
@@ -89,7 +93,8 @@ public sealed record RoundReport
     /// <see cref="DurationSeconds"/> minus the slowest uploaded hospital's <see cref="HospitalRoundReport.BusySeconds"/>: the
     /// time the round spent on anything but the hospitals' work (task pickup, upload notice, checks, aggregation).
     /// </summary>
-    public double? IdleSeconds => Hospitals.Max(h => h.BusySeconds) is { } busiest ? DurationSeconds - busiest : null;
+    public double? IdleSeconds => Hospitals.Where(h => h.State == HospitalRoundState.Uploaded && h.BusySeconds > 0).Select(h => (double?)h.BusySeconds).Max()
+        is { } busiest ? DurationSeconds - busiest : null;
     public EvalMetrics? GlobalEval { get; init; }
     public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
 
@@ -98,6 +103,9 @@ public sealed record RoundReport
     /// orchestrator's accountant reports it; null when the run has no differential privacy.
     /// </summary>
     public double? DpEpsilon { get; init; }
+
+    /// <summary>Set when the round was securely aggregated (the orchestrator read only the masked uploads' sum).</summary>
+    public Core.Protocol.SecureAggregationFacts? SecureAggregation { get; init; }
 }
 
 /// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>

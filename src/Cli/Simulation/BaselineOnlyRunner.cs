@@ -24,7 +24,9 @@ public static class BaselineOnlyRunner
         ArgumentNullException.ThrowIfNull(status);
         var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", arm == BaselineArm.Centralized ? "centralized" : "local-only"));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
-        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+        var dataFile = options.DataPath is null && config is not null
+            ? DatasetFile.Resolve(config.Dataset.Name)
+            : SimulationData.ResolveDataFile(options.DataPath);
         var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
         folder.Clear();
         Directory.CreateDirectory(folder.Path);
@@ -44,18 +46,16 @@ public static class BaselineOnlyRunner
             status.SetBaseEval(baseEval);
             var reader = new AlpacaDatasetReader();
             var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-            var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
-            var lora = SimulationPlanFactory.LoraConfig(plan);
             if (arm == BaselineArm.Centralized)
             {
                 curves.Add(BaselineRunner.Centralized(baseModel.Path, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), eval, options.Rounds,
-                    options.MaxSteps * shards.Count, lora, settings, status, cancellationToken));
+                    options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken));
             }
             else
             {
                 foreach (var (name, records) in shards)
                 {
-                    curves.Add(BaselineRunner.LocalOnly(baseModel.Path, options.SeqLength, name, records, eval, options.Rounds, options.MaxSteps, lora, settings,
+                    curves.Add(BaselineRunner.LocalOnly(baseModel.Path, options.SeqLength, name, records, eval, options.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
                         status, cancellationToken));
                 }
             }

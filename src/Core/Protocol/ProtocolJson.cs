@@ -16,7 +16,15 @@ namespace FedTune.Core.Protocol;
 [JsonSerializable(typeof(FailedTaskMarker))]
 [JsonSerializable(typeof(RoundRecord))]
 [JsonSerializable(typeof(CheckpointRecord))]
+[JsonSerializable(typeof(GlobalEvaluationRecord))]
 [JsonSerializable(typeof(ContentRef))]
+[JsonSerializable(typeof(SecureAggregation.SecAggPublicKeys))]
+[JsonSerializable(typeof(SecAggRoster))]
+[JsonSerializable(typeof(SecAggShareBundle))]
+[JsonSerializable(typeof(SecAggInbox))]
+[JsonSerializable(typeof(SecAggRevealRequest))]
+[JsonSerializable(typeof(SecureAggregation.SecAggReveal))]
+[JsonSerializable(typeof(SecureAggregation.SecAggClientState))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;
 
 /// <summary>Serialize/parse protocol records; parse errors name the blob and the problem.</summary>

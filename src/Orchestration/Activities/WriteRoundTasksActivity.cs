@@ -24,7 +24,8 @@ public sealed class WriteRoundTasksActivity(BlobStore store) : TaskActivity<Roun
         await Parallel.ForEachAsync(batch.Hospitals, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (hospital, token) =>
             {
-                var task = RoundTaskFactory.Create(batch.Plan, batch.Round, batch.Attempt, hospital, batch.GlobalAdapter, batch.IssuedUtc);
+                var task = RoundTaskFactory.Create(batch.Plan, batch.Round, batch.Attempt, hospital, batch.GlobalAdapter, batch.IssuedUtc)
+                    with { SecureAggregation = batch.SecureAggregation };
                 if (await store.TryCreateJsonAsync(BlobLayout.RoundTask(task.RunId, task.Round, task.HospitalId, task.Attempt), task, token)
                         .ConfigureAwait(false))
                 {

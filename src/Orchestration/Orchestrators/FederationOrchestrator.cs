@@ -60,8 +60,10 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         var tracker = new RoundTracker(selected);
+        var secure = SecureAggregationPlanner.TaskFor(plan, state.Round, state.Attempt, selected.Count, roundStarted);
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
-        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter, roundStarted, selected).ConfigureAwait(true);
+        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter, secure, roundStarted, selected).ConfigureAwait(true);
+        var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
         var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline, batch =>
         {
             foreach (var outcome in batch) tracker.Record(outcome);
@@ -76,7 +78,13 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         context.SetCustomStatus(StatusFor(state, FederationPhases.Aggregating, tracker));
-        var aggregated = await context.CallActivityAsync<AggregateResult>(TaskNames.AggregateRound, new AggregateRequest
+        if (secure != null)
+        {
+            var uploaded = outcomes.Where(o => o.State == HospitalRoundState.Uploaded).Select(o => o.HospitalId).ToArray();
+            await SecureAggregationRelay.RequestRevealAsync(context, plan, state.Round, state.Attempt, uploaded, secure).ConfigureAwait(true);
+        }
+
+        var aggregated = await context.CallActivityAsync<AggregateResult>(secure == null ? TaskNames.AggregateRound : TaskNames.AggregateSecureRound, new AggregateRequest
         {
             RunId = plan.RunId,
             Round = state.Round,
@@ -92,6 +100,9 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             RoundStartedUtc = roundStarted,
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
+            WirePrecision = plan.Recipe.WirePrecision,
+            SecureAggregation = secure,
+            SecAggSharers = sharers,
         }, ActivityRetry.Options).ConfigureAwait(true);
         if (!aggregated.Produced)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 
 namespace FedTune.Orchestration.Plans;
@@ -11,7 +12,6 @@ namespace FedTune.Orchestration.Plans;
 public sealed record FederationPlan
 {
     public required string RunId { get; init; }
-    public required string BaseModel { get; init; }
     public required int Rounds { get; init; }
     /// <summary>All hospitals of the federation (normalized ids, sorted).</summary>
     public required IReadOnlyList<string> Hospitals { get; init; }
@@ -24,11 +24,11 @@ public sealed record FederationPlan
     /// <summary>With <see cref="QuorumFailurePolicy.Retry"/>: how many extra attempts a round gets before the run fails.</summary>
     public int MaxRoundRetries { get; init; } = 2;
     public long Seed { get; init; }
-    public double LearningRateMax { get; init; } = 5e-4;
-    public double LearningRateMin { get; init; } = 1e-6;
-    /// <summary>Hyperparameters for every round; the learning rate is replaced by the round's cosine value.</summary>
-    public required TrainingHyperparameters Training { get; init; }
+    /// <summary>How every hospital trains, in every round (base model included); each task carries it unchanged.</summary>
+    public required TrainingRecipe Recipe { get; init; }
     public required AggregationSettings Aggregation { get; init; }
+    /// <summary>Secure aggregation settings; null when off (the default).</summary>
+    public Core.Configuration.SecureAggregationConfig? SecureAggregation { get; init; }
     /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>
     public int SaveEveryRound { get; init; }
     /// <summary>Keep at most this many checkpoints, deleting the oldest (0: keep all).</summary>

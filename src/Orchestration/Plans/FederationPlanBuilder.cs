@@ -25,14 +25,10 @@ public static class FederationPlanBuilder
         var hospitals = federation.Hospitals.Select(h => BlobLayout.NormalizeHospitalId(h.Id)).Order(StringComparer.Ordinal).ToArray();
         var strategyName = federation.Strategy.Name.ToString().ToLowerInvariant();
 
-        var args = config.Train.TrainingArguments;
-        double lrMax = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate;
-        double lrMin = config.Train.LearningRateMin ?? lrMax;
         var strategy = federation.Strategy;
         return new FederationPlan
         {
             RunId = runId,
-            BaseModel = config.Model.Name,
             Rounds = federation.Rounds,
             Hospitals = hospitals,
             FractionFit = federation.FractionFit,
@@ -42,24 +38,7 @@ public static class FederationPlanBuilder
             OnQuorumFailure = federation.OnQuorumFailure == CoreQuorum.Retry ? QuorumFailurePolicy.Retry : QuorumFailurePolicy.Fail,
             MaxRoundRetries = federation.MaxRetries,
             Seed = federation.Seed,
-            LearningRateMax = lrMax,
-            LearningRateMin = lrMin,
-            Training = new TrainingHyperparameters
-            {
-                LearningRate = lrMax,
-                MaxSteps = args.MaxSteps,
-                NumTrainEpochs = args.NumTrainEpochs,
-                BatchSize = args.PerDeviceTrainBatchSize,
-                GradientAccumulationSteps = args.GradientAccumulationSteps,
-                MaxSequenceLength = config.Train.SeqLength,
-                WeightDecay = args.WeightDecay,
-                MaxGradNorm = args.MaxGradNorm,
-                LoraRank = config.Model.Lora.R,
-                LoraAlpha = config.Model.Lora.Alpha,
-                LoraDropout = config.Model.Lora.Dropout,
-                TargetModules = config.Model.Lora.TargetModules ?? [],
-                ProximalMu = strategy.ProximalMu,
-            },
+            Recipe = config.Recipe,
             Aggregation = new AggregationSettings
             {
                 Strategy = strategyName,
@@ -76,14 +55,15 @@ public static class FederationPlanBuilder
                     ["norm_bound"] = strategy.NormBound,
                     ["proximal_mu"] = strategy.ProximalMu,
                 },
-                FreezeA = config.Model.Lora.FreezeA,
+                FreezeA = config.Recipe.Lora.FreezeA,
                 MaxNormRatio = federation.Validation.MaxNormRatio > 0 ? federation.Validation.MaxNormRatio : null,
                 DifferentialPrivacy = federation.DifferentialPrivacy is { } dp
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
                     : null,
             },
-            SaveEveryRound = config.Train.SaveEveryRound,
-            SaveTotalLimit = args.SaveTotalLimit ?? 0,
+            SecureAggregation = federation.SecureAggregation,
+            SaveEveryRound = config.SaveEveryRound,
+            SaveTotalLimit = config.Recipe.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
             StartFrom = startFrom,
         };

@@ -79,11 +79,39 @@ public sealed class SimulationOptionsTests : IDisposable
         Assert.Equal((false, 0), (plain.Audit, plain.Canaries));
         var audited = SimulationOptionsBinder.Bind(new SimulationOverrides { Audit = true, Canaries = 3, CanaryCandidates = 200, AuditBootstrap = 50 }, NoEnvironment);
         Assert.Equal((true, 3, 200, 50), (audited.Audit, audited.Canaries, audited.CanaryCandidates, audited.AuditBootstrap));
-        Assert.NotEqual(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(audited, "d", "m"));
-        Assert.Equal(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(plain with { Audit = true }, "d", "m"));
+        var data = _temp.WriteFile("d.json", "[]");
+        var model = _temp.WriteFile("m.bin", "weights");
+        Assert.NotEqual(RunFolder.Fingerprint(plain, data, model), RunFolder.Fingerprint(audited, data, model));
+        Assert.Equal(RunFolder.Fingerprint(plain, data, model), RunFolder.Fingerprint(plain with { Audit = true }, data, model));
         var e = Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { Canaries = -1 }, NoEnvironment));
         Assert.Contains("--canaries is -1", e.Message, StringComparison.Ordinal);
         Assert.Empty(SimulateCommand.Create().Parse(["--audit", "--canaries", "2", "--canary-candidates", "100", "--audit-bootstrap", "200"]).Errors);
+    }
+
+    [Fact]
+    public void The_resume_fingerprint_follows_the_configs_content_the_data_and_the_base_model_not_the_config_path()
+    {
+        var config = _temp.WriteFile("run.yaml", SeedConfigYaml.Nested);
+        var data = _temp.WriteFile("data.json", "[{\"instruction\": \"q\", \"input\": \"\", \"output\": \"a\"}]");
+        var model = Directory.CreateDirectory(_temp.File("model")).FullName;
+        File.WriteAllText(Path.Combine(model, "config.json"), "{}");
+        File.WriteAllText(Path.Combine(model, "model.safetensors"), "weights");
+        var options = SimulationOptionsBinder.Bind(new SimulationOverrides { ConfigPath = config }, NoEnvironment);
+        var first = RunFolder.Fingerprint(options, data, model);
+
+        var copy = _temp.WriteFile("copy.yaml", SeedConfigYaml.Nested);
+        Assert.Equal(first, RunFolder.Fingerprint(options with { ConfigPath = copy }, data, model));
+
+        File.WriteAllText(config, SeedConfigYaml.Nested.Replace("peft_lora_alpha: 64", "peft_lora_alpha: 32", StringComparison.Ordinal));
+        var edited = RunFolder.Fingerprint(options, data, model);
+        Assert.NotEqual(first, edited);
+
+        File.AppendAllText(data, " ");
+        var newData = RunFolder.Fingerprint(options, data, model);
+        Assert.NotEqual(edited, newData);
+
+        File.WriteAllText(Path.Combine(model, "model.safetensors"), "other weights");
+        Assert.NotEqual(newData, RunFolder.Fingerprint(options, data, model));
     }
 
     [Fact]
