@@ -18,6 +18,11 @@ public static class FederationTasks
         registry.AddActivity<AggregateRoundActivity>(TaskNames.AggregateRound);
         registry.AddActivity<SaveCheckpointActivity>(TaskNames.SaveCheckpoint);
         registry.AddActivity<ImportCheckpointActivity>(TaskNames.ImportCheckpoint);
+        registry.AddActivity<CheckSecAggMessagesActivity>(TaskNames.CheckSecAggMessages);
+        registry.AddActivity<WriteSecAggRosterActivity>(TaskNames.WriteSecAggRoster);
+        registry.AddActivity<RouteSecAggSharesActivity>(TaskNames.RouteSecAggShares);
+        registry.AddActivity<WriteSecAggRevealRequestsActivity>(TaskNames.WriteSecAggRevealRequests);
+        registry.AddActivity<AggregateSecureRoundActivity>(TaskNames.AggregateSecureRound);
         return registry;
     }
 }

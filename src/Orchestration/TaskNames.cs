@@ -10,6 +10,11 @@ public static class TaskNames
     public const string AggregateRound = nameof(AggregateRound);
     public const string SaveCheckpoint = nameof(SaveCheckpoint);
     public const string ImportCheckpoint = nameof(ImportCheckpoint);
+    public const string CheckSecAggMessages = nameof(CheckSecAggMessages);
+    public const string WriteSecAggRoster = nameof(WriteSecAggRoster);
+    public const string RouteSecAggShares = nameof(RouteSecAggShares);
+    public const string WriteSecAggRevealRequests = nameof(WriteSecAggRevealRequests);
+    public const string AggregateSecureRound = nameof(AggregateSecureRound);
 
     /// <summary>External event that makes a hospital's round check its upload now instead of at the next timer.</summary>
     public const string UploadArrivedEvent = "UploadArrived";

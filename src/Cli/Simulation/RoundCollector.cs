@@ -44,6 +44,8 @@ public sealed class RoundCollector(BlobStore store, string runId)
                 BytesUp = p.AdapterBytes,
                 BytesDown = previousGlobalBytes,
                 TrainSeconds = manifest?.Timings.TrainSeconds ?? 0,
+                BusySeconds = manifest?.Timings.BusySeconds ?? 0,
+                Ran = manifest?.Ran,
             });
         }
         foreach (var r in record.Rejected) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
@@ -58,6 +60,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
             DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
             GlobalEval = globalEval,
             DpEpsilon = record.DpEpsilon,
+            SecureAggregation = record.SecureAggregation,
             Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };
     }

@@ -65,6 +65,7 @@ public sealed partial class AgentWorker(
                             if (_settled.Contains(task.RoundFolder)) continue;
                             var outcome = await runner.RunAsync(task, stoppingToken).ConfigureAwait(false);
                             active |= outcome != TaskOutcome.Busy;
+                            if (outcome != TaskOutcome.Busy) status.Update(s => s with { LastOutcome = outcome });
                             if (outcome is TaskOutcome.Completed or TaskOutcome.Failed or TaskOutcome.Skipped or TaskOutcome.AlreadyDone)
                             {
                                 _settled.Add(task.RoundFolder);

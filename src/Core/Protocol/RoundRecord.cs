@@ -32,7 +32,13 @@ public sealed record RoundRecord
     public double? DpDelta { get; init; }
     /// <summary>Relative Frobenius error of the averaged LoRA factors against the average of the B·A products.</summary>
     public double? LoraProductError { get; init; }
+    /// <summary>Set when the round was securely aggregated: the orchestrator read only the masked uploads' sum.</summary>
+    public SecureAggregationFacts? SecureAggregation { get; init; }
 }
+
+/// <summary>How a securely aggregated round went: threshold, who published keys, who shared, whose upload was summed, who dropped after sharing.</summary>
+public sealed record SecureAggregationFacts(int Threshold, int Neighbours, IReadOnlyList<string> Roster, IReadOnlyList<string> Sharers,
+    IReadOnlyList<string> Survivors, IReadOnlyList<string> Dropped);
 
 public sealed record RoundParticipant(string HospitalId, long ExampleCount, double Weight, UpdateMetrics Metrics, long AdapterBytes, string AdapterSha256);
 

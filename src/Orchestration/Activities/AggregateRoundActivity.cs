@@ -100,7 +100,9 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 }
                 if (result.QuorumMet && participants.Count >= request.MinFitClients)
                 {
-                    newGlobal = await store.UploadContentAddressedAsync(AdapterWireFormat.ToBytes(result.Global),
+                    var globalBytes = Core.Compression.CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision,
+                        Sampling.SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
+                    newGlobal = await store.UploadContentAddressedAsync(globalBytes,
                         sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
                     if (!initialRound && (result.State.M != null || result.State.V != null))
                     {
@@ -222,7 +224,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
     }
 
-    private static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
+    internal static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {
         Produced = record.GlobalAdapter != null,
         GlobalAdapter = record.GlobalAdapter,

@@ -85,6 +85,12 @@ public sealed record AggregateRequest
     public required int TotalHospitals { get; init; }
     /// <summary>The DP accountant's ledger before this round (null: first DP round or no DP).</summary>
     public string? PrivacyLedger { get; init; }
+    /// <summary>The precision the new global adapter is written in (the download direction of the wire).</summary>
+    public Core.Compression.WirePrecision WirePrecision { get; init; } = Core.Compression.WirePrecision.Fp32;
+    /// <summary>The round's secure aggregation (null: off); with it the uploads are masked and only their sum is read.</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
+    /// <summary>With secure aggregation: the hospitals whose encrypted shares were routed (they mask with each other).</summary>
+    public IReadOnlyList<string>? SecAggSharers { get; init; }
 }
 
 /// <summary>Result of the aggregation: whether a new global adapter was produced, and the round record's place.</summary>

@@ -60,15 +60,17 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
 
         var tracker = new RoundTracker(selected);
         var pending = new Dictionary<Task<HospitalRoundOutcome>, string>();
+        var secure = SecureAggregationPlanner.TaskFor(plan, state.Round, state.Attempt, selected.Count, roundStarted);
         foreach (var hospital in selected)
         {
-            var task = RoundTaskFactory.Create(plan, state.Round, state.Attempt, hospital, state.GlobalAdapter, roundStarted);
+            var task = RoundTaskFactory.Create(plan, state.Round, state.Attempt, hospital, state.GlobalAdapter, roundStarted) with { SecureAggregation = secure };
             var call = context.CallSubOrchestratorAsync<HospitalRoundOutcome>(TaskNames.HospitalRoundOrchestrator,
                 new HospitalRoundInput(task, plan.Monitor),
                 new SubOrchestrationOptions { InstanceId = TaskNames.HospitalRoundInstanceId(plan.RunId, state.Round, state.Attempt, hospital) });
             pending.Add(call, hospital);
         }
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
+        var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
 
         var outcomes = new List<HospitalRoundOutcome>(selected.Count);
         while (pending.Count > 0)
@@ -89,7 +91,13 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         context.SetCustomStatus(StatusFor(state, FederationPhases.Aggregating, tracker));
-        var aggregated = await context.CallActivityAsync<AggregateResult>(TaskNames.AggregateRound, new AggregateRequest
+        if (secure != null)
+        {
+            var uploaded = outcomes.Where(o => o.State == HospitalRoundState.Uploaded).Select(o => o.HospitalId).ToArray();
+            await SecureAggregationRelay.RequestRevealAsync(context, plan, state.Round, state.Attempt, uploaded, secure).ConfigureAwait(true);
+        }
+
+        var aggregated = await context.CallActivityAsync<AggregateResult>(secure == null ? TaskNames.AggregateRound : TaskNames.AggregateSecureRound, new AggregateRequest
         {
             RunId = plan.RunId,
             Round = state.Round,
@@ -105,6 +113,9 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             RoundStartedUtc = roundStarted,
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
+            WirePrecision = plan.Recipe.WirePrecision,
+            SecureAggregation = secure,
+            SecAggSharers = sharers,
         }, ActivityRetry.Options).ConfigureAwait(true);
         if (!aggregated.Produced)
         {

@@ -27,6 +27,8 @@ public sealed record FederationPlan
     /// <summary>How every hospital trains, in every round (base model included); each task carries it unchanged.</summary>
     public required TrainingRecipe Recipe { get; init; }
     public required AggregationSettings Aggregation { get; init; }
+    /// <summary>Secure aggregation settings; null when off (the default).</summary>
+    public Core.Configuration.SecureAggregationConfig? SecureAggregation { get; init; }
     /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>
     public int SaveEveryRound { get; init; }
     /// <summary>Keep at most this many checkpoints, deleting the oldest (0: keep all).</summary>

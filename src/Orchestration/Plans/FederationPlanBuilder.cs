@@ -61,6 +61,7 @@ public static class FederationPlanBuilder
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
                     : null,
             },
+            SecureAggregation = federation.SecureAggregation,
             SaveEveryRound = config.SaveEveryRound,
             SaveTotalLimit = config.Recipe.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),

@@ -42,6 +42,26 @@ public sealed class OrchestrationFunctions(BlobStore store)
     public Task<ImportedCheckpoint> ImportCheckpoint([ActivityTrigger] ImportCheckpointRequest input, FunctionContext context) =>
         new ImportCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);
 
+    [Function(TaskNames.CheckSecAggMessages)]
+    public Task<SecAggMessageStatus> CheckSecAggMessages([ActivityTrigger] SecAggMessageCheck input, FunctionContext context) =>
+        new CheckSecAggMessagesActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.WriteSecAggRoster)]
+    public Task<IReadOnlyList<string>> WriteSecAggRoster([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new WriteSecAggRosterActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.RouteSecAggShares)]
+    public Task<IReadOnlyList<string>> RouteSecAggShares([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new RouteSecAggSharesActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.WriteSecAggRevealRequests)]
+    public Task<bool> WriteSecAggRevealRequests([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new WriteSecAggRevealRequestsActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.AggregateSecureRound)]
+    public Task<AggregateResult> AggregateSecureRound([ActivityTrigger] AggregateRequest input, FunctionContext context) =>
+        new AggregateSecureRoundActivity(store).ExecuteAsync(input, context.CancellationToken);
+
     private static T Input<T>(TaskOrchestrationContext context) where T : class =>
         context.GetInput<T>() ?? throw new InvalidOperationException($"{context.Name} was started without its {typeof(T).Name} input.");
 }
