@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using FedTune.Cli.Bench;
+using FedTune.Orchestration.Plans;
 using FedTune.Core.Benchmarks;
 using FedTune.Training.Benchmarks;
 
 namespace FedTune.Cli.Commands;
 
-/// <summary>`fedtune bench aggregate|train`: the measured benchmarks (ratios against a baseline run side by side).</summary>
+/// <summary>`fedtune bench aggregate|train|secagg|orchestrator`: the measured benchmarks (ratios against a baseline run side by side).</summary>
 internal static class BenchCommand
 {
     public static Command Create() => new("bench", "Benchmarks that print measured figures side by side with a baseline (PyTorch, memcpy).")
@@ -13,6 +15,7 @@ internal static class BenchCommand
         Aggregate(),
         Train(),
         SecureAggregation(),
+        Orchestrator(),
     };
 
     private static Command SecureAggregation()
@@ -35,6 +38,34 @@ internal static class BenchCommand
             }
 
             SecureAggregationBenchmark.Run(sizes, parse.GetValue(parameters), parse.GetValue(neighbours), Console.Out);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Orchestrator()
+    {
+        var hospitals = new Option<int>("--hospitals") { Description = "Fake hospitals in the federation (all take part in every round).", DefaultValueFactory = _ => 100 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds to run.", DefaultValueFactory = _ => 2 };
+        var delay = new Option<double>("--delay") { Description = "Seconds each fake hospital waits after seeing its task before it uploads.", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size") { Description = "Hospitals per task-write and upload-check activity.", DefaultValueFactory = _ => FederationPlan.DefaultBatchSize };
+        var command = new Command("orchestrator",
+            "Per-round overhead and per-hospital cost of the real orchestrator (local host, private Azurite) with N fake hospitals uploading valid adapters after a set delay.")
+        {
+            hospitals, rounds, delay, batch,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            int n = parse.GetValue(hospitals), r = parse.GetValue(rounds), b = parse.GetValue(batch);
+            double d = parse.GetValue(delay);
+            if (n < 1 || r < 1 || b < 1 || d < 0)
+            {
+                await Console.Error.WriteLineAsync("fedtune bench orchestrator: --hospitals, --rounds and --batch-size must be at least 1 and --delay not negative.")
+                    .ConfigureAwait(false);
+                return 2;
+            }
+            await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions { Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b },
+                Console.Out, cancellationToken).ConfigureAwait(false);
             return 0;
         });
         return command;
@@ -69,15 +100,18 @@ internal static class BenchCommand
 
     private static Command Train()
     {
-        var shape = new Option<string>("--model") { Description = "Model shape: pythia-70m, embedded, or all.", DefaultValueFactory = _ => "all" };
+        var shape = new Option<string>("--model") { Description = "Model shape: pythia-70m (from ../shared/models/pythia-70m/config.json), embedded, or all.", DefaultValueFactory = _ => "pythia-70m" };
         var seq = new Option<int>("--seq-length") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 512 };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 2 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps (after one warm-up step).", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per repetition (after one warm-up step).", DefaultValueFactory = _ => 2 };
+        var repetitions = new Option<int>("--repetitions") { Description = "Interleaved repetitions (C#, then PyTorch); min and median are reported.", DefaultValueFactory = _ => 3 };
+        var fp32 = new Option<bool>("--fp32") { Description = "Keep the base weights in float32 instead of the seed's NF4." };
+        var noCheckpointing = new Option<bool>("--no-checkpointing") { Description = "Keep activations instead of the seed's gradient checkpointing." };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads for both frameworks.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Skip the PyTorch comparison." };
-        var command = new Command("train", "Training tokens/s and peak memory of the C# trainer against PyTorch eager on the same GPT-NeoX + LoRA step (CPU).")
+        var command = new Command("train", "Seconds per step, GFLOP/s against the measured matmul peak and peak memory of the C# trainer, interleaved with PyTorch eager on the same GPT-NeoX + LoRA step (CPU).")
         {
-            shape, seq, batch, steps, threads, noPyTorch,
+            shape, seq, batch, steps, repetitions, threads, fp32, noCheckpointing, noPyTorch,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -99,7 +133,10 @@ internal static class BenchCommand
                 SeqLength = parse.GetValue(seq),
                 BatchSize = parse.GetValue(batch),
                 Steps = parse.GetValue(steps),
+                Repetitions = parse.GetValue(repetitions),
                 Threads = parse.GetValue(threads),
+                Quantization = parse.GetValue(fp32) ? Core.Configuration.BaseQuantization.None : Core.Configuration.BaseQuantization.Nf4,
+                GradientCheckpointing = !parse.GetValue(noCheckpointing),
             };
             if (parse.GetValue(noPyTorch)) options = options with { PythonExecutable = null };
             try
@@ -108,7 +145,8 @@ internal static class BenchCommand
                 {
                     var ratio = r.Ratio is { } x ? string.Create(CultureInfo.InvariantCulture, $"{x:F2}x PyTorch") : "no PyTorch figure";
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{r.Model}: TorchSharp {r.TorchSharp.TokensPerSecond:F0} tokens/s, PyTorch {(r.PyTorch is { } p ? p.TokensPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "-")} tokens/s: {ratio}"));
+                        $"{r.Model} ({r.Recipe}): TorchSharp {r.TorchSharp.MedianSecondsPerStep:F2} s/step, {r.TorchSharp.Gigaflops:F0} GFLOP/s = {r.PeakFraction:P0} of the measured {r.PeakGigaflops:F0}, peak RSS {r.TorchSharp.PeakMemoryMiB:F0} MiB; " +
+                        $"PyTorch {(r.PyTorch is { } p ? p.MedianSecondsPerStep.ToString("F2", CultureInfo.InvariantCulture) : "-")} s/step: {ratio}"));
                 }
                 return Task.FromResult(0);
             }

@@ -19,6 +19,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"- Base model: {report.BaseModel.Name} ({(report.BaseModel.Source == "embedded" ? "the embedded default base model" : "from the configuration")}, `{report.BaseModel.Path}`)"));
         md.AppendLine();
 
+        ArmComparisonMarkdown.Append(md, report);
+
         md.AppendLine("## Held-out perplexity");
         md.AppendLine();
         md.AppendLine("Every arm is scored on the same held-out evaluation split, which no hospital trains on.");
@@ -106,6 +108,14 @@ public static class ReportMarkdownWriter
             md.AppendLine();
         }
 
+        if (report.Rounds.Count > 0)
+        {
+            md.AppendLine("## " + RecipeAsRunMarkdown.Title);
+            md.AppendLine();
+            md.AppendLine(RecipeAsRunMarkdown.ToMarkdown(report.Rounds).TrimEnd());
+            md.AppendLine();
+        }
+
         md.AppendLine("## Settings");
         md.AppendLine();
         var s = report.Settings;
@@ -119,8 +129,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"| seq_length | {s.SeqLength} |"));
         md.AppendLine(Inv($"| partitioning | {s.Partitioning} |"));
         md.AppendLine(Inv($"| strategy | {s.Strategy} |"));
-        md.AppendLine(Inv($"| held-out evaluation records | {s.EvalExamples} |"));
-        md.AppendLine(Inv($"| seed | {s.Seed} |"));
+        md.AppendLine(Inv($"| held-out evaluation records | {(s.EvalExamples is { } evalCount ? evalCount.ToString(CultureInfo.InvariantCulture) : "none (no evaluator)")} |"));
+        md.AppendLine(Inv($"| seed | {(s.Seed is { } seed ? seed.ToString(CultureInfo.InvariantCulture) : "not recorded")} |"));
         md.AppendLine(Inv($"| data | `{s.DataPath}` |"));
         if (s.ConfigPath is not null) md.AppendLine(Inv($"| configuration | `{s.ConfigPath}` |"));
         md.AppendLine();

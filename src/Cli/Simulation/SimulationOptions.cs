@@ -1,4 +1,5 @@
 using System.Globalization;
+using FedTune.Core.Data;
 
 namespace FedTune.Cli.Simulation;
 
@@ -34,7 +35,9 @@ public sealed record SimulationOptions
     public int SeqLength { get; init; } = SimulationDefaults.SeqLength;
     public int BatchSize { get; init; } = SimulationDefaults.BatchSize;
     public double LearningRate { get; init; } = SimulationDefaults.LearningRate;
-    public bool NonIid { get; init; }
+
+    /// <summary>How the hospitals' shards differ: by specialty (the default), by topic, or IID.</summary>
+    public HospitalPartitioning Partitioning { get; init; } = HospitalPartitioning.BySpecialty;
 
     /// <summary>Alpaca JSON/JSONL file to split; null means the shared medical data.</summary>
     public string? DataPath { get; init; }
@@ -50,7 +53,7 @@ public sealed record SimulationOptions
     /// <summary>The run folder (report, shards, models); default runs/&lt;timestamp&gt; under the current folder.</summary>
     public string? OutputDirectory { get; init; }
 
-    /// <summary>Also train and evaluate the centralized and local-only baselines on the same splits.</summary>
+    /// <summary>Also train and evaluate the centralized and local-only baselines on the same splits (on by default in `fedtune simulate`).</summary>
     public bool Compare { get; init; }
 
     public ResumeMode Resume { get; init; } = ResumeMode.Auto;
@@ -61,17 +64,23 @@ public sealed record SimulationOptions
     /// <summary>Candidate numbers each canary's secret is ranked among (exposure tops out at log2 of this).</summary>
     public int CanaryCandidates { get; init; } = SimulationDefaults.CanaryCandidates;
 
-    /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md.</summary>
+    /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md (on by default in `fedtune simulate`).</summary>
     public bool Audit { get; init; }
 
     /// <summary>Bootstrap resamples for the audit's confidence intervals.</summary>
     public int AuditBootstrap { get; init; } = SimulationDefaults.AuditBootstrap;
+
+    /// <summary>Members and as many non-members the run's own audit scores at most (seeded sample).</summary>
+    public int AuditRecordsPerSide { get; init; } = SimulationDefaults.AuditRecordsPerSide;
 
     /// <summary>Blob/queue/table storage; null starts a private Azurite.</summary>
     public string? StorageConnectionString { get; init; }
 
     /// <summary>Per-round deadline after which a hospital that has not uploaded is a straggler.</summary>
     public TimeSpan RoundDeadline { get; init; } = SimulationDefaults.RoundDeadline;
+
+    /// <summary>How long storage may stay unreachable (retried with backoff, Azurite restarted) before the run stops, marked failed.</summary>
+    public TimeSpan StorageOutageLimit { get; init; } = SimulationDefaults.StorageOutageLimit;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its fix.</summary>
     public SimulationOptions Validate()
@@ -88,6 +97,7 @@ public sealed record SimulationOptions
         Require(CanaryCandidates is >= 2 and <= 1_000_000, "--canary-candidates", CanaryCandidates, "between 2 and 1000000");
         Require(AuditBootstrap is >= 10 and <= 100_000, "--audit-bootstrap", AuditBootstrap, "between 10 and 100000");
         Require(RoundDeadline > TimeSpan.Zero, "--round-deadline", RoundDeadline, "a positive duration");
+        Require(StorageOutageLimit > TimeSpan.Zero, "--storage-outage-limit", StorageOutageLimit, "a positive duration");
         if (DataPath is not null && !File.Exists(DataPath))
         {
             throw new ArgumentException($"--data: the file '{DataPath}' does not exist. Fix: give an Alpaca JSON or JSONL file (records with instruction, input, output).");
@@ -98,6 +108,15 @@ public sealed record SimulationOptions
         }
         return this;
     }
+
+    /// <summary>How the report and the progress lines name <see cref="Partitioning"/>.</summary>
+    public string PartitioningLabel => Partitioning switch
+    {
+        HospitalPartitioning.BySpecialty => "non-IID by specialty",
+        HospitalPartitioning.ByTopic => "non-IID by topic",
+        HospitalPartitioning.DirichletByTopic => "non-IID by topic (Dirichlet)",
+        _ => "IID",
+    };
 
     private static void Require(bool ok, string option, object value, string expected)
     {

@@ -74,18 +74,6 @@ public sealed class StreamingAggregator
     /// <summary>Names of tensors that are frozen and shared (e.g. every lora_A under freeze-A): not averaged, must not change.</summary>
     public Func<string, bool>? IsFrozen { get; init; }
 
-    /// <summary>The aggregator a configuration asks for.</summary>
-    public static StreamingAggregator FromConfig(FedTuneConfig config, GaussianNoise? noise = null)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        var federation = config.Federation;
-        var strategy = AggregationStrategy.Create(federation.Strategy, federation.DifferentialPrivacy, noise);
-        return new StreamingAggregator(strategy, new UpdateValidator(federation.Validation), federation.DifferentialPrivacy)
-        {
-            IsFrozen = config.Recipe.Lora.FreezeA ? name => PeftKeys.IsLoraA(name, out _) : null,
-        };
-    }
-
     public AggregationResult Aggregate(
         LoraAdapter global,
         IReadOnlyList<ClientUpdate> updates,

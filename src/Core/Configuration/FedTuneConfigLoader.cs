@@ -100,6 +100,7 @@ public static class FedTuneConfigLoader
 
     private static YamlSection LoadRoot(string yaml, string source)
     {
+        YamlErrorHints.RejectTabIndentation(yaml, source);
         var stream = new YamlStream();
         try
         {
@@ -107,7 +108,7 @@ public static class FedTuneConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(source, (int)ex.Start.Line, (int)ex.Start.Column, null, $"not valid YAML: {ex.Message}", ex);
+            throw YamlErrorHints.Explain(ex, source);
         }
         catch (InvalidOperationException ex)
         {

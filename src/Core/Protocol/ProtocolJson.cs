@@ -16,6 +16,7 @@ namespace FedTune.Core.Protocol;
 [JsonSerializable(typeof(FailedTaskMarker))]
 [JsonSerializable(typeof(RoundRecord))]
 [JsonSerializable(typeof(CheckpointRecord))]
+[JsonSerializable(typeof(GlobalEvaluationRecord))]
 [JsonSerializable(typeof(ContentRef))]
 [JsonSerializable(typeof(SecureAggregation.SecAggPublicKeys))]
 [JsonSerializable(typeof(SecAggRoster))]

@@ -185,8 +185,7 @@ public sealed class CausalLmTrainer
         {
             using var microScope = torch.NewDisposeScope();
             using var batch = _collator.Collate(examplesOfBatch, _model.Device);
-            var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
-            var sum = CausalLmLoss.SumNll(logits, batch.Labels);
+            var sum = _model.SumNll(batch.InputIds, batch.AttentionMask, batch.Labels);
             (sum / denominator).backward();
             nllSum += sum.item<float>();
             tokens += batch.RealTokens;
