@@ -12,9 +12,9 @@ internal static class BaseCommand
         var defaults = new FedTune.Training.BaseModel.EmbeddedBaseModelOptions();
         var steps = new Option<int>("--steps") { Description = "Pretraining optimizer steps (a fixed count keeps the model the same on every machine).", DefaultValueFactory = _ => defaults.MaxSteps };
         var minutes = new Option<double>("--minutes") { Description = "Safety cap on pretraining time in minutes (a run cut short by it is not the reproducible default).", DefaultValueFactory = _ => defaults.TimeBudget.TotalMinutes };
-        var seed = new Option<int>("--seed") { Description = "Seed (also picks the public split it pretrains on).", DefaultValueFactory = _ => SimulationDefaults.Seed };
-        var data = new Option<string?>("--data") { Description = "Alpaca JSON/JSONL file whose public split is pretrained on (default: the shared medical data)." };
-        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a fixed number of steps (a few CPU minutes) on the public split (disjoint from every hospital's and the evaluation split); cached.")
+        var seed = new Option<int>("--seed") { Description = "Seed (the model's initialisation and batch order).", DefaultValueFactory = _ => SimulationDefaults.Seed };
+        var data = new Option<string?>("--data") { Description = "Alpaca JSON/JSONL file whose general-medicine records are pretrained on (default: the shared medical data)." };
+        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a fixed number of steps (a few CPU minutes) on the general-medicine records only (no oncology, cardiovascular or infectious-disease topic: the hospitals' specialties; disjoint from every hospital's and the evaluation split); cached.")
         {
             output, steps, minutes, seed, data,
         };

@@ -19,6 +19,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"- Base model: {report.BaseModel.Name} ({(report.BaseModel.Source == "embedded" ? "the embedded default base model" : "from the configuration")}, `{report.BaseModel.Path}`)"));
         md.AppendLine();
 
+        ArmComparisonMarkdown.Append(md, report);
+
         md.AppendLine("## Held-out perplexity");
         md.AppendLine();
         md.AppendLine("Every arm is scored on the same held-out evaluation split, which no hospital trains on.");

@@ -116,6 +116,26 @@ public sealed record BaselinePoint(int Round, long OptimizerSteps, EvalMetrics E
 /// <param name="Label">What the legend shows, e.g. "centralized" or "local-only hospital-1".</param>
 public sealed record BaselineCurve(string Arm, string Label, IReadOnlyList<BaselinePoint> Points);
 
+/// <summary>A model's held-out metrics on the evaluation records of one specialty.</summary>
+/// <param name="Specialty">The specialty ("oncology", ...).</param>
+/// <param name="HeldBy">The hospitals whose private data is of this specialty (empty when none, e.g. IID shards hold every specialty).</param>
+public sealed record SpecialtyEval(string Specialty, IReadOnlyList<string> HeldBy, EvalMetrics Eval);
+
+/// <summary>
+/// One arm's final model scored on the whole held-out evaluation split and on each specialty's part of it, so a
+/// hospital's local-only model is also scored on the other hospitals' specialties.
+/// </summary>
+/// <param name="Arm">"base", "federated", "centralized" or "local-only".</param>
+/// <param name="Label">What the tables show, e.g. "local-only hospital-1".</param>
+/// <param name="All">The whole evaluation split (token-weighted over the specialties).</param>
+public sealed record ArmScore(string Arm, string Label, EvalMetrics All, IReadOnlyList<SpecialtyEval> BySpecialty);
+
+/// <summary>One model's greedy answer to a question.</summary>
+public sealed record ModelAnswer(string Label, string Answer);
+
+/// <summary>A held-out medical question, its reference answer, and what each compared model answers (greedy, short).</summary>
+public sealed record QuestionAnswers(string Specialty, string Question, string Reference, IReadOnlyList<ModelAnswer> Answers);
+
 /// <summary>Folders the run exported, relative to the report folder.</summary>
 public sealed record RunArtifacts
 {
@@ -148,6 +168,12 @@ public sealed record RunReport
 
     public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
     public IReadOnlyList<BaselineCurve> Baselines { get; init; } = [];
+
+    /// <summary>Every arm's final model on the whole held-out split and per specialty (base first, then federated, centralized, local-only).</summary>
+    public IReadOnlyList<ArmScore> ArmScores { get; init; } = [];
+
+    /// <summary>The same held-out questions answered by the base, federated, one local-only and the centralized model.</summary>
+    public IReadOnlyList<QuestionAnswers> Answers { get; init; } = [];
     public RunArtifacts Artifacts { get; init; } = new();
 
     /// <summary>Extra markdown sections other parts add (e.g. the privacy audit), in order.</summary>

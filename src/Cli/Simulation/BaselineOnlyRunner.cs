@@ -32,7 +32,7 @@ public static class BaselineOnlyRunner
         Directory.CreateDirectory(folder.Path);
         var started = DateTimeOffset.UtcNow;
         status.SetStage("splitting the data");
-        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory);
+        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory).Files;
         var hospitalIds = SimulationData.HospitalIds(options.Hospitals);
         var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, "baseline-run", hospitalIds, baseModel.Name);
 
@@ -69,7 +69,7 @@ public static class BaselineOnlyRunner
             Settings = new RunSettings
             {
                 Hospitals = options.Hospitals, Rounds = options.Rounds, MaxStepsPerRound = options.MaxSteps, SeqLength = options.SeqLength,
-                BatchSize = options.BatchSize, LearningRate = options.LearningRate, Partitioning = options.NonIid ? "non-IID (by topic)" : "IID",
+                BatchSize = options.BatchSize, LearningRate = options.LearningRate, Partitioning = options.PartitioningLabel,
                 Seed = options.Seed, EvalExamples = options.EvalExamples, DataPath = dataFile, Strategy = "none (" + (arm == BaselineArm.Centralized ? "centralized" : "local-only") + ")",
                 ConfigPath = options.ConfigPath,
             },

@@ -76,7 +76,7 @@ public sealed class RunFolder
     {
         ArgumentNullException.ThrowIfNull(o);
         var text = FormattableString.Invariant(
-            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.NonIid}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}") +
+            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.Partitioning}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}") +
             (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "") +
             "|config=" + (o.ConfigPath is null ? "built-in" : ContentFingerprint.OfFile(o.ConfigPath)) +
             "|data=" + ContentFingerprint.OfFile(dataFile) +

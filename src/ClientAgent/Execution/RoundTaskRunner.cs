@@ -107,7 +107,7 @@ public sealed partial class RoundTaskRunner(
             folder.WriteState(state);
         }
 
-        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = Math.Max(0, task.Recipe.MaxSteps), LastLoss = null });
+        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = Math.Max(0, task.Recipe.MaxSteps), LastLoss = null, LastOutcome = null });
         LogTaskTaken(logger, task.RunId, task.Round, task.Attempt, state.Phase);
         try
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
+using FedTune.Core.Data;
 using FedTune.TestSupport;
 using Xunit;
 
@@ -24,6 +25,20 @@ public sealed class SimulationOptionsTests : IDisposable
         Assert.Equal(SimulationDefaults.MaxSteps, o.MaxSteps);
         Assert.Equal(ResumeMode.Auto, o.Resume);
         Assert.Null(o.StorageConnectionString);
+    }
+
+    [Fact]
+    public void By_default_hospitals_hold_specialties_and_the_baselines_and_the_audit_run()
+    {
+        var o = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
+        Assert.Equal((HospitalPartitioning.BySpecialty, true, true), (o.Partitioning, o.Compare, o.Audit));
+        Assert.Equal((SimulationDefaults.Canaries, SimulationDefaults.CanaryCandidates), (o.Canaries, o.CanaryCandidates));
+
+        var quick = SimulationOptionsBinder.Bind(new SimulationOverrides { NoCompare = true, NoAudit = true, NonIid = true }, NoEnvironment);
+        Assert.Equal((HospitalPartitioning.ByTopic, false, false, 0), (quick.Partitioning, quick.Compare, quick.Audit, quick.Canaries));
+        Assert.Equal(HospitalPartitioning.Iid, SimulationOptionsBinder.Bind(new SimulationOverrides { Partitioning = HospitalPartitioning.Iid }, NoEnvironment).Partitioning);
+        Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { NonIid = true, Partitioning = HospitalPartitioning.Iid }, NoEnvironment));
+        Assert.NotEqual(RunFolder.Fingerprint(o, "d", "m"), RunFolder.Fingerprint(o with { Partitioning = HospitalPartitioning.Iid }, "d", "m"));
     }
 
     [Fact]
@@ -75,7 +90,7 @@ public sealed class SimulationOptionsTests : IDisposable
     [Fact]
     public void Audit_and_canary_options_bind_validate_and_change_the_fingerprint()
     {
-        var plain = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
+        var plain = SimulationOptionsBinder.Bind(new SimulationOverrides { NoAudit = true }, NoEnvironment);
         Assert.Equal((false, 0), (plain.Audit, plain.Canaries));
         var audited = SimulationOptionsBinder.Bind(new SimulationOverrides { Audit = true, Canaries = 3, CanaryCandidates = 200, AuditBootstrap = 50 }, NoEnvironment);
         Assert.Equal((true, 3, 200, 50), (audited.Audit, audited.Canaries, audited.CanaryCandidates, audited.AuditBootstrap));

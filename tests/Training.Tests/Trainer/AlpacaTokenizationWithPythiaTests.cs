@@ -28,7 +28,7 @@ public sealed class AlpacaTokenizationWithPythiaTests
         var tokenizer = Pythia.Value;
 
         Assert.Equal(29, tokenizer.AddedTokens.Count);
-        Assert.Equal(50277, tokenizer.VocabularySize);
+        Assert.Equal(50281, tokenizer.VocabularySize); // highest added id 50280 + 1; the model pads its embedding to 50304
         Assert.Equal(0, ((ITextTokenizer)tokenizer).EosTokenId);
         Assert.Equal(1, ((ITextTokenizer)tokenizer).PadTokenId);
         var ids = tokenizer.Encode("fever<|endoftext|>rest");
