@@ -58,6 +58,9 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
         Assert.Equal([1, 2], report.Rounds.Select(r => r.Round));
         Assert.All(report.Rounds, r => Assert.Equal(2, r.Hospitals.Count(h => h.State == HospitalRoundState.Uploaded)));
+        // Each uploaded hospital's busy time comes from its manifest, and the round's idle time is read beside it.
+        Assert.All(report.Rounds.SelectMany(r => r.Hospitals), h => Assert.True(h.BusySeconds > 0, $"{h.HospitalId} has no busy_seconds"));
+        Assert.All(report.Rounds, r => Assert.Equal(r.DurationSeconds - r.Hospitals.Max(h => h.BusySeconds), r.IdleSeconds!.Value, 9));
         Assert.True(report.FinalGlobalEval!.MeanNll < report.BaseEval!.MeanNll,
             $"federated held-out NLL {report.FinalGlobalEval.MeanNll} is not below the base model's {report.BaseEval.MeanNll}");
         Assert.Equal(["centralized", "local-only", "local-only"], report.Baselines.Select(b => b.Arm));
