@@ -47,7 +47,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Every_fault_of_the_matrix_leaves_no_process_behind_and_the_resumed_run_ends_bit_identical_to_an_uninterrupted_one()
     {
-        var overrides = new SimulationOverrides { Hospitals = 2, EvalExamples = 4, RecordsPerHospital = 8, Seed = 7 };
+        var overrides = new SimulationOverrides { Hospitals = 2, EvalExamples = 4, RecordsPerHospital = 8, Seed = 7, NoCompare = true, NoAudit = true };
         var options = _simulation.Options(Config, overrides);
         var reference = await TinySimulation.RunAsync(options, output);
         Assert.True(reference.Outcome == RunOutcome.Completed, reference.FailureMessage);
@@ -73,6 +73,7 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
         [
             options.ConfigPath!, "--model", options.ModelPath!, "--data", options.DataPath!, "--out", run,
             "--hospitals", "2", "--eval-examples", "4", "--records-per-hospital", "8", "--seed", "7", "--round-deadline", "00:04:00",
+            "--no-compare", "--no-audit",
         ];
         var pauseAt = (string point) => new Dictionary<string, string> { ["FEDTUNE_AGENT_FaultInjection__PauseAt"] = point };
 
