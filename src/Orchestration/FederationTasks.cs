@@ -12,9 +12,8 @@ public static class FederationTasks
     {
         ArgumentNullException.ThrowIfNull(registry);
         registry.AddOrchestrator<FederationOrchestrator>(TaskNames.FederationOrchestrator);
-        registry.AddOrchestrator<HospitalRoundOrchestrator>(TaskNames.HospitalRoundOrchestrator);
-        registry.AddActivity<WriteRoundTaskActivity>(TaskNames.WriteRoundTask);
-        registry.AddActivity<CheckUploadActivity>(TaskNames.CheckUpload);
+        registry.AddActivity<WriteRoundTasksActivity>(TaskNames.WriteRoundTasks);
+        registry.AddActivity<CheckUploadsActivity>(TaskNames.CheckUploads);
         registry.AddActivity<AggregateRoundActivity>(TaskNames.AggregateRound);
         registry.AddActivity<SaveCheckpointActivity>(TaskNames.SaveCheckpoint);
         registry.AddActivity<ImportCheckpointActivity>(TaskNames.ImportCheckpoint);

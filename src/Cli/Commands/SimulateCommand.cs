@@ -85,6 +85,13 @@ internal static class SimulateCommand
             await Console.Error.WriteLineAsync("fedtune simulate: " + e.Message).ConfigureAwait(false);
             return 1;
         }
+        catch (Exception e) when (StorageFailure.IsOutage(e))
+        {
+            await display.DisposeAsync().ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"fedtune simulate: storage is unreachable ({StorageFailure.Describe(e)}){CliErrorLog.Write("simulate", e)}. " +
+                "Fix: check --storage / FEDTUNE_STORAGE, then run the same command again (it resumes).").ConfigureAwait(false);
+            return 1;
+        }
         await display.DisposeAsync().ConfigureAwait(false);
         var folder = SimulationRunner.RunDirectory(options);
         Console.WriteLine(Summary(report, folder));

@@ -87,7 +87,14 @@ public sealed record HospitalRoundReport
 public sealed record RoundReport
 {
     public required int Round { get; init; }
+    /// <summary>Round start (tasks issued) to the new global adapter written.</summary>
     public required double DurationSeconds { get; init; }
+    /// <summary>
+    /// <see cref="DurationSeconds"/> minus the slowest uploaded hospital's <see cref="HospitalRoundReport.BusySeconds"/>: the
+    /// time the round spent on anything but the hospitals' work (task pickup, upload notice, checks, aggregation).
+    /// </summary>
+    public double? IdleSeconds => Hospitals.Where(h => h.State == HospitalRoundState.Uploaded && h.BusySeconds > 0).Select(h => (double?)h.BusySeconds).Max()
+        is { } busiest ? DurationSeconds - busiest : null;
     public EvalMetrics? GlobalEval { get; init; }
     public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
 

@@ -67,7 +67,9 @@ public static class SimulationPlanFactory
             },
         };
         var plan = FederationPlanBuilder.FromConfig(withHospitals, runId);
-        double lrMin = config.Recipe.LearningRateMin is { } min && o.ConfigPath is not null ? min : o.LearningRate / 10;
+        // The recipe's schedule across rounds as the YAML gives it: FlowerTune's cosine down to learning_rate_min when
+        // set (the built-in defaults set it to a tenth), else the same rate every round.
+        double? lrMin = config.Recipe.LearningRateMin is { } min ? Math.Min(min, o.LearningRate) : null;
         return plan with
         {
             Seed = o.Seed,
@@ -76,7 +78,7 @@ public static class SimulationPlanFactory
             {
                 BaseModel = baseModelName,
                 LearningRate = o.LearningRate,
-                LearningRateMin = Math.Min(lrMin, o.LearningRate),
+                LearningRateMin = lrMin,
                 MaxSteps = o.MaxSteps,
                 BatchSize = o.BatchSize,
                 SeqLength = o.SeqLength,

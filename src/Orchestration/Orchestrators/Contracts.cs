@@ -28,8 +28,27 @@ public sealed record RoundSummary(
 /// <summary>The federation's output when it completes.</summary>
 public sealed record FederationResult(string RunId, int RoundsCompleted, ContentRef? GlobalAdapter, double? Epsilon, IReadOnlyList<RoundSummary> History);
 
-/// <summary>Input of one hospital's round (sub-orchestration).</summary>
-public sealed record HospitalRoundInput(RoundTask Task, MonitorSettings Monitor);
+/// <summary>
+/// One chunk of a round's task writes: the plan (without its hospital list, which the chunk names) and where the round
+/// stands; the activity builds each <see cref="RoundTask"/> with <see cref="RoundTaskFactory"/>, so the history holds
+/// a few hundred ids per chunk instead of every task.
+/// </summary>
+public sealed record RoundTaskBatch(FederationPlan Plan, int Round, int Attempt, ContentRef? GlobalAdapter, DateTimeOffset IssuedUtc,
+    IReadOnlyList<string> Hospitals)
+{
+    /// <summary>The round's secure-aggregation settings, the same in every task (null: plain aggregation).</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
+}
+
+/// <summary>One chunk of upload checks: the hospitals of a round whose manifest or failed-task marker to look for.</summary>
+public sealed record UploadCheckBatch(string RunId, int Round, int Attempt, IReadOnlyList<string> Hospitals);
+
+/// <summary>
+/// The <see cref="TaskNames.UploadArrivedEvent"/> payload: these hospitals wrote a manifest or a failed-task marker for
+/// this round and attempt (raised by the Event Grid trigger in Azure, by the local host's upload watcher, or by the
+/// operator route). A hint only: the orchestrator checks the blobs itself.
+/// </summary>
+public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals);
 
 [JsonConverter(typeof(JsonStringEnumConverter<HospitalRoundState>))]
 public enum HospitalRoundState
@@ -50,12 +69,12 @@ public sealed record HospitalRoundOutcome
     public long ExampleCount { get; init; }
     public string? ReasonCode { get; init; }
     public string? Message { get; init; }
-    public int Checks { get; init; }
 }
 
 /// <summary>What a check of a hospital's upload location found.</summary>
 public sealed record UploadCheckResult
 {
+    public required string HospitalId { get; init; }
     public required HospitalRoundState State { get; init; }
     public string? ManifestBlob { get; init; }
     public ContentRef? Adapter { get; init; }

@@ -6,8 +6,9 @@ using Microsoft.DurableTask;
 namespace FedTune.Orchestration.Orchestrators;
 
 /// <summary>
-/// The federation: for each round, sample hospitals (deterministic from seed, round and attempt), fan out one
-/// <see cref="HospitalRoundOrchestrator"/> per hospital, fan in, check the quorum, aggregate, checkpoint, then
+/// The federation: for each round, sample hospitals (deterministic from seed, round and attempt), write their tasks and
+/// wait for their uploads (<see cref="RoundFanOut"/>: chunked activities, upload events, a slow safety-net timer),
+/// check the quorum, aggregate, checkpoint, then
 /// ContinueAsNew every <see cref="FederationPlan.RoundsPerExecution"/> rounds so the history stays small.
 /// Deterministic: no I/O, clock or randomness except through the context and the seeded sampler.
 /// </summary>
@@ -59,29 +60,15 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         var tracker = new RoundTracker(selected);
-        var pending = new Dictionary<Task<HospitalRoundOutcome>, string>();
         var secure = SecureAggregationPlanner.TaskFor(plan, state.Round, state.Attempt, selected.Count, roundStarted);
-        foreach (var hospital in selected)
-        {
-            var task = RoundTaskFactory.Create(plan, state.Round, state.Attempt, hospital, state.GlobalAdapter, roundStarted) with { SecureAggregation = secure };
-            var call = context.CallSubOrchestratorAsync<HospitalRoundOutcome>(TaskNames.HospitalRoundOrchestrator,
-                new HospitalRoundInput(task, plan.Monitor),
-                new SubOrchestrationOptions { InstanceId = TaskNames.HospitalRoundInstanceId(plan.RunId, state.Round, state.Attempt, hospital) });
-            pending.Add(call, hospital);
-        }
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
+        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter, secure, roundStarted, selected).ConfigureAwait(true);
         var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
-
-        var outcomes = new List<HospitalRoundOutcome>(selected.Count);
-        while (pending.Count > 0)
+        var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline, batch =>
         {
-            var done = await Task.WhenAny(pending.Keys).ConfigureAwait(true);
-            pending.Remove(done);
-            var outcome = await done.ConfigureAwait(true);
-            outcomes.Add(outcome);
-            tracker.Record(outcome);
+            foreach (var outcome in batch) tracker.Record(outcome);
             context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
-        }
+        }).ConfigureAwait(true);
         outcomes.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
 
         var quorum = QuorumRules.Evaluate(outcomes, plan.MinFitClients);

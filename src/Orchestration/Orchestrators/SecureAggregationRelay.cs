@@ -12,6 +12,20 @@ namespace FedTune.Orchestration.Orchestrators;
 /// </summary>
 internal static class SecureAggregationRelay
 {
+    /// <summary>
+    /// How often the relay looks for keys, shares and reveals: no events announce those files, so it polls, first after 1/60
+    /// of the round deadline (1 s to 15 s), backing off to 1/10 (2 s to 2 min); the upload safety net (plan.Monitor) is far
+    /// slower, since uploads arrive as events.
+    /// </summary>
+    public static MonitorSettings RelayPolling(TimeSpan deadline) => new()
+    {
+        FirstPoll = Clamp(deadline / 60, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15)),
+        MaxPoll = Clamp(deadline / 10, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(2)),
+        BackoffFactor = 2,
+    };
+
+    private static TimeSpan Clamp(TimeSpan value, TimeSpan min, TimeSpan max) => value < min ? min : value > max ? max : value;
+
     /// <summary>Keys, roster, shares, inboxes. Returns the hospitals whose shares were routed (they mask with each other).</summary>
     public static async Task<IReadOnlyList<string>> ExchangeKeysAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
         IReadOnlyList<string> selected, SecureAggregationTask secure)
@@ -37,7 +51,8 @@ internal static class SecureAggregationRelay
     private static async Task<IReadOnlyList<string>> WaitForAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
         IReadOnlyList<string> hospitals, string file, DateTimeOffset deadline)
     {
-        var wait = plan.Monitor.FirstPoll;
+        var polling = RelayPolling(plan.RoundDeadline);
+        var wait = polling.FirstPoll;
         while (true)
         {
             var found = await context.CallActivityAsync<SecAggMessageStatus>(TaskNames.CheckSecAggMessages,
@@ -49,7 +64,7 @@ internal static class SecureAggregationRelay
             }
 
             await context.CreateTimer(MonitorBackoff.NextCheck(now, deadline.UtcDateTime, wait), CancellationToken.None).ConfigureAwait(true);
-            wait = MonitorBackoff.Grow(wait, plan.Monitor);
+            wait = MonitorBackoff.Grow(wait, polling);
         }
     }
 }

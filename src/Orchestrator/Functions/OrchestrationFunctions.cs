@@ -18,17 +18,13 @@ public sealed class OrchestrationFunctions(BlobStore store)
     public static Task<FederationResult?> Federation([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new FederationOrchestrator().RunAsync(context, Input<FederationState>(context));
 
-    [Function(TaskNames.HospitalRoundOrchestrator)]
-    public static Task<HospitalRoundOutcome> HospitalRound([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        new HospitalRoundOrchestrator().RunAsync(context, Input<HospitalRoundInput>(context));
+    [Function(TaskNames.WriteRoundTasks)]
+    public Task<int> WriteRoundTasks([ActivityTrigger] RoundTaskBatch input, FunctionContext context) =>
+        new WriteRoundTasksActivity(store).ExecuteAsync(input, context.CancellationToken);
 
-    [Function(TaskNames.WriteRoundTask)]
-    public Task<bool> WriteRoundTask([ActivityTrigger] RoundTask input, FunctionContext context) =>
-        new WriteRoundTaskActivity(store).ExecuteAsync(input, context.CancellationToken);
-
-    [Function(TaskNames.CheckUpload)]
-    public Task<UploadCheckResult> CheckUpload([ActivityTrigger] UploadCheckRequest input, FunctionContext context) =>
-        new CheckUploadActivity(store).ExecuteAsync(input, context.CancellationToken);
+    [Function(TaskNames.CheckUploads)]
+    public Task<IReadOnlyList<UploadCheckResult>> CheckUploads([ActivityTrigger] UploadCheckBatch input, FunctionContext context) =>
+        new CheckUploadsActivity(store).ExecuteAsync(input, context.CancellationToken);
 
     [Function(TaskNames.AggregateRound)]
     public Task<AggregateResult> AggregateRound([ActivityTrigger] AggregateRequest input, FunctionContext context) =>

@@ -56,7 +56,7 @@ public sealed class SeedRecipeSimulationTests(ITestOutputHelper output) : IDispo
             Assert.True(ran.GradientCheckpointing && ran.CheckpointedBlockPasses > 0, "gradient checkpointing did not run");
             Assert.Equal(PaddingSide.Left, ran.PaddingSide);
             Assert.Equal((16, 64.0), (ran.LoraRank, ran.LoraAlpha));
-            Assert.Equal(LrSchedulerType.Cosine, ran.LrSchedulerType);
+            Assert.Equal((0.0005, LrSchedulerType.Cosine), (ran.LearningRate, ran.LrSchedulerType)); // no learning_rate_min: every round starts from learning_rate
             Assert.Equal((2, 512, 2), (ran.BatchSize, ran.SeqLength, ran.Steps));
             Assert.Equal((1, 200, (int?)10), (ran.LoggingSteps, ran.SaveSteps, ran.SaveTotalLimit));
             Assert.True(h.BusySeconds > 0);
