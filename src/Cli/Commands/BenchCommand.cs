@@ -7,15 +7,41 @@ using FedTune.Training.Benchmarks;
 
 namespace FedTune.Cli.Commands;
 
-/// <summary>`fedtune bench aggregate|train|orchestrator`: the measured benchmarks (ratios against a baseline run side by side).</summary>
+/// <summary>`fedtune bench aggregate|train|secagg|orchestrator`: the measured benchmarks (ratios against a baseline run side by side).</summary>
 internal static class BenchCommand
 {
     public static Command Create() => new("bench", "Benchmarks that print measured figures side by side with a baseline (PyTorch, memcpy).")
     {
         Aggregate(),
         Train(),
+        SecureAggregation(),
         Orchestrator(),
     };
+
+    private static Command SecureAggregation()
+    {
+        var hospitals = new Option<string>("--hospitals") { Description = "Comma-separated federation sizes.", DefaultValueFactory = _ => "3,10,100" };
+        var parameters = new Option<int>("--params") { Description = "Values per update (pythia-70m r16 query_key_value: 196608).", DefaultValueFactory = _ => 196_608 };
+        var neighbours = new Option<int?>("--neighbours") { Description = "Masking neighbours per hospital (default: every pair up to 10 hospitals, 2*ceil(log2 n) above)." };
+        var command = new Command("secagg", "Bytes and seconds of one securely aggregated round (real keys, shares, masks, one dropout, unmasking).")
+        {
+            hospitals, parameters, neighbours,
+        };
+        command.SetAction(parse =>
+        {
+            var sizes = parse.GetValue(hospitals)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(t => int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1).ToArray();
+            if (sizes.Any(n => n < 3 || n > 255) || parse.GetValue(parameters) < 1)
+            {
+                Console.Error.WriteLine("fedtune bench secagg: --hospitals takes sizes from 3 to 255 (e.g. 3,10,100) and --params at least 1.");
+                return 2;
+            }
+
+            SecureAggregationBenchmark.Run(sizes, parse.GetValue(parameters), parse.GetValue(neighbours), Console.Out);
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Orchestrator()
     {

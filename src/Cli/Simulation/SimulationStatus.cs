@@ -121,7 +121,9 @@ public sealed class SimulationStatus
                 old = new HospitalStatus(id, HospitalRoundState.Waiting, null, _time.GetUtcNow());
             }
             changed = old.Activity != activity;
-            _hospitals[id] = old with { Activity = activity, Loss = loss ?? old.Loss, Since = changed ? _time.GetUtcNow() : old.Since };
+            // A step loss belongs to training: once the agent moved on (evaluating, uploading, uploaded) it is not shown as that activity's loss.
+            bool training = activity.StartsWith("training", StringComparison.Ordinal);
+            _hospitals[id] = old with { Activity = activity, Loss = loss ?? (training ? old.Loss : null), Since = changed ? _time.GetUtcNow() : old.Since };
         }
         if (changed) Changed?.Invoke(FormattableString.Invariant($"round {round}: {id} {activity}"));
     }

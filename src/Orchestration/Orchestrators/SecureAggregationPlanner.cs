@@ -19,12 +19,15 @@ public static class SecureAggregationPlanner
             return null;
         }
 
-        var threshold = Math.Max(2, secure.Threshold ?? sampled / 2 + 1);
-        if (threshold > sampled)
+        // Each hospital's secrets are shared among itself and its neighbours: the threshold is out of those holders.
+        var degree = Math.Min(secure.Neighbours ?? sampled - 1, sampled - 1);
+        var holders = degree + 1;
+        var threshold = Math.Max(2, secure.Threshold ?? holders / 2 + 1);
+        if (threshold > holders)
         {
             throw new FederationFailedException(
-                $"Run {plan.RunId} round {round}: secure aggregation needs {threshold} surviving hospitals (threshold) but the round has only {sampled}. " +
-                "Fix: add hospitals, raise min_fit_clients, or lower federation.secure_aggregation.threshold (at least 2).");
+                $"Run {plan.RunId} round {round}: secure aggregation needs {threshold} share holders (threshold) but each hospital has only {holders} " +
+                $"(itself and {degree} neighbour(s) among {sampled} sampled). Fix: add hospitals, raise neighbours, or lower federation.secure_aggregation.threshold (at least 2).");
         }
 
         var deadline = plan.RoundDeadline;
@@ -34,7 +37,7 @@ public static class SecureAggregationPlanner
             {
                 RoundLabel = $"{plan.RunId}/{BlobLayout.RoundSegment(round)}/attempt-{attempt}",
                 Threshold = threshold,
-                Degree = secure.Neighbours ?? sampled - 1,
+                Degree = degree,
             },
             KeysDeadlineUtc = issuedUtc + deadline / 5,
             SharesDeadlineUtc = issuedUtc + deadline * 4 / 5,

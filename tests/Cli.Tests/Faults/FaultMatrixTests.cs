@@ -99,9 +99,10 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
         // 4. Aggregation: both hospitals of the round uploaded, the orchestrator (in the simulate process) aggregating: killed.
         await KilledParentAttemptAsync(args, run, [], "aggregation", async sim =>
         {
-            var first = await sim.WaitForLineAsync(l => l.Contains(": hospital-1 uploaded", StringComparison.Ordinal), PhaseTimeout);
+            // The agents' own "uploaded" (a live round), not the replayed round records ("uploaded loss ...") of a resumed run.
+            var first = await sim.WaitForLineAsync(l => l.EndsWith(": hospital-1 uploaded", StringComparison.Ordinal), PhaseTimeout);
             var round = first[..first.IndexOf(':', StringComparison.Ordinal)];
-            await sim.WaitForLineAsync(l => l.StartsWith(round + ": hospital-2 uploaded", StringComparison.Ordinal), PhaseTimeout);
+            await sim.WaitForLineAsync(l => l == round + ": hospital-2 uploaded", PhaseTimeout);
         });
 
         // 5. Checkpoint: round 2's global adapter checkpointed, Azurite killed (simulate starts it again on the same data);

@@ -25,4 +25,18 @@ public sealed class ProgressLossTests
         Assert.Equal(["round 1: hospital-1 uploaded loss 2.2500"], uploadedLosses);
         Assert.Equal(2.25, status.Snapshot().Hospitals.Single().Loss);
     }
+
+    [Fact]
+    public void The_agents_own_upload_activity_does_not_carry_its_last_step_loss()
+    {
+        var status = new SimulationStatus();
+        status.SetHospitals(["hospital-1"], 2);
+        status.StartRound(1);
+
+        status.SetAgentActivity("hospital-1", "training step 3/3", 2.5);
+        Assert.Equal(2.5, status.Snapshot().Hospitals.Single().Loss);
+        status.SetAgentActivity("hospital-1", "uploaded");
+
+        Assert.Null(status.Snapshot().Hospitals.Single().Loss);
+    }
 }

@@ -12,7 +12,9 @@ namespace FedTune.Cli.Tests.Simulation;
 /// <summary>
 /// The dashboard and the report from storage, on a real <c>fedtune simulate</c>: the address it prints opens in a real
 /// headless Chromium and shows the run live (its rounds and the global held-out perplexity the runner scores), and
-/// afterwards <c>fedtune report</c> rebuilds the same report.md and plots from the run's storage alone.
+/// afterwards <c>fedtune report</c> rebuilds the same report.md and plots from the run's storage alone (the run has
+/// no baselines and no audit: those are trained and scored on this machine only, never stored, so a report from
+/// storage cannot have them).
 /// </summary>
 public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) : IDisposable
 {
@@ -38,7 +40,7 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
               rounds: 3
               min_fit_clients: 2
               min_available_clients: 2
-            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, NoAudit = true });
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, NoAudit = true, Canaries = 0 });
         var runDir = _simulation.RunDirectory;
 
         // Watch the printed address in a browser while the federation runs.

@@ -8,8 +8,9 @@ namespace FedTune.Cli.Tests.Simulation;
 
 /// <summary>
 /// train.wire_precision: int8 through the whole main job: every agent uploads int8 codes with absmax scales, the
-/// orchestrator aggregates them and writes the global adapter in int8 too, so both directions carry about a quarter
-/// of the fp32 bytes, and the run still completes and is evaluated.
+/// orchestrator aggregates them and writes the global adapter in int8 too, so both directions carry a quarter of the
+/// fp32 values' bytes plus scales and header (under 45 % of fp32 even for this tiny adapter; fp16 would be over 50 %),
+/// and the run still completes and is evaluated.
 /// </summary>
 public sealed class SimulationWithWireCompressionTests(ITestOutputHelper output) : IDisposable
 {
@@ -18,7 +19,7 @@ public sealed class SimulationWithWireCompressionTests(ITestOutputHelper output)
     public void Dispose() => _simulation.Dispose();
 
     [Fact]
-    public async Task An_int8_run_moves_about_a_quarter_of_the_fp32_bytes_both_ways_and_completes()
+    public async Task An_int8_run_moves_under_half_the_fp32_bytes_both_ways_and_completes()
     {
         var options = _simulation.Options("""
             lora:
@@ -42,9 +43,9 @@ public sealed class SimulationWithWireCompressionTests(ITestOutputHelper output)
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
         var fp32Bytes = PeftAdapterFolder.Load(Path.Combine(_simulation.RunDirectory, "global-adapter")).ByteSize;
         Assert.All(report.Rounds.SelectMany(r => r.Hospitals), h =>
-            Assert.True(h.BytesUp > 0 && h.BytesUp < fp32Bytes * 0.3, $"{h.HospitalId} uploaded {h.BytesUp} B; the fp32 adapter is {fp32Bytes} B"));
+            Assert.True(h.BytesUp > 0 && h.BytesUp < fp32Bytes * 0.45, $"{h.HospitalId} uploaded {h.BytesUp} B; the fp32 adapter is {fp32Bytes} B"));
         Assert.All(report.Rounds[1].Hospitals, h =>
-            Assert.True(h.BytesDown > 0 && h.BytesDown < fp32Bytes * 0.3, $"{h.HospitalId} downloaded {h.BytesDown} B; the fp32 adapter is {fp32Bytes} B"));
+            Assert.True(h.BytesDown > 0 && h.BytesDown < fp32Bytes * 0.45, $"{h.HospitalId} downloaded {h.BytesDown} B; the fp32 adapter is {fp32Bytes} B"));
         Assert.NotNull(report.FinalGlobalEval);
     }
 }

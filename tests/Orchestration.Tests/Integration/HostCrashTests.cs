@@ -74,7 +74,7 @@ public sealed class HostCrashTests(AzuriteFixture azurite, ITestOutputHelper out
                 var status = view.GetProperty("runtime_status").GetString();
                 Assert.NotEqual("failed", status);
                 return status == "completed";
-            }, TimeSpan.FromSeconds(150));
+            }, TimeSpan.FromSeconds(300)); // 88 s here at load average 90; the bound only catches a hang
             output.WriteLine($"Restarted host finished the run {restartClock.Elapsed.TotalSeconds:F1} s after it started.");
             var finalSha = view.GetProperty("result").GetProperty("global_adapter").GetProperty("sha256").GetString();
             Assert.Equal(referenceSha, finalSha);
