@@ -38,8 +38,8 @@ public sealed class SimulationOptionsTests : IDisposable
         Assert.Equal((HospitalPartitioning.ByTopic, false, false, 0), (quick.Partitioning, quick.Compare, quick.Audit, quick.Canaries));
         Assert.Equal(HospitalPartitioning.Iid, SimulationOptionsBinder.Bind(new SimulationOverrides { Partitioning = HospitalPartitioning.Iid }, NoEnvironment).Partitioning);
         Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { NonIid = true, Partitioning = HospitalPartitioning.Iid }, NoEnvironment));
-        var data = _temp.WriteFile("d.json", "[]");
-        var model = _temp.WriteFile("m.bin", "weights");
+        var data = _temp.WriteFile("partitioning-data.json", "[]");
+        var model = _temp.WriteFile("partitioning-model.bin", "weights");
         Assert.NotEqual(RunFolder.Fingerprint(o, data, model), RunFolder.Fingerprint(o with { Partitioning = HospitalPartitioning.Iid }, data, model));
     }
 
