@@ -18,6 +18,7 @@ public static class FederationTasks
         registry.AddActivity<AggregateRoundActivity>(TaskNames.AggregateRound);
         registry.AddActivity<SaveCheckpointActivity>(TaskNames.SaveCheckpoint);
         registry.AddActivity<ImportCheckpointActivity>(TaskNames.ImportCheckpoint);
+        registry.AddActivity<CreateInitialAdapterActivity>(TaskNames.CreateInitialAdapter);
         return registry;
     }
 }

@@ -10,6 +10,7 @@ public static class TaskNames
     public const string AggregateRound = nameof(AggregateRound);
     public const string SaveCheckpoint = nameof(SaveCheckpoint);
     public const string ImportCheckpoint = nameof(ImportCheckpoint);
+    public const string CreateInitialAdapter = nameof(CreateInitialAdapter);
 
     /// <summary>External event that makes a hospital's round check its upload now instead of at the next timer.</summary>
     public const string UploadArrivedEvent = "UploadArrived";

@@ -18,7 +18,7 @@ namespace FedTune.ClientAgent.Engine;
 
 /// <summary>
 /// The training engine behind the agent: loads the base model (GPT-NeoX, HF layout) and its tokenizer, attaches the
-/// global LoRA adapter (or a fresh one seeded from the task), trains with the task's hyperparameters on the train
+/// global LoRA adapter (round 1: the run's round-0 adapter; with freeze_a only its B matrices train), trains with the task's hyperparameters on the train
 /// split (Hugging Face Trainer semantics, FedProx when mu &gt; 0, checkpoints in the task's work folder), evaluates on
 /// the held-out split and writes the trained adapter in the wire format.
 /// </summary>
@@ -32,19 +32,12 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var task = request.Task;
         var hp = task.Hyperparameters;
         CheckModelName(settings, task);
-        LoraAdapter? global = request.GlobalAdapterFile is null ? null : ReadGlobalAdapter(request.GlobalAdapterFile);
+        var global = ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
         using var model = LoadModel(settings.ModelPath, device);
         var tokenizer = LoadTokenizer(settings.ModelPath);
-        var config = global?.Config ?? new LoraAdapterConfig
-        {
-            R = hp.LoraRank,
-            LoraAlpha = hp.LoraAlpha,
-            LoraDropout = hp.LoraDropout,
-            TargetModules = hp.TargetModules.Count > 0 ? hp.TargetModules : null,
-            BaseModelNameOrPath = task.BaseModel,
-        };
-        AttachAdapter(model, global, config, task.LoraInitSeed);
+        var config = global.Config;
+        AttachAdapter(model, global, hp.FreezeA);
 
         var watch = Stopwatch.StartNew();
         var seqLength = (int)Math.Min(hp.MaxSequenceLength, model.MaxSequenceLength);
@@ -176,18 +169,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         }
     }
 
-    private static void AttachAdapter(GptNeoXForCausalLM model, LoraAdapter? global, LoraAdapterConfig config, long seed)
+    private static void AttachAdapter(GptNeoXForCausalLM model, LoraAdapter global, bool freezeA)
     {
         try
         {
-            if (global is null)
-            {
-                LoraInjector.Apply(model, config, seed);
-            }
-            else
-            {
-                LoraAdapterExchange.Attach(model, global);
-            }
+            LoraAdapterExchange.Attach(model, global, freezeA);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or NotSupportedException)
         {

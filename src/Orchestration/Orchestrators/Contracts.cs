@@ -76,7 +76,14 @@ public sealed record AggregateRequest
     public required long Seed { get; init; }
     public required int MinFitClients { get; init; }
     public required AggregationSettings Aggregation { get; init; }
-    public ContentRef? GlobalAdapter { get; init; }
+    /// <summary>The base model's dimensions: every upload's tensors must have the shapes they and the recipe give.</summary>
+    public required Core.Adapters.BaseModelShape BaseModelShape { get; init; }
+    /// <summary>The recipe's LoRA settings (rank, alpha, target modules) every upload must carry.</summary>
+    public required Core.Adapters.LoraAdapterConfig Lora { get; init; }
+    /// <summary>The round's training recipe (bounds the examples a hospital could have consumed).</summary>
+    public required TrainingHyperparameters Training { get; init; }
+    /// <summary>The global adapter the round started from (round 1: the round-0 adapter).</summary>
+    public required ContentRef GlobalAdapter { get; init; }
     public ContentRef? ServerState { get; init; }
     public required IReadOnlyList<string> Selected { get; init; }
     public required IReadOnlyList<HospitalRoundOutcome> Outcomes { get; init; }
@@ -85,6 +92,8 @@ public sealed record AggregateRequest
     public required int TotalHospitals { get; init; }
     /// <summary>The DP accountant's ledger before this round (null: first DP round or no DP).</summary>
     public string? PrivacyLedger { get; init; }
+    /// <summary>Set when the round was drawn by Poisson sampling with this rate (DP with fraction_fit below 1).</summary>
+    public double? PoissonRate { get; init; }
 }
 
 /// <summary>Result of the aggregation: whether a new global adapter was produced, and the round record's place.</summary>
@@ -103,6 +112,11 @@ public sealed record AggregateResult
 
 public sealed record CheckpointRequest(string RunId, int Round, ContentRef GlobalAdapter, ContentRef? ServerState, int SaveTotalLimit, DateTimeOffset SavedUtc);
 
-public sealed record ImportCheckpointRequest(string RunId, CheckpointSource Source);
+/// <summary>Input of the round-0 activity: the recipe's LoRA settings, the base model's shapes and the run's LoRA seed.</summary>
+public sealed record InitialAdapterRequest(string RunId, Core.Adapters.BaseModelShape BaseModel, Core.Adapters.LoraAdapterConfig Lora, long Seed);
+
+/// <summary>Import a checkpoint; it must fit the recipe's LoRA settings and the base model (checked before round 1).</summary>
+public sealed record ImportCheckpointRequest(string RunId, CheckpointSource Source, Core.Adapters.BaseModelShape? BaseModel = null,
+    Core.Adapters.LoraAdapterConfig? Lora = null);
 
 public sealed record ImportedCheckpoint(ContentRef GlobalAdapter, ContentRef? ServerState, int SourceRound);

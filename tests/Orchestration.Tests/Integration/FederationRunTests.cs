@@ -22,7 +22,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("fedavg");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
 
         var started = await host.Operator.StartPlanAsync(plan);
@@ -59,7 +59,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("straggler");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 2, deadline: "6s"), "test.yaml", runId,
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 2, deadline: "6s"), "test.yaml", runId,
             monitor: LocalHostHarness.FastMonitor);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h == "c" ? _ => AgentBehaviour.Silent : null));
@@ -80,7 +80,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumfail");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 2, minFit: 3, deadline: "5s", onQuorumFailure: "fail"), "test.yaml", runId,
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 2, minFit: 3, deadline: "5s", onQuorumFailure: "fail"), "test.yaml", runId,
             monitor: LocalHostHarness.FastMonitor);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Fail, "c" => _ => AgentBehaviour.Silent, _ => null }));
@@ -105,7 +105,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumretry");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 3, deadline: "5s", onQuorumFailure: "retry", maxRetries: 1),
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 3, deadline: "5s", onQuorumFailure: "retry", maxRetries: 1),
             "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
         // Hospital c misses the first attempt only.
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
@@ -126,7 +126,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("reject");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Corrupt, "c" => _ => AgentBehaviour.NaN, _ => null }));
 
@@ -153,13 +153,13 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         var first = LocalHostHarness.UniqueRunId("ckpt-src");
         await using (var agents = new FakeFederation(first, LocalHostHarness.ThreeAgents(host.Store)))
         {
-            await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.FastMonitor));
+            await host.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.FastMonitor));
             Assert.Equal(OrchestrationRuntimeStatus.Completed, (await LocalHostHarness.WaitAsync(host.Client, first, RunTimeout)).RuntimeStatus);
         }
 
         var second = LocalHostHarness.UniqueRunId("ckpt-dst");
         await using var agents2 = new FakeFederation(second, LocalHostHarness.ThreeAgents(host.Store));
-        await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1), "t.yaml", second,
+        await host.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", second,
             new CheckpointSource(first, null), LocalHostHarness.FastMonitor));
         var done = await LocalHostHarness.WaitAsync(host.Client, second, RunTimeout);
 
@@ -180,7 +180,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
                 delta: 1e-5
             """);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
-        await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(yaml, "dp.yaml", runId, monitor: LocalHostHarness.FastMonitor));
+        await host.Operator.StartPlanAsync(TestConfigs.Plan(yaml, "dp.yaml", runId, monitor: LocalHostHarness.FastMonitor));
         var done = await LocalHostHarness.WaitAsync(host.Client, runId, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
