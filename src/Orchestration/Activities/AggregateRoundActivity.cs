@@ -46,7 +46,10 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 async (i, token) => fetched[i] = await DownloadUpdateAsync(uploaded[i], request, folder.FullName, token).ConfigureAwait(false)).ConfigureAwait(false);
             var rejected = new List<RoundExclusion>();
             var downloaded = new List<(UpdateManifest Manifest, string Path)>();
-            var firstWithContent = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            // Two hospitals cannot have trained bit-identical adapters: one copied the other, and the server cannot tell which
+            // (copying needs read access to another hospital's container, which the deployment's roles do not grant).
+            var holders = fetched.Where(f => f.Exclusion == null).GroupBy(f => f.Manifest!.Adapter.Sha256, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.Select(f => f.Manifest!.HospitalId).Order(StringComparer.Ordinal).ToArray(), StringComparer.OrdinalIgnoreCase);
             foreach (var (manifest, path, exclusion) in fetched)
             {
                 if (exclusion != null)
@@ -55,14 +58,12 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                     continue;
                 }
                 bytesRead += manifest!.Adapter.Bytes;
-                // Two hospitals cannot have trained bit-identical adapters: a copy counts once (the first in id order).
-                if (firstWithContent.TryGetValue(manifest.Adapter.Sha256, out var original))
+                if (holders[manifest.Adapter.Sha256] is { Length: > 1 } same)
                 {
                     rejected.Add(new RoundExclusion(manifest.HospitalId, FailureReasons.UpdateInvalid,
-                        $"{manifest.Adapter.Blob}: its bytes are identical to {original}'s upload (SHA-256 {manifest.Adapter.Sha256}); a duplicate counts once."));
+                        $"{manifest.Adapter.Blob}: its bytes are identical to the upload of {string.Join(" and ", same.Where(h => h != manifest.HospitalId))} (SHA-256 {manifest.Adapter.Sha256}); identical uploads from different hospitals are all left out."));
                     continue;
                 }
-                firstWithContent[manifest.Adapter.Sha256] = manifest.HospitalId;
                 downloaded.Add((manifest, path!));
             }
 
@@ -259,7 +260,10 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         PrivacyLedger = ledger,
         Summary = new RoundSummary(record.Round, record.Attempt, record.Participants.Count, record.Stragglers.Count, record.Failed.Count,
             record.Rejected.Count, record.TotalExamples, record.Metrics.TrainLoss, record.Metrics.HeldOutNll, record.DpEpsilon,
-            record.GlobalAdapter?.Sha256),
+            record.GlobalAdapter?.Sha256)
+        {
+            RejectedHospitals = record.Rejected.Select(r => $"{r.HospitalId} ({r.ReasonCode})").ToArray(),
+        },
     };
 
     private async Task<byte[]> ReadBytesAsync(ContentRef content, CancellationToken cancellationToken)

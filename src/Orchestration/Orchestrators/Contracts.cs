@@ -23,7 +23,11 @@ public sealed record FederationState
 /// <summary>One finished round in a few numbers.</summary>
 public sealed record RoundSummary(
     int Round, int Attempt, int Participants, int Stragglers, int Failed, int Rejected, long Examples,
-    double? TrainLoss, double? HeldOutNll, double? Epsilon, string? GlobalSha256);
+    double? TrainLoss, double? HeldOutNll, double? Epsilon, string? GlobalSha256)
+{
+    /// <summary>Each rejected hospital with its reason code, e.g. "a-rogue (update_invalid)"; the messages are in the round record.</summary>
+    public IReadOnlyList<string> RejectedHospitals { get; init; } = [];
+}
 
 /// <summary>The federation's output when it completes.</summary>
 public sealed record FederationResult(string RunId, int RoundsCompleted, ContentRef? GlobalAdapter, double? Epsilon, IReadOnlyList<RoundSummary> History);

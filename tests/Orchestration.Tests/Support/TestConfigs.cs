@@ -30,6 +30,7 @@ internal static class TestConfigs
           training_arguments:
             learning_rate: 0.0005
             per_device_train_batch_size: 2
+            gradient_accumulation_steps: 3
             max_steps: 5
             save_total_limit: {saveTotalLimit}
         federation:
