@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test from a bare clone: set-up (Azurite, NuGet restore, build), then all test projects.
+# Runs every test from a bare clone: set-up (Azurite, NuGet restore, build, Chromium for the browser test), then all test projects.
 # Prints each project's result and a closing line "N passed, N failed, N skipped". Exit code 0 only if all pass.
 #   ./test.sh                 all tests
 #   ./test.sh --filter EXPR   a subset (dotnet test --filter syntax)
@@ -9,6 +9,8 @@ cd "$root"
 filter=()
 if [ "${1:-}" = "--filter" ]; then filter=(--filter "$2"); fi
 scripts/bootstrap.sh --configuration Release
+# Chromium + chromedriver for the dashboard's browser test (apt-get, only when missing).
+scripts/browser-deps.sh
 results=$root/TestResults
 rm -rf "$results"
 status=0

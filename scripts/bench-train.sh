@@ -1,56 +1,24 @@
 #!/usr/bin/env bash
-# Training speed: the C# trainer (TorchSharp) against PyTorch eager on the same GPT-NeoX + LoRA step, on CPU.
-# Usage: scripts/bench-train.sh [--seq-length 512] [--steps 3] [--warmup 1] [--threads N] [--shapes pythia,small] [--no-pytorch]
-# Builds a small runner over FedTune.Training.Benchmarks.TrainBenchmark in artifacts/ (ignored) and prints
-# tokens/s, seconds per step, peak memory and the TorchSharp/PyTorch ratio per shape, then one JSON line per shape.
-# The PyTorch side is scripts/bench_train.py run with /usr/bin/python3 (Debian's python3-torch).
+# Training speed, fairly: the C# trainer (TorchSharp) interleaved with PyTorch eager on the same GPT-NeoX + LoRA step,
+# on CPU, at the mission shape (../shared/models/pythia-70m/config.json) with the seed's NF4 + gradient checkpointing.
+# Usage: scripts/bench-train.sh [fedtune bench train options: --steps 2 --repetitions 3 --threads N --fp32 --no-checkpointing ...]
+# The PyTorch side is scripts/bench_train.py under /usr/bin/python3 (Debian's python3-torch 1.13). Debian's torch calls
+# whatever libblas.so.3 is installed; the reference BLAS there is ~20x slower than any tuned one, so this script
+# installs OpenBLAS (libopenblas0-pthread, which takes over the libblas.so.3 alternative) and the PyTorch side
+# prints the BLAS library it actually loaded.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-runner="$root/artifacts/bench-train-runner"
-mkdir -p "$runner"
-cat > "$runner/BenchTrainRunner.csproj" <<'XML'
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup>
-    <OutputType>Exe</OutputType>
-    <IsPackable>false</IsPackable>
-  </PropertyGroup>
-  <ItemGroup>
-    <ProjectReference Include="../../src/Training/Training.csproj" />
-  </ItemGroup>
-</Project>
-XML
-cat > "$runner/Program.cs" <<'CS'
-using System.Globalization;
-using System.Text.Json;
-using FedTune.Training.Benchmarks;
-
-var options = new TrainBenchmarkOptions();
-for (int i = 0; i < args.Length; i++)
-{
-    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-    options = args[i] switch
-    {
-        "--seq-length" => options with { SeqLength = int.Parse(Next(), CultureInfo.InvariantCulture) },
-        "--steps" => options with { Steps = int.Parse(Next(), CultureInfo.InvariantCulture) },
-        "--warmup" => options with { WarmupSteps = int.Parse(Next(), CultureInfo.InvariantCulture) },
-        "--threads" => options with { Threads = int.Parse(Next(), CultureInfo.InvariantCulture) },
-        "--no-pytorch" => options with { PythonExecutable = null },
-        "--shapes" => options with
-        {
-            Shapes = Next().Split(',').Select(s => s switch
-            {
-                "pythia" => BenchmarkModelShape.Pythia70m,
-                "small" => BenchmarkModelShape.EmbeddedSmall,
-                _ => throw new ArgumentException($"Unknown shape '{s}': use pythia and/or small."),
-            }).ToList(),
-        },
-        _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
-    };
-}
-
-foreach (var result in TrainBenchmark.Run(options, Console.Out))
-{
-    Console.WriteLine(JsonSerializer.Serialize(result));
-}
-CS
-exec dotnet run -c Release --project "$runner/BenchTrainRunner.csproj" -- "$@"
+missing=()
+dpkg -s python3-torch >/dev/null 2>&1 || missing+=(python3-torch)
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing+=(libopenblas0-pthread)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench-train: ${missing[*]} missing. Fix: sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "bench-train: installing ${missing[*]} (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi
+echo "bench-train: libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)" >&2
+cd "$root"
+exec "$root/fedtune" bench train "$@"

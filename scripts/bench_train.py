@@ -7,18 +7,54 @@ untied embed_out), PEFT-style LoRA on query_key_value (A kaiming-uniform, B zero
 LoRA input), and the HF Trainer step: loss = summed token NLL / scored tokens, backward, clip_grad_norm_(1.0),
 AdamW(weight_decay=0.0) with a cosine schedule. Random weights and random token ids: speed, not quality.
 
+With --checkpointing each block is recomputed in backward (torch.utils.checkpoint, reentrant, as HF's
+gradient_checkpointing); with --nf4 the frozen base Linear weights are stored as NF4 codes (blocks of 64, absmax,
+bitsandbytes' code table, two codes per byte) and dequantized on every use, as QLoRA does without a GPU kernel.
+
 Run with Debian's torch: /usr/bin/python3 scripts/bench_train.py --threads 2 --json
-Prints one JSON object: tokens_per_second, peak_rss_mib, seconds_per_step, torch_version, ...
+Prints one JSON object: tokens_per_second, peak_rss_mib, seconds_per_step (mean), step_seconds (each timed step),
+torch_version, blas (the BLAS library this process loaded), ...
 """
 import argparse
 import json
 import math
+import os
 import resource
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
+
+
+NF4_CODES = [
+    -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+    -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+    0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+    0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+]
+
+
+class Nf4Linear(nn.Module):
+    """A frozen Linear whose weight lives as NF4 codes and is dequantized (one gather + one multiply) on every use."""
+
+    def __init__(self, linear):
+        super().__init__()
+        w = linear.weight.detach().reshape(-1, 64)
+        absmax = w.abs().amax(1).clamp_min(1e-12)
+        table = torch.tensor(NF4_CODES)
+        codes = torch.bucketize(w / absmax[:, None], (table[:-1] + table[1:]) / 2).reshape(-1, 2)
+        self.register_buffer("packed", (codes[:, 0] * 16 + codes[:, 1]).to(torch.uint8))
+        self.register_buffer("absmax", absmax)
+        pairs = torch.stack([table.repeat_interleave(16), table.repeat(16)], 1)
+        self.register_buffer("pairs", pairs)
+        self.shape = linear.weight.shape
+        self.bias = linear.bias
+
+    def forward(self, x):
+        weight = (self.pairs[self.packed.long()].reshape(-1, 64) * self.absmax[:, None]).reshape(self.shape)
+        return F.linear(x, weight, self.bias)
 
 
 class LoraLinear(nn.Module):
@@ -91,14 +127,38 @@ class GptNeoX(nn.Module):
         self.register_buffer("cos", emb.cos()[None, None], persistent=False)
         self.register_buffer("sin", emb.sin()[None, None], persistent=False)
 
-    def forward(self, ids):
+    def forward(self, ids, checkpointing=False):
         t = ids.shape[1]
         causal = torch.tril(torch.ones(t, t, dtype=torch.bool))[None, None]
         x = self.embed_in(ids)
         cos, sin = self.cos[..., :t, :], self.sin[..., :t, :]
+        if checkpointing:
+            x.requires_grad_(True)  # transformers' enable_input_require_grads
         for layer in self.layers:
-            x = layer(x, cos, sin, causal)
+            if checkpointing:
+                x = torch.utils.checkpoint.checkpoint(layer, x, cos, sin, causal)
+            else:
+                x = layer(x, cos, sin, causal)
         return self.embed_out(self.final_layer_norm(x))
+
+
+def quantize_nf4(model):
+    """Replaces every frozen base Linear of the blocks (not the LoRA branch, not embed_out) by its NF4 form."""
+    for layer in model.layers:
+        layer.query_key_value.base = Nf4Linear(layer.query_key_value.base)
+        for name in ("dense", "dense_h_to_4h", "dense_4h_to_h"):
+            setattr(layer, name, Nf4Linear(getattr(layer, name)))
+
+
+def loaded_blas():
+    """The BLAS shared library this process has mapped (Debian's torch links libblas.so.3, an alternatives link)."""
+    names = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if "blas" in path.lower() or "mkl" in path.lower():
+                names.add(os.path.realpath(path))
+    return ", ".join(sorted(names)) or "none found"
 
 
 def peak_rss_mib():
@@ -133,12 +193,16 @@ def main():
     p.add_argument("--lora-dropout", type=float, default=0.075)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--checkpointing", action="store_true")
+    p.add_argument("--nf4", action="store_true")
     p.add_argument("--json", action="store_true")
     cfg = p.parse_args()
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = GptNeoX(cfg)
+    if cfg.nf4:
+        quantize_nf4(model)
     for name, param in model.named_parameters():
         if "lora_" not in name:
             param.requires_grad_(False)
@@ -156,7 +220,7 @@ def main():
     for step in range(total):
         start = time.perf_counter()
         optimizer.zero_grad()
-        logits = model(ids)
+        logits = model(ids, cfg.checkpointing)
         labels = ids[:, 1:].reshape(-1)
         nll = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.vocab).float(), labels, reduction="sum")
         (nll / labels.numel()).backward()
@@ -175,6 +239,10 @@ def main():
         "batch": cfg.batch,
         "seq_length": cfg.seq_length,
         "steps": len(measured),
+        "checkpointing": cfg.checkpointing,
+        "nf4": cfg.nf4,
+        "blas": loaded_blas(),
+        "step_seconds": measured,
         "seconds_per_step": sum(measured) / len(measured),
         "tokens_per_second": tokens / sum(measured),
         "peak_rss_mib": peak_rss_mib(),

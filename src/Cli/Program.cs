@@ -14,5 +14,6 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
     BenchCommand.Create(),
     AgentCommand.Create(),
     PrivacyAuditCommand.Create(),
+    ReportCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -61,6 +61,11 @@ public static class OperatorHttpApp
             await WriteAsync(http, await api.DownloadLatestAdapterAsync(runId, http.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
         group.MapGet(OperatorRoutes.RoundRecord, async (HttpContext http, string runId, int round) =>
             await WriteAsync(http, await api.GetRoundRecordAsync(runId, round, http.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
+        group.MapGet(OperatorRoutes.Dashboard, async (HttpContext http) =>
+            await WriteAsync(http, OperatorApi.DashboardPage()).ConfigureAwait(false));
+        group.MapGet(OperatorRoutes.RunDashboard, async (HttpContext http, string runId) =>
+            await WriteAsync(http, await api.GetDashboardAsync(runId, http.Request.Query["after_round"], http.Request.Query["after_evaluation"],
+                http.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
         group.MapPost(OperatorRoutes.UploadArrived, async (HttpContext http, string runId, int round, string hospitalId) =>
             await WriteAsync(http, await api.NotifyUploadArrivedAsync(runId, round, hospitalId, http.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
         return app;

@@ -158,7 +158,7 @@ public sealed class FakeHospitalAgent
             RunId = task.RunId, Round = task.Round, Attempt = task.Attempt,
             HospitalId = behaviour == AgentBehaviour.ForeignTask ? Other : HospitalId, Adapter = adapter,
             BaseGlobalSha256 = task.GlobalAdapter.Sha256, ExampleCount = behaviour == AgentBehaviour.HugeExampleCount ? 1_000_000_000 : ExampleCount,
-            Metrics = new UpdateMetrics { TrainLoss = 2.0 + Offset, StepsDone = task.Hyperparameters.MaxSteps, HeldOutNll = 1.5 + Offset, HeldOutTokens = ExampleCount * 10, HeldOutExamples = ExampleCount },
+            Metrics = new UpdateMetrics { TrainLoss = 2.0 + Offset, StepsDone = task.Recipe.MaxSteps, HeldOutNll = 1.5 + Offset, HeldOutTokens = ExampleCount * 10, HeldOutExamples = ExampleCount },
             Timings = new UpdateTimings { TrainSeconds = 0.01 },
             AgentVersion = "fake-1", CompletedUtc = DateTimeOffset.UtcNow,
         };

@@ -41,7 +41,6 @@ public static class LoadCheck
         var plan = new FederationPlan
         {
             RunId = runId,
-            BaseModel = "EleutherAI/pythia-70m",
             BaseModelShape = TestAdapters.BaseModel,
             Rounds = rounds,
             Hospitals = ids,
@@ -49,7 +48,10 @@ public static class LoadCheck
             MinFitClients = hospitals,
             MinAvailableClients = hospitals,
             RoundDeadline = TimeSpan.FromMinutes(30),
-            Training = new TrainingHyperparameters { LearningRate = 5e-4, MaxSteps = 5, LoraRank = 2, LoraAlpha = 4 },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe
+            {
+                BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5, Lora = new FedTune.Core.Configuration.LoraConfig { R = 2, Alpha = 4 },
+            },
             Aggregation = new AggregationSettings(),
             SaveEveryRound = 1,
             SaveTotalLimit = 2,

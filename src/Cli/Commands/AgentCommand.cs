@@ -23,7 +23,7 @@ internal static class AgentCommand
         var endpoint = new Option<string?>("--endpoint") { Description = "Blob endpoint (https://<account>.blob.core.windows.net) for Entra ID sign-in (DefaultAzureCredential)." };
         var data = new Option<string[]>("--data") { Description = "Private data file(s): Alpaca JSON, JSONL or CSV.", AllowMultipleArgumentsPerToken = true };
         var model = new Option<string?>("--model") { Description = "Base model folder (HF layout with tokenizer.json)." };
-        var work = new Option<string?>("--work") { Description = "Work folder for task state and checkpoints (default: ./fedtune-agent-work)." };
+        var work = new Option<string?>("--work") { Description = "Work folder for task state and checkpoints (default: the settings file's WorkPath, else ./fedtune-agent-work)." };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or auto." };
         var command = new Command("agent", "Run the hospital agent in the foreground: poll Blob Storage for round tasks, train locally, upload only the adapter.")
         {
@@ -32,36 +32,41 @@ internal static class AgentCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var args = new List<string>();
-            void Add(string key, string? value)
+            AgentFlagMerge merge;
+            try
             {
-                if (!string.IsNullOrWhiteSpace(value))
+                merge = new AgentFlagMerge(parse.GetValue(settings));
+                merge.Flag("--hospital-id", "HospitalId", parse.GetValue(hospital));
+                var connectionString = parse.GetValue(connection);
+                if (string.IsNullOrWhiteSpace(connectionString) && !merge.FileSets("Storage:Mode") && !merge.FileSets("Storage:ConnectionString"))
                 {
-                    args.Add("--" + key);
-                    args.Add(value);
+                    connectionString = Environment.GetEnvironmentVariable("FEDTUNE_STORAGE");
                 }
-            }
+                if (!string.IsNullOrWhiteSpace(connectionString))
+                {
+                    merge.Flag("--connection-string", "Storage:Mode", "ConnectionString");
+                    merge.Flag("--connection-string", "Storage:ConnectionString", connectionString);
+                }
+                else if (parse.GetValue(endpoint) is { } url)
+                {
+                    merge.Flag("--endpoint", "Storage:Mode", "DefaultAzureCredential");
+                    merge.Flag("--endpoint", "Storage:Endpoint", url);
+                }
 
-            Add("settings", parse.GetValue(settings));
-            Add("HospitalId", parse.GetValue(hospital));
-            var connectionString = parse.GetValue(connection) ?? Environment.GetEnvironmentVariable("FEDTUNE_STORAGE");
-            if (!string.IsNullOrWhiteSpace(connectionString))
-            {
-                Add("Storage:Mode", "ConnectionString");
-                Add("Storage:ConnectionString", connectionString);
+                var files = parse.GetValue(data) ?? [];
+                for (int i = 0; i < files.Length; i++) merge.Flag("--data", $"Data:Paths:{i}", Path.GetFullPath(files[i]), isPath: true);
+                merge.Flag("--model", "ModelPath", parse.GetValue(model) is { } m ? Path.GetFullPath(m) : null, isPath: true);
+                merge.Flag("--work", "WorkPath", parse.GetValue(work) is { } w ? Path.GetFullPath(w) : null, isPath: true);
+                merge.Default("WorkPath", Path.GetFullPath("fedtune-agent-work"));
+                merge.Flag("--device", "Device", parse.GetValue(device));
+                merge.Raw(parse.UnmatchedTokens);
             }
-            else if (parse.GetValue(endpoint) is { } url)
+            catch (ArgumentException e)
             {
-                Add("Storage:Mode", "DefaultAzureCredential");
-                Add("Storage:Endpoint", url);
+                await Console.Error.WriteLineAsync("fedtune agent: " + e.Message).ConfigureAwait(false);
+                return 2;
             }
-
-            var files = parse.GetValue(data) ?? [];
-            for (int i = 0; i < files.Length; i++) Add($"Data:Paths:{i}", Path.GetFullPath(files[i]));
-            Add("ModelPath", parse.GetValue(model) is { } m ? Path.GetFullPath(m) : null);
-            Add("WorkPath", Path.GetFullPath(parse.GetValue(work) ?? "fedtune-agent-work"));
-            Add("Device", parse.GetValue(device));
-            args.AddRange(parse.UnmatchedTokens);
+            var args = merge.Arguments;
 
             try
             {

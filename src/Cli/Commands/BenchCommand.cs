@@ -43,15 +43,18 @@ internal static class BenchCommand
 
     private static Command Train()
     {
-        var shape = new Option<string>("--model") { Description = "Model shape: pythia-70m, embedded, or all.", DefaultValueFactory = _ => "all" };
+        var shape = new Option<string>("--model") { Description = "Model shape: pythia-70m (from ../shared/models/pythia-70m/config.json), embedded, or all.", DefaultValueFactory = _ => "pythia-70m" };
         var seq = new Option<int>("--seq-length") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 512 };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 2 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps (after one warm-up step).", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per repetition (after one warm-up step).", DefaultValueFactory = _ => 2 };
+        var repetitions = new Option<int>("--repetitions") { Description = "Interleaved repetitions (C#, then PyTorch); min and median are reported.", DefaultValueFactory = _ => 3 };
+        var fp32 = new Option<bool>("--fp32") { Description = "Keep the base weights in float32 instead of the seed's NF4." };
+        var noCheckpointing = new Option<bool>("--no-checkpointing") { Description = "Keep activations instead of the seed's gradient checkpointing." };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads for both frameworks.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Skip the PyTorch comparison." };
-        var command = new Command("train", "Training tokens/s and peak memory of the C# trainer against PyTorch eager on the same GPT-NeoX + LoRA step (CPU).")
+        var command = new Command("train", "Seconds per step, GFLOP/s against the measured matmul peak and peak memory of the C# trainer, interleaved with PyTorch eager on the same GPT-NeoX + LoRA step (CPU).")
         {
-            shape, seq, batch, steps, threads, noPyTorch,
+            shape, seq, batch, steps, repetitions, threads, fp32, noCheckpointing, noPyTorch,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -73,7 +76,10 @@ internal static class BenchCommand
                 SeqLength = parse.GetValue(seq),
                 BatchSize = parse.GetValue(batch),
                 Steps = parse.GetValue(steps),
+                Repetitions = parse.GetValue(repetitions),
                 Threads = parse.GetValue(threads),
+                Quantization = parse.GetValue(fp32) ? Core.Configuration.BaseQuantization.None : Core.Configuration.BaseQuantization.Nf4,
+                GradientCheckpointing = !parse.GetValue(noCheckpointing),
             };
             if (parse.GetValue(noPyTorch)) options = options with { PythonExecutable = null };
             try
@@ -82,7 +88,8 @@ internal static class BenchCommand
                 {
                     var ratio = r.Ratio is { } x ? string.Create(CultureInfo.InvariantCulture, $"{x:F2}x PyTorch") : "no PyTorch figure";
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{r.Model}: TorchSharp {r.TorchSharp.TokensPerSecond:F0} tokens/s, PyTorch {(r.PyTorch is { } p ? p.TokensPerSecond.ToString("F0", CultureInfo.InvariantCulture) : "-")} tokens/s: {ratio}"));
+                        $"{r.Model} ({r.Recipe}): TorchSharp {r.TorchSharp.MedianSecondsPerStep:F2} s/step, {r.TorchSharp.Gigaflops:F0} GFLOP/s = {r.PeakFraction:P0} of the measured {r.PeakGigaflops:F0}, peak RSS {r.TorchSharp.PeakMemoryMiB:F0} MiB; " +
+                        $"PyTorch {(r.PyTorch is { } p ? p.MedianSecondsPerStep.ToString("F2", CultureInfo.InvariantCulture) : "-")} s/step: {ratio}"));
                 }
                 return Task.FromResult(0);
             }

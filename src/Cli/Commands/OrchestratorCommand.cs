@@ -23,6 +23,14 @@ internal static class OrchestratorCommand
             using var signals = new ShutdownSignals(commandToken);
             var cancellationToken = signals.Token;
             AzuriteProcess? azurite = null;
+            int apiPort = parse.GetValue(port);
+            if (apiPort != 0 && !PortIsFree(apiPort))
+            {
+                await Console.Error.WriteLineAsync(
+                    $"fedtune orchestrator: port {apiPort} on 127.0.0.1 is already in use (another orchestrator?). Fix: stop that process, or choose another --port (0 picks a free one).")
+                    .ConfigureAwait(false);
+                return 1;
+            }
             try
             {
                 var connection = parse.GetValue(storage) ?? Environment.GetEnvironmentVariable("FEDTUNE_STORAGE");
@@ -35,8 +43,9 @@ internal static class OrchestratorCommand
                     Console.WriteLine("  " + connection);
                 }
                 await using var host = await LocalOrchestratorHost.StartAsync(connection,
-                    new LocalOrchestratorOptions { ApiPort = parse.GetValue(port), TaskHubName = parse.GetValue(hub)! }, cancellationToken).ConfigureAwait(false);
+                    new LocalOrchestratorOptions { ApiPort = apiPort, TaskHubName = parse.GetValue(hub)! }, cancellationToken).ConfigureAwait(false);
                 Console.WriteLine($"Orchestrator API: {host.ApiBaseUrl}");
+                Console.WriteLine($"Dashboard:        {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.Dashboard)}");
                 Console.WriteLine($"Start a run:      curl -X POST --data-binary @config.yaml {host.ApiBaseUrl}runs");
                 Console.WriteLine("Press Ctrl+C to stop.");
                 try
@@ -59,6 +68,22 @@ internal static class OrchestratorCommand
                 await Console.Error.WriteLineAsync("fedtune orchestrator: " + e.Message).ConfigureAwait(false);
                 return 2;
             }
+            catch (IOException e)
+            {
+                var details = CliErrorLog.Write("orchestrator", e);
+                await Console.Error.WriteLineAsync($"fedtune orchestrator: {FirstLine(e.Message)}{details}" + Environment.NewLine +
+                    "Fix: if a port is in use, stop the other process or choose another --port; if storage is unreachable, check --storage / FEDTUNE_STORAGE.")
+                    .ConfigureAwait(false);
+                return 1;
+            }
+            catch (Exception e) when (e is AggregateException or Azure.RequestFailedException or HttpRequestException)
+            {
+                var details = CliErrorLog.Write("orchestrator", e);
+                await Console.Error.WriteLineAsync($"fedtune orchestrator: storage is unreachable ({FirstLine(e.InnerException?.Message ?? e.Message)}){details}" +
+                    Environment.NewLine + "Fix: check that the storage in --storage / FEDTUNE_STORAGE is up, then start the orchestrator again (runs resume where they stopped).")
+                    .ConfigureAwait(false);
+                return 1;
+            }
             finally
             {
                 azurite?.Dispose();
@@ -66,4 +91,21 @@ internal static class OrchestratorCommand
         });
         return command;
     }
+
+    private static bool PortIsFree(int port)
+    {
+        try
+        {
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

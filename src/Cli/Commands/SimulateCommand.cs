@@ -15,6 +15,7 @@ internal static class SimulateCommand
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
+        var outageLimit = new Option<TimeSpan?>("--storage-outage-limit") { Description = "How long storage may stay unreachable (retried, the private Azurite restarted) before the run stops, marked failed and resumable (default 00:10:00)." };
         var audit = new Option<bool>("--audit") { Description = "After the run, run the privacy audit (membership inference on every model and checkpoint, canary exposure) into privacy/ and add it to report.md." };
         var canaries = new Option<int?>("--canaries") { Description = "Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure." };
         var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
@@ -27,6 +28,7 @@ internal static class SimulateCommand
         command.Add(resume);
         command.Add(fresh);
         command.Add(deadline);
+        command.Add(outageLimit);
         command.Add(audit);
         command.Add(canaries);
         command.Add(canaryCandidates);
@@ -42,6 +44,7 @@ internal static class SimulateCommand
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),
                     RoundDeadline = parse.GetValue(deadline),
+                    StorageOutageLimit = parse.GetValue(outageLimit),
                     Audit = parse.GetValue(audit),
                     Canaries = parse.GetValue(canaries),
                     CanaryCandidates = parse.GetValue(canaryCandidates),

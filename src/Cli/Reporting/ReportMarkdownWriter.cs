@@ -103,8 +103,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"| seq_length | {s.SeqLength} |"));
         md.AppendLine(Inv($"| partitioning | {s.Partitioning} |"));
         md.AppendLine(Inv($"| strategy | {s.Strategy} |"));
-        md.AppendLine(Inv($"| held-out evaluation records | {s.EvalExamples} |"));
-        md.AppendLine(Inv($"| seed | {s.Seed} |"));
+        md.AppendLine(Inv($"| held-out evaluation records | {(s.EvalExamples is { } evalCount ? evalCount.ToString(CultureInfo.InvariantCulture) : "none (no evaluator)")} |"));
+        md.AppendLine(Inv($"| seed | {(s.Seed is { } seed ? seed.ToString(CultureInfo.InvariantCulture) : "not recorded")} |"));
         md.AppendLine(Inv($"| data | `{s.DataPath}` |"));
         if (s.ConfigPath is not null) md.AppendLine(Inv($"| configuration | `{s.ConfigPath}` |"));
         md.AppendLine();

@@ -48,8 +48,10 @@ public sealed record RunSettings
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
     public required string Partitioning { get; init; }
-    public required int Seed { get; init; }
-    public required int EvalExamples { get; init; }
+    /// <summary>The run's seed; null when the report was rebuilt from storage of a run that did not record it.</summary>
+    public required int? Seed { get; init; }
+    /// <summary>Records in the held-out evaluation split; null when the run had no evaluator.</summary>
+    public required int? EvalExamples { get; init; }
     public required string DataPath { get; init; }
     public required string Strategy { get; init; }
     public string? ConfigPath { get; init; }

@@ -76,14 +76,22 @@ public sealed class AgentFleet : IAsyncDisposable
     public IReadOnlyDictionary<string, AgentStatus?> ReadStatuses() =>
         _agents.ToDictionary(a => a.Key, a => SafeRead(Path.Combine(a.Value.WorkPath, "status.json")), StringComparer.Ordinal);
 
-    /// <summary>An agent that exited on its own (a crash or a configuration error), with the end of its log.</summary>
-    public (string HospitalId, int ExitCode, string Tail)? FindExited()
+    /// <summary>
+    /// An agent that exited on its own (a crash, a configuration error, or its supervising watcher was killed: what was
+    /// left of its process group is stopped too), with how it ended and the last line of its log.
+    /// </summary>
+    public (string HospitalId, int ExitCode, string How, string LastLine, string LogPath)? FindExited()
     {
         foreach (var (id, agent) in _agents)
         {
             if (agent.Process.HasExited)
             {
-                return (id, agent.Process.Process.ExitCode, agent.Process.Tail());
+                int code = agent.Process.Process.ExitCode;
+                string how = agent.Process.WatcherKilled ? FormattableString.Invariant($"its supervising watcher, pid {agent.Process.Id}, was killed (exit code {code}); the agent was stopped with it")
+                    : code > 128 ? FormattableString.Invariant($"killed by signal {code - 128}")
+                    : FormattableString.Invariant($"exit code {code}");
+                var last = agent.Process.Tail().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "none";
+                return (id, code, how, last.Length > 200 ? last[..197] + "..." : last, agent.Process.LogPath);
             }
         }
         return null;

@@ -26,13 +26,13 @@ public static class BaseModelResolver
         {
             try
             {
-                var located = ModelLocator.Resolve(config.Model.Name);
-                say($"Base model: {config.Model.Name} from {located.Path} ({located.Origin})");
-                return new BaseModelInfo(config.Model.Name, "config", located.Path);
+                var located = ModelLocator.Resolve(config.Recipe.BaseModel);
+                say($"Base model: {config.Recipe.BaseModel} from {located.Path} ({located.Origin})");
+                return new BaseModelInfo(config.Recipe.BaseModel, "config", located.Path);
             }
             catch (ArtifactNotFoundException e)
             {
-                say($"The configured model {config.Model.Name} is not on this machine ({e.Message}); using the embedded default base model instead.");
+                say($"The configured model {config.Recipe.BaseModel} is not on this machine ({e.Message}); using the embedded default base model instead.");
             }
         }
         return EmbeddedBaseModelSource.Ensure(dataFile, seed, say, cancellationToken);

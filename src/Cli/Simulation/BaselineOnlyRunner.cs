@@ -44,18 +44,16 @@ public static class BaselineOnlyRunner
             status.SetBaseEval(baseEval);
             var reader = new AlpacaDatasetReader();
             var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-            var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
-            var lora = SimulationPlanFactory.LoraConfig(plan);
             if (arm == BaselineArm.Centralized)
             {
                 curves.Add(BaselineRunner.Centralized(baseModel.Path, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), eval, options.Rounds,
-                    options.MaxSteps * shards.Count, lora, settings, status, cancellationToken));
+                    options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken));
             }
             else
             {
                 foreach (var (name, records) in shards)
                 {
-                    curves.Add(BaselineRunner.LocalOnly(baseModel.Path, options.SeqLength, name, records, eval, options.Rounds, options.MaxSteps, lora, settings,
+                    curves.Add(BaselineRunner.LocalOnly(baseModel.Path, options.SeqLength, name, records, eval, options.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
                         status, cancellationToken));
                 }
             }

@@ -1,5 +1,6 @@
 using FedTune.Cli.Reporting;
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Core.Data;
 using FedTune.Training.Data;
 
@@ -14,36 +15,36 @@ namespace FedTune.Cli.Simulation;
 /// <item><b>local-only</b>: each hospital alone on its own records for rounds × max_steps steps, i.e. the steps it made
 /// in the federation, without ever seeing anyone else's update.</item>
 /// </list>
-/// Both use the federation's LoRA configuration, batch size, per-round learning rate and seed. When an adapter folder is
+/// Both train with the federation's recipe (LoRA, batch, schedule, per-round learning rate, padding side) and seed. When an adapter folder is
 /// given, the final adapter is saved there in PEFT layout (the privacy audit compares it with the federated one).
 /// </summary>
 public static class BaselineRunner
 {
     public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, IReadOnlyList<TokenizedExample> heldOut,
-        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken,
+        int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
         string? adapterFolder = null)
     {
         status.SetStage(FormattableString.Invariant($"centralized baseline: {rounds * stepsPerRound} steps on the pooled data"));
-        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, lora, settings, adapterFolder, cancellationToken);
+        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, cancellationToken);
     }
 
     public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, IReadOnlyList<TokenizedExample> heldOut,
-        int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings, SimulationStatus status, CancellationToken cancellationToken,
+        int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
         string? adapterFolder = null)
     {
         status.SetStage(FormattableString.Invariant($"local-only baseline: {hospitalId} alone, {rounds * stepsPerRound} steps"));
-        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, lora, settings, adapterFolder, cancellationToken);
+        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, cancellationToken);
     }
 
     private static BaselineCurve Train(string arm, string label, string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> records,
-        IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, LoraAdapterConfig lora, BaselineTraining settings,
+        IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, TrainingRecipe recipe, int seed,
         string? adapterFolder, CancellationToken cancellationToken)
     {
         using var session = LanguageModelSession.Load(modelFolder, seqLength);
         var train = session.Tokenize(records);
         var at = Enumerable.Range(1, rounds).Select(r => (long)r * stepsPerRound).ToList();
-        var points = session.TrainFreshAdapter(train, heldOut, lora, settings, at, onStep: null, cancellationToken);
-        if (adapterFolder is not null) session.SaveTrainedAdapter(lora, adapterFolder);
+        var points = session.TrainFreshAdapter(train, heldOut, recipe, seed, at, onStep: null, cancellationToken);
+        if (adapterFolder is not null) session.SaveTrainedAdapter(LoraAdapterConfig.From(recipe), adapterFolder);
         return new BaselineCurve(arm, label, points.Select((p, i) => new BaselinePoint(i + 1, p.Steps, p.Eval)).ToList());
     }
 }

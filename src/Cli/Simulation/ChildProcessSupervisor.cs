@@ -5,18 +5,25 @@ namespace FedTune.Cli.Simulation;
 
 /// <summary>
 /// Starts the simulation's child processes (agents) and guarantees none outlives the run: each child runs under a
-/// small bash watcher that stops it when this process disappears (even on kill -9), and <see cref="DisposeAsync"/>
-/// stops them all: SIGTERM first (graceful: agents release leases), then a process-tree kill after the grace period.
+/// small bash watcher that leads its own process group (setsid) and stops the group when this process disappears
+/// (even on kill -9). The child learns its watcher's pid (<see cref="SupervisorPidVariable"/>) and stops itself when the
+/// watcher is killed; when a watcher ends, this supervisor stops what is left of its group. <see cref="DisposeAsync"/>
+/// stops them all: SIGTERM first (graceful: agents release leases), then SIGKILL to each group after the grace period.
+/// Every wait is bounded.
 /// </summary>
 public sealed class ChildProcessSupervisor : IAsyncDisposable
 {
-    // $1 = owner pid, then the command. Stops the child when the owner is gone; forwards TERM/INT/HUP to it.
+    /// <summary>The environment variable that tells a supervised child its watcher's pid (the agent stops when it changes).</summary>
+    public const string SupervisorPidVariable = FedTune.ClientAgent.Hosting.SupervisorWatch.PidVariable;
+
+    // $1 = owner pid, then the command. The watcher leads the process group. It stops the whole group when the owner is
+    // gone, and forwards TERM/INT/HUP to the child.
     private const string WatcherScript =
-        "owner=$1; shift; \"$@\" & child=$!; " +
-        "trap 'kill -TERM $child 2>/dev/null; wait $child; exit $?' TERM INT HUP; " +
+        "owner=$1; shift; " + SupervisorPidVariable + "=$$ \"$@\" & child=$!; " +
+        "trap 'kill -TERM $child 2>/dev/null; wait $child 2>/dev/null; exit $?' TERM INT HUP; " +
         "while kill -0 $child 2>/dev/null; do " +
-        "if ! kill -0 $owner 2>/dev/null; then kill -TERM $child 2>/dev/null; sleep 5; kill -KILL $child 2>/dev/null; exit 0; fi; " +
-        "sleep 1; done; wait $child";
+        "if ! kill -0 $owner 2>/dev/null; then trap '' TERM; kill -TERM -- -$$ 2>/dev/null; sleep 5; kill -KILL -- -$$ 2>/dev/null; exit 0; fi; " +
+        "sleep 1; done; wait $child 2>/dev/null";
 
     private readonly List<SupervisedProcess> _processes = [];
     private readonly TimeSpan _grace;
@@ -40,7 +47,9 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
         IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
-        var psi = new ProcessStartInfo("bash")
+        // setsid: the watcher leads a new process group (and session), so the child and all it starts can be signalled together.
+        bool ownGroup = File.Exists("/usr/bin/setsid") || File.Exists("/bin/setsid");
+        var psi = new ProcessStartInfo(ownGroup ? "setsid" : "bash")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -48,6 +57,7 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
             RedirectStandardInput = true,
             WorkingDirectory = workingDirectory ?? Directory.GetCurrentDirectory(),
         };
+        if (ownGroup) psi.ArgumentList.Add("bash");
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(WatcherScript);
         psi.ArgumentList.Add("fedtune-watch");
@@ -60,28 +70,18 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
         }
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logPath))!);
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {name} ({fileName}).");
-        var supervised = new SupervisedProcess(name, process, logPath);
+        var supervised = new SupervisedProcess(name, process, logPath, ownGroup ? process.Id : null, _grace);
         lock (_processes) _processes.Add(supervised);
         return supervised;
     }
 
-    /// <summary>Stops every child: SIGTERM, wait up to the grace period, then kill the process tree.</summary>
+    /// <summary>Stops every child: SIGTERM, wait up to the grace period, then SIGKILL to each process group.</summary>
     public async Task StopAllAsync()
     {
         var all = Processes;
         foreach (var p in all) p.SignalTerminate();
-        using var cts = new CancellationTokenSource(_grace);
-        foreach (var p in all)
-        {
-            try
-            {
-                await p.Process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Past the grace period: killed below.
-            }
-        }
+        var deadline = DateTime.UtcNow + _grace;
+        while (DateTime.UtcNow < deadline && all.Any(p => p.IsRunning)) await Task.Delay(100).ConfigureAwait(false);
         foreach (var p in all) p.Kill();
         foreach (var p in all) await p.FlushLogAsync().ConfigureAwait(false);
     }

@@ -1,5 +1,6 @@
 using FedTune.Cli.Reporting;
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Core.Data;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
@@ -80,21 +81,24 @@ public sealed class LanguageModelSession : IDisposable
     }
 
     /// <summary>
-    /// Trains a fresh LoRA adapter (the federation's rank/alpha/targets and seed) for <paramref name="steps"/> optimizer steps,
-    /// evaluating on <paramref name="heldOut"/> after each step count in <paramref name="evalAtSteps"/>. Used by the baselines.
+    /// Trains a fresh LoRA adapter with <paramref name="recipe"/> (its LoRA shape, batch, schedule, padding side; the
+    /// initial LoRA from <paramref name="seed"/>), evaluating on <paramref name="heldOut"/> after each step count in
+    /// <paramref name="evalAtSteps"/>. Chunk k trains what round k+1 trains, so it starts from round k+1's rate. Used by the baselines.
     /// </summary>
     public IReadOnlyList<(long Steps, EvalMetrics Eval, double TrainLoss)> TrainFreshAdapter(
-        IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> heldOut, LoraAdapterConfig config,
-        BaselineTraining settings, IReadOnlyList<long> evalAtSteps, Action<long, double>? onStep, CancellationToken cancellationToken)
+        IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> heldOut, TrainingRecipe recipe, int seed,
+        IReadOnlyList<long> evalAtSteps, Action<long, double>? onStep, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(recipe);
         ArgumentNullException.ThrowIfNull(evalAtSteps);
         if (_adapterAttached)
         {
             throw new InvalidOperationException("A baseline needs the plain base model: load a new session for it.");
         }
-        LoraInjector.Apply(_model, config, settings.Seed);
+        LoraInjector.Apply(_model, LoraAdapterConfig.From(recipe), seed);
         _adapterAttached = true;
+        _model.GradientCheckpointing = recipe.GradientCheckpointing;
+        var stepRecipe = recipe with { LoggingSteps = 1 };
         var points = new List<(long, EvalMetrics, double)>();
         long done = 0;
         int chunk = 0;
@@ -102,20 +106,8 @@ public sealed class LanguageModelSession : IDisposable
         {
             int steps = (int)(target - done);
             if (steps <= 0) continue;
-            // Each chunk continues the same adapter; the learning rate follows the federation's per-round value.
-            var options = new TrainerOptions
-            {
-                LearningRate = settings.LearningRateForChunk(chunk, evalAtSteps.Count),
-                PerDeviceTrainBatchSize = settings.BatchSize,
-                MaxSteps = steps,
-                LrSchedulerType = LearningRateSchedulerType.Constant,
-                MaxGradNorm = settings.MaxGradNorm,
-                WeightDecay = settings.WeightDecay,
-                LoggingSteps = 1,
-                SaveSteps = int.MaxValue,
-                Seed = settings.Seed + chunk,
-            };
-            var result = new CausalLmTrainer(_model, options, new CausalLmBatchCollator(Tokenizer.PadTokenId))
+            var run = new TrainerRun(recipe.LearningRateForRound(chunk + 1, evalAtSteps.Count), steps, seed + chunk);
+            var result = new CausalLmTrainer(_model, stepRecipe, run, new CausalLmBatchCollator(Tokenizer.PadTokenId, recipe.PaddingSide))
                 .Train(train, new Progress(onStep, done), cancellationToken);
             done = target;
             chunk++;
@@ -151,20 +143,4 @@ public sealed class LanguageModelSession : IDisposable
     {
         public void Report(TrainingLogEntry value) => onStep?.Invoke(offset + value.Step, value.Loss);
     }
-}
-
-/// <summary>Training settings a baseline shares with the federation it is compared with.</summary>
-public sealed record BaselineTraining
-{
-    public required int BatchSize { get; init; }
-    public required double LearningRateMax { get; init; }
-    public required double LearningRateMin { get; init; }
-    public double MaxGradNorm { get; init; } = 1.0;
-    public double WeightDecay { get; init; }
-    public required int Seed { get; init; }
-
-    /// <summary>The federation's cosine schedule over rounds, applied to the baseline's matching chunk of steps.</summary>
-    /// <remarks>Chunk k (0-based) trains what round k+1 trains, so it gets round k+1's rate, exactly as the orchestrator computes it.</remarks>
-    public double LearningRateForChunk(int chunk, int chunks) =>
-        FedTune.Core.Configuration.FederatedLearningRate.ForRound(chunk + 1, chunks, LearningRateMax, LearningRateMin);
 }

@@ -22,4 +22,7 @@ public static class SimulationDefaults
     /// <summary>Bootstrap resamples behind the audit's confidence intervals.</summary>
     public const int AuditBootstrap = 1000;
     public static readonly TimeSpan RoundDeadline = TimeSpan.FromMinutes(20);
+
+    /// <summary>How long storage may stay unreachable before the run stops, marked failed (resumable).</summary>
+    public static readonly TimeSpan StorageOutageLimit = TimeSpan.FromMinutes(10);
 }

@@ -73,6 +73,9 @@ public sealed record SimulationOptions
     /// <summary>Per-round deadline after which a hospital that has not uploaded is a straggler.</summary>
     public TimeSpan RoundDeadline { get; init; } = SimulationDefaults.RoundDeadline;
 
+    /// <summary>How long storage may stay unreachable (retried with backoff, Azurite restarted) before the run stops, marked failed.</summary>
+    public TimeSpan StorageOutageLimit { get; init; } = SimulationDefaults.StorageOutageLimit;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting and its fix.</summary>
     public SimulationOptions Validate()
     {
@@ -88,6 +91,7 @@ public sealed record SimulationOptions
         Require(CanaryCandidates is >= 2 and <= 1_000_000, "--canary-candidates", CanaryCandidates, "between 2 and 1000000");
         Require(AuditBootstrap is >= 10 and <= 100_000, "--audit-bootstrap", AuditBootstrap, "between 10 and 100000");
         Require(RoundDeadline > TimeSpan.Zero, "--round-deadline", RoundDeadline, "a positive duration");
+        Require(StorageOutageLimit > TimeSpan.Zero, "--storage-outage-limit", StorageOutageLimit, "a positive duration");
         if (DataPath is not null && !File.Exists(DataPath))
         {
             throw new ArgumentException($"--data: the file '{DataPath}' does not exist. Fix: give an Alpaca JSON or JSONL file (records with instruction, input, output).");

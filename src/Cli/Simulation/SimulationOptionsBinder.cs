@@ -24,6 +24,7 @@ public sealed record SimulationOverrides
     public bool Fresh { get; init; }
     public string? StorageConnectionString { get; init; }
     public TimeSpan? RoundDeadline { get; init; }
+    public TimeSpan? StorageOutageLimit { get; init; }
     public int? Canaries { get; init; }
     public int? CanaryCandidates { get; init; }
     public bool Audit { get; init; }
@@ -69,6 +70,7 @@ public static class SimulationOptionsBinder
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
+            StorageOutageLimit = cli.StorageOutageLimit ?? options.StorageOutageLimit,
             Canaries = cli.Canaries ?? options.Canaries,
             CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
             Audit = cli.Audit,
@@ -81,17 +83,17 @@ public static class SimulationOptionsBinder
     public static SimulationOptions FromConfig(FedTuneConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var args = config.Train.TrainingArguments;
+        var recipe = config.Recipe;
         var fed = config.Federation;
         return new SimulationOptions
         {
             Rounds = fed.Rounds,
             Hospitals = fed.Hospitals.Count > 0 ? fed.Hospitals.Count : SimulationDefaults.Hospitals,
-            MaxSteps = args.MaxSteps > 0 ? args.MaxSteps : SimulationDefaults.MaxSteps,
-            SeqLength = config.Train.SeqLength,
-            BatchSize = args.PerDeviceTrainBatchSize,
-            LearningRate = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate,
-            Seed = args.Seed,
+            MaxSteps = recipe.MaxSteps > 0 ? recipe.MaxSteps : SimulationDefaults.MaxSteps,
+            SeqLength = recipe.SeqLength,
+            BatchSize = recipe.BatchSize,
+            LearningRate = recipe.LearningRate,
+            Seed = fed.Seed,
             RoundDeadline = fed.RoundDeadline,
         };
     }

@@ -64,46 +64,20 @@ public static class SimulationPlanFactory
             },
         };
         var plan = FederationPlanBuilder.FromConfig(withHospitals, runId);
-        double lrMin = config.Train.LearningRateMin is { } min && o.ConfigPath is not null ? min : o.LearningRate / 10;
+        double lrMin = config.Recipe.LearningRateMin is { } min && o.ConfigPath is not null ? min : o.LearningRate / 10;
         return plan with
         {
-            BaseModel = baseModelName,
-            LearningRateMax = o.LearningRate,
-            LearningRateMin = Math.Min(lrMin, o.LearningRate),
             Seed = o.Seed,
             SaveEveryRound = 1,
-            Training = plan.Training with
+            Recipe = plan.Recipe with
             {
+                BaseModel = baseModelName,
                 LearningRate = o.LearningRate,
+                LearningRateMin = Math.Min(lrMin, o.LearningRate),
                 MaxSteps = o.MaxSteps,
                 BatchSize = o.BatchSize,
-                MaxSequenceLength = o.SeqLength,
+                SeqLength = o.SeqLength,
             },
         };
     }
-
-    /// <summary>The baselines' training settings: the federation's batch size, learning-rate schedule, clipping and seed.</summary>
-    public static BaselineTraining BaselineSettings(FederationPlan plan, int seed)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        return new BaselineTraining
-        {
-            BatchSize = plan.Training.BatchSize,
-            LearningRateMax = plan.LearningRateMax,
-            LearningRateMin = plan.LearningRateMin,
-            MaxGradNorm = plan.Training.MaxGradNorm,
-            WeightDecay = plan.Training.WeightDecay,
-            Seed = seed,
-        };
-    }
-
-    /// <summary>The LoRA configuration the federation trains (for the baselines' fresh adapters).</summary>
-    public static FedTune.Core.Adapters.LoraAdapterConfig LoraConfig(FederationPlan plan) => new()
-    {
-        R = plan.Training.LoraRank,
-        LoraAlpha = plan.Training.LoraAlpha,
-        LoraDropout = plan.Training.LoraDropout,
-        TargetModules = plan.Training.TargetModules.Count > 0 ? plan.Training.TargetModules : null,
-        BaseModelNameOrPath = plan.BaseModel,
-    };
 }

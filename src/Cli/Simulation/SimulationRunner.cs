@@ -21,6 +21,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Waits out storage outages (and restarts the private Azurite) for every storage call of the run.</summary>
+    private StorageOutageGuard _storage = new(null, options.StorageOutageLimit, say);
+
     /// <summary>The federation's (epsilon, delta) privacy spent so far, when it runs with client-level DP.</summary>
 
     /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
@@ -28,6 +31,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
+        foreach (var notice in config?.KeysWithoutEffect ?? []) say("Note: " + notice);
         var dataFile = SimulationData.ResolveDataFile(options.DataPath);
 
         status.SetStage("resolving the base model");
@@ -65,9 +69,10 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             };
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or ArgumentException
-                                      or FedTune.Core.Protocol.ContentHashMismatchException or Azure.RequestFailedException)
+                                      or FedTune.Core.Protocol.ContentHashMismatchException or Azure.RequestFailedException
+                                      or AggregateException or HttpRequestException or StorageUnavailableException)
         {
-            report = report with { Outcome = RunOutcome.Failed, FinishedUtc = DateTimeOffset.UtcNow, FailureMessage = e.Message };
+            report = report with { Outcome = RunOutcome.Failed, FinishedUtc = DateTimeOffset.UtcNow, FailureMessage = RunFailure.Describe(e, folder, options) };
         }
         folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = report.Outcome, StartedUtc = started });
         ReportFolder.Write(report, folder.Path);
@@ -120,17 +125,19 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 status.SetStage("starting Azurite");
                 azurite = await AzuriteProcess.StartAsync(folder.AzuriteDirectory, cancellationToken: cancellationToken).ConfigureAwait(false);
                 connection = azurite.ConnectionString;
+                _storage = new StorageOutageGuard(azurite, options.StorageOutageLimit, say);
                 say($"Storage: a private Azurite on 127.0.0.1:{azurite.BlobPort} (data in {folder.AzuriteDirectory})");
             }
 
             status.SetStage("starting the orchestrator");
-            await using var host = await LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
-                cancellationToken).ConfigureAwait(false);
+            await _storage.RunAsync(ct => StorageProbe.CheckAsync(connection, ct), "checking storage", cancellationToken).ConfigureAwait(false);
+            await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
+                ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
-            var existing = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
+            var existing = await _storage.RunAsync(ct => host.Operator.FindRunAsync(plan.RunId, ct), "looking up the run", cancellationToken).ConfigureAwait(false);
             if (existing is null)
             {
-                var started = await host.Operator.StartPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+                var started = await _storage.RunAsync(ct => host.Operator.StartPlanAsync(plan, ct), "starting the run", cancellationToken).ConfigureAwait(false);
                 if (started.StatusCode >= 300)
                 {
                     throw new InvalidOperationException($"The orchestrator refused the run ({started.StatusCode}): {System.Text.Encoding.UTF8.GetString(started.Body ?? [])}");
@@ -140,6 +147,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             {
                 say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
             }
+
+            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
+            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
 
             status.SetStage("starting the hospital agents");
             status.SetHospitals(hospitalIds, plan.Rounds);
@@ -216,17 +226,22 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             if (fleet.FindExited() is { } exited)
             {
                 throw new InvalidOperationException(
-                    $"The agent of {exited.HospitalId} stopped (exit code {exited.ExitCode}). Its last lines:{Environment.NewLine}{exited.Tail}");
+                    $"The agent of {exited.HospitalId} stopped ({exited.How}; its last line: {exited.LastLine}; log: {exited.LogPath})");
             }
             ShowAgents(fleet.ReadStatuses(), plan.RunId, next);
+            await _storage.RestartAzuriteIfStoppedAsync(cancellationToken).ConfigureAwait(false);
 
-            while (next <= plan.Rounds && await collector.TryReadAsync(next, cancellationToken).ConfigureAwait(false) is { } record)
+            while (next <= plan.Rounds &&
+                   await _storage.RunAsync(ct => collector.TryReadAsync(next, ct), "reading the round results", cancellationToken).ConfigureAwait(false) is { } record)
             {
-                var adapter = await collector.ReadGlobalAdapterAsync(record, cancellationToken).ConfigureAwait(false);
+                var adapter = await _storage.RunAsync(ct => collector.ReadGlobalAdapterAsync(record, ct), "reading the global adapter", cancellationToken).ConfigureAwait(false);
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
                 var global = session.Evaluate(evalExamples, cancellationToken);
-                var row = await collector.ToReportAsync(record, previousGlobalBytes, global, cancellationToken).ConfigureAwait(false);
+                await _storage.RunAsync(ct => StoredEvaluations.SaveAsync(host.Store, plan.RunId, record.Round, record.GlobalAdapter?.Sha256, global, ct), "saving the round's evaluation", cancellationToken)
+                    .ConfigureAwait(false);
+                var row = await _storage.RunAsync(ct => collector.ToReportAsync(record, previousGlobalBytes, global, ct), "reading the round results", cancellationToken)
+                    .ConfigureAwait(false);
                 previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
                 foreach (var h in row.Hospitals) status.SetHospital(h.HospitalId, h.State, h.TrainLoss);
                 status.FinishRound(record.Round, global);
@@ -237,7 +252,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 if (next <= plan.Rounds) status.StartRound(next);
             }
 
-            var view = await host.Operator.FindRunAsync(plan.RunId, cancellationToken).ConfigureAwait(false);
+            var view = await _storage.RunAsync(ct => host.Operator.FindRunAsync(plan.RunId, ct), "following the run", cancellationToken).ConfigureAwait(false);
             if (next > plan.Rounds) return report;
             if (view is { RuntimeStatus: "failed" or "terminated" or "canceled" })
             {
@@ -263,7 +278,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 _ => s.TasksCompleted > 0 ? HospitalRoundState.Uploaded : HospitalRoundState.Waiting,
             };
             if (s.Activity == AgentActivity.Idle && s.LastError is null) state = HospitalRoundState.Uploaded;
-            status.SetHospital(id, state, s.LastLoss);
+            // The live step loss belongs to training; an upload's loss is the round record's (one value per hospital and round).
+            status.SetHospital(id, state, state == HospitalRoundState.Training ? s.LastLoss : null);
         }
     }
 
@@ -287,16 +303,14 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     {
         var reader = new AlpacaDatasetReader();
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-        var settings = SimulationPlanFactory.BaselineSettings(plan, options.Seed);
-        var lora = SimulationPlanFactory.LoraConfig(plan);
         var curves = new List<BaselineCurve>
         {
             BaselineRunner.Centralized(modelFolder, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), evalExamples, plan.Rounds,
-                options.MaxSteps * shards.Count, lora, settings, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
+                options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
         };
         foreach (var (name, records) in shards)
         {
-            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, lora, settings,
+            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
                 status, cancellationToken, SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name)));
         }
         return curves;

@@ -95,7 +95,8 @@ public sealed class SimulationStatus
                 old = new HospitalStatus(id, HospitalRoundState.Waiting, null, _time.GetUtcNow());
             }
             changed = old.State != state || (loss is not null && loss != old.Loss);
-            _hospitals[id] = old with { State = state, Loss = loss ?? old.Loss, Since = old.State != state ? _time.GetUtcNow() : old.Since };
+            // A loss belongs to the state it was reported in: a new state without one shows none (never training's step loss as "uploaded").
+            _hospitals[id] = old with { State = state, Loss = loss ?? (old.State == state ? old.Loss : null), Since = old.State != state ? _time.GetUtcNow() : old.Since };
         }
         if (changed)
         {

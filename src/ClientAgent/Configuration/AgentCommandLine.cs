@@ -47,10 +47,7 @@ public static class AgentCommandLine
         Add("Polling:MaxInterval", Span(options.Polling.MaxInterval));
         Add("Polling:BackoffFactor", Number(options.Polling.BackoffFactor));
         Add("Polling:Jitter", Number(options.Polling.Jitter));
-        Add("Training:SaveSteps", Integer(options.Training.SaveSteps));
-        Add("Training:SaveTotalLimit", Integer(options.Training.SaveTotalLimit));
-        Add("Training:LoggingSteps", Integer(options.Training.LoggingSteps));
-        Add("Training:EvalBatchSize", Integer(options.Training.EvalBatchSize));
+        Add("Evaluation:BatchSize", Integer(options.Evaluation.BatchSize));
         Add("Lease:Duration", Span(options.Lease.Duration));
         Add("Lease:RenewInterval", Span(options.Lease.RenewInterval));
         Add("Upload:MaxAttempts", Integer(options.Upload.MaxAttempts));

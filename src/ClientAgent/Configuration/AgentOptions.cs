@@ -32,7 +32,8 @@ public sealed class AgentOptions
 
     public PollingOptions Polling { get; set; } = new();
 
-    public LocalTrainingOptions Training { get; set; } = new();
+    /// <summary>How the held-out split is scored (how to train comes from each task's recipe, never from here).</summary>
+    public EvaluationOptions Evaluation { get; set; } = new();
 
     public LeaseOptions Lease { get; set; } = new();
 
@@ -125,19 +126,11 @@ public sealed class DataOptions
     public int MaxEvalExamples { get; set; } = 256;
 }
 
-/// <summary>Local settings of the trainer that the round task does not decide.</summary>
-public sealed class LocalTrainingOptions
+/// <summary>Local settings of the held-out evaluation (memory on this machine; the result does not depend on them).</summary>
+public sealed class EvaluationOptions
 {
-    /// <summary>Save a trainer checkpoint every this many optimizer steps (a killed agent resumes from the latest).</summary>
-    public int SaveSteps { get; set; } = 10;
-
-    /// <summary>Checkpoints kept per task (older ones are deleted).</summary>
-    public int SaveTotalLimit { get; set; } = 2;
-
-    /// <summary>Report progress (status, log) every this many steps.</summary>
-    public int LoggingSteps { get; set; } = 1;
-
-    public int EvalBatchSize { get; set; } = 4;
+    /// <summary>Held-out examples scored per forward pass.</summary>
+    public int BatchSize { get; set; } = 4;
 }
 
 public sealed class PollingOptions

@@ -41,9 +41,9 @@ public sealed class AgentOptionsValidator(SettingsFileSecretGuard secretGuard) :
             errors.Add("WorkPath is not set. Fix: set a local folder the agent may write (task state, downloads, trainer checkpoints), e.g. /var/lib/fedtune-agent.");
         }
 
-        if (options.Training.SaveSteps < 1 || options.Training.SaveTotalLimit < 1 || options.Training.LoggingSteps < 1 || options.Training.EvalBatchSize < 1)
+        if (options.Evaluation.BatchSize < 1)
         {
-            errors.Add("Training:SaveSteps, Training:SaveTotalLimit, Training:LoggingSteps and Training:EvalBatchSize must each be at least 1.");
+            errors.Add($"Evaluation:BatchSize is {options.Evaluation.BatchSize}. Fix: use at least 1 (e.g. 4).");
         }
 
         ValidatePolling(options.Polling, errors);

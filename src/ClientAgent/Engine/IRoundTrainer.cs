@@ -15,7 +15,7 @@ public interface IRoundTrainer
     RoundTrainingOutcome Train(RoundTrainingRequest request, CancellationToken cancellationToken);
 }
 
-/// <param name="Task">The round task (hyperparameters, seed, base model name).</param>
+/// <param name="Task">The round task (recipe, the round's learning rate, seeds).</param>
 /// <param name="GlobalAdapterFile">The verified global adapter (wire format) the round starts from.</param>
 /// <param name="Data">The hospital's train and held-out records.</param>
 /// <param name="CheckpointFolder">Where the trainer keeps and resumes its checkpoints.</param>
@@ -40,5 +40,5 @@ public interface IRoundTrainingProgress
     void EvaluationStarted();
 }
 
-/// <summary>What a round produced: only counts and aggregate metrics.</summary>
-public sealed record RoundTrainingOutcome(long ExampleCount, UpdateMetrics Metrics, double TrainSeconds, double EvalSeconds);
+/// <summary>What a round produced: only counts, aggregate metrics and the recipe as it ran.</summary>
+public sealed record RoundTrainingOutcome(long ExampleCount, UpdateMetrics Metrics, double TrainSeconds, double EvalSeconds, TrainingAsRun Ran);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FedTune.ClientAgent.Configuration;
 using FedTune.ClientAgent.Execution;
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
@@ -17,10 +18,12 @@ using static TorchSharp.torch;
 namespace FedTune.ClientAgent.Engine;
 
 /// <summary>
-/// The training engine behind the agent: loads the base model (GPT-NeoX, HF layout) and its tokenizer, attaches the
-/// global LoRA adapter (round 1: the run's round-0 adapter; with freeze_a only its B matrices train), trains with the task's hyperparameters on the train
-/// split (Hugging Face Trainer semantics, FedProx when mu &gt; 0, checkpoints in the task's work folder), evaluates on
-/// the held-out split and writes the trained adapter in the wire format.
+/// The training engine behind the agent: applies the task's <see cref="TrainingRecipe"/> end to end. It loads the base
+/// model (GPT-NeoX, HF layout) held as the recipe's quantization says, with gradient checkpointing as it says, attaches
+/// the global LoRA adapter (round 1: the run's round-0 adapter; with freeze_a A stays frozen and only B trains), tokenizes at seq_length, pads on
+/// the recipe's side, trains with its batch, accumulation, steps, schedule, optimizer, clipping, FedProx mu and
+/// logging/save cadence (Hugging Face Trainer semantics, checkpoints in the task's work folder), evaluates on the
+/// held-out split, writes the trained adapter in the wire format and reports what it ran (<see cref="TrainingAsRun"/>).
 /// </summary>
 public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Func<string, ITextTokenizer> tokenizerLoader,
     ILogger<TorchRoundTrainer> logger) : IRoundTrainer
@@ -30,45 +33,30 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         ArgumentNullException.ThrowIfNull(request);
         var settings = options.Value;
         var task = request.Task;
-        var hp = task.Hyperparameters;
+        var recipe = ValidRecipe(task);
         CheckModelName(settings, task);
         var global = ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
-        using var model = LoadModel(settings.ModelPath, device);
+        using var model = LoadModel(settings.ModelPath, device, recipe.Quantization);
+        model.GradientCheckpointing = recipe.GradientCheckpointing;
         var tokenizer = LoadTokenizer(settings.ModelPath);
         var config = global.Config;
-        AttachAdapter(model, global, hp.FreezeA);
+        AttachAdapter(model, global, recipe.Lora.FreezeA);
 
         var watch = Stopwatch.StartNew();
-        var seqLength = (int)Math.Min(hp.MaxSequenceLength, model.MaxSequenceLength);
-        var examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = seqLength });
+        var examples = new AlpacaExampleTokenizer(tokenizer, options: TokenizationOptions.For(recipe, model.MaxSequenceLength));
         var train = examples.TokenizeAll(request.Data.Train);
-        var trainerOptions = new TrainerOptions
-        {
-            LearningRate = hp.LearningRate,
-            PerDeviceTrainBatchSize = hp.BatchSize,
-            GradientAccumulationSteps = hp.GradientAccumulationSteps,
-            MaxSteps = StepsFor(hp, train.Count),
-            // The round's rate already follows the federation's cosine schedule; within a round it is constant (FlowerTune).
-            LrSchedulerType = LearningRateSchedulerType.Constant,
-            WeightDecay = hp.WeightDecay,
-            MaxGradNorm = hp.MaxGradNorm,
-            LoggingSteps = settings.Training.LoggingSteps,
-            SaveSteps = settings.Training.SaveSteps,
-            SaveTotalLimit = settings.Training.SaveTotalLimit,
-            Seed = (int)(task.Seed & int.MaxValue),
-            ProximalMu = hp.ProximalMu,
-        };
-
-        var proximalAnchor = hp.ProximalMu > 0 ? SnapshotAdapter(model) : null;
+        var run = TrainerRun.For(recipe, task.LearningRate, train.Count, task.Seed);
+        var proximalAnchor = recipe.ProximalMu > 0 ? SnapshotAdapter(model) : null;
         TrainingResult result;
         try
         {
-            var trainer = new CausalLmTrainer(model, trainerOptions, new CausalLmBatchCollator(tokenizer.PadTokenId), request.CheckpointFolder, proximalAnchor);
+            var collator = new CausalLmBatchCollator(tokenizer.PadTokenId, recipe.PaddingSide);
+            var trainer = new CausalLmTrainer(model, recipe, run, collator, request.CheckpointFolder, proximalAnchor);
             var checkpoints = new TrainerCheckpointStore(request.CheckpointFolder);
             var progress = new SynchronousProgress(entry =>
             {
-                request.Progress?.StepCompleted(entry.Step, trainerOptions.MaxSteps, entry.Loss);
+                request.Progress?.StepCompleted(entry.Step, run.MaxSteps, entry.Loss);
                 if (checkpoints.List().Count > 0) request.Progress?.CheckpointSaved(entry.Step);
             });
             result = trainer.Train(train, progress, cancellationToken);
@@ -83,6 +71,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
 
         double trainSeconds = watch.Elapsed.TotalSeconds;
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
+        var ran = AsRun(recipe, run, config, model, result, device);
         var trained = LoraAdapterExchange.Export(model, config);
         TaskWorkFolder.WriteAtomic(request.OutputAdapterFile, AdapterWireFormat.ToBytes(trained));
 
@@ -92,7 +81,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         if (heldOut.Count > 0)
         {
             request.Progress?.EvaluationStarted();
-            var evaluator = new CausalLmEvaluator(model, tokenizer.PadTokenId, settings.Training.EvalBatchSize);
+            var evaluator = new CausalLmEvaluator(model, tokenizer.PadTokenId, settings.Evaluation.BatchSize);
             evaluation = evaluator.Evaluate(examples.TokenizeAll(heldOut), cancellationToken);
         }
 
@@ -104,26 +93,61 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             HeldOutTokens = evaluation?.Tokens ?? 0,
             HeldOutExamples = heldOut.Count,
         };
-        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds);
+        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran);
     }
 
-    /// <summary>max_steps, or with max_steps -1 the optimizer steps of num_train_epochs over the training split (HF's rule).</summary>
-    public static int StepsFor(TrainingHyperparameters hp, int trainExamples)
+    /// <summary>The recipe as this round ran it: each value read back from the model, the adapter and the trainer.</summary>
+    private static TrainingAsRun AsRun(TrainingRecipe recipe, TrainerRun run, LoraAdapterConfig adapter, GptNeoXForCausalLM model,
+        TrainingResult result, Device device)
     {
-        ArgumentNullException.ThrowIfNull(hp);
-        if (hp.MaxSteps > 0) return hp.MaxSteps;
-        int batchesPerEpoch = (trainExamples + hp.BatchSize - 1) / Math.Max(1, hp.BatchSize);
-        int stepsPerEpoch = Math.Max(1, batchesPerEpoch / Math.Max(1, hp.GradientAccumulationSteps));
-        return Math.Max(1, (int)Math.Ceiling(hp.NumTrainEpochs * stepsPerEpoch));
+        using var process = Process.GetCurrentProcess();
+        return new TrainingAsRun
+        {
+            Quantization = model.Quantization,
+            BaseModelBytes = model.BaseModelBytes(),
+            GradientCheckpointing = model.GradientCheckpointing,
+            CheckpointedBlockPasses = model.Backbone.CheckpointedBlockPasses,
+            PaddingSide = recipe.PaddingSide,
+            SeqLength = (int)Math.Min(recipe.SeqLength, model.MaxSequenceLength),
+            BatchSize = recipe.BatchSize,
+            GradientAccumulationSteps = recipe.GradientAccumulationSteps,
+            Steps = result.Steps,
+            LearningRate = run.LearningRate,
+            LrSchedulerType = recipe.LrSchedulerType,
+            LoraRank = adapter.R,
+            LoraAlpha = adapter.LoraAlpha,
+            LoraDropout = adapter.LoraDropout,
+            FreezeA = recipe.Lora.FreezeA,
+            ProximalMu = recipe.ProximalMu,
+            LoggingSteps = recipe.LoggingSteps,
+            SaveSteps = recipe.SaveSteps,
+            SaveTotalLimit = recipe.SaveTotalLimit,
+            TrainTokens = result.Tokens,
+            PeakMemoryBytes = process.PeakWorkingSet64,
+            Device = device.type == DeviceType.CUDA ? "cuda" : "cpu",
+        };
+    }
+
+    private static TrainingRecipe ValidRecipe(RoundTask task)
+    {
+        try
+        {
+            return (task.Recipe ?? throw new ArgumentException("The task carries no training recipe.")).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new TaskFailedException("task_invalid",
+                $"The round task's recipe cannot be trained: {e.Message} Fix: correct the run's configuration and start the run again.", null, e);
+        }
     }
 
     private static void CheckModelName(AgentOptions settings, RoundTask task)
     {
         var names = ModelIdentity.NamesOf(settings.ModelPath, settings.ModelName);
-        if (!ModelIdentity.Matches(task.BaseModel, names))
+        if (!ModelIdentity.Matches(task.Recipe.BaseModel, names))
         {
             throw new TaskFailedException(FailureReasons.ModelMismatch,
-                $"The run trains base model '{task.BaseModel}' but this agent's model folder holds '{string.Join("' / '", names)}'. " +
+                $"The run trains base model '{task.Recipe.BaseModel}' but this agent's model folder holds '{string.Join("' / '", names)}'. " +
                 "Fix: point ModelPath at that model (or set ModelName if the folder holds it under another name).");
         }
     }
@@ -142,11 +166,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         }
     }
 
-    private static GptNeoXForCausalLM LoadModel(string folder, Device device)
+    private static GptNeoXForCausalLM LoadModel(string folder, Device device, BaseQuantization quantization)
     {
         try
         {
-            return HuggingFaceModelLoader.Load(folder, device);
+            return HuggingFaceModelLoader.Load(folder, device, quantization: quantization);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
         {

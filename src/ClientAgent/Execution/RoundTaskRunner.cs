@@ -95,11 +95,12 @@ public sealed partial class RoundTaskRunner(
         if (state is null || state.TaskSha256 != taskSha)
         {
             folder.DeleteBulkyFiles();
-            state = new TaskWorkState { TaskSha256 = taskSha, Phase = TaskPhase.New, UpdatedUtc = time.GetUtcNow() };
+            var now = time.GetUtcNow();
+            state = new TaskWorkState { TaskSha256 = taskSha, Phase = TaskPhase.New, UpdatedUtc = now, SeenUtc = now };
             folder.WriteState(state);
         }
 
-        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = task.Hyperparameters.MaxSteps, LastLoss = null });
+        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = Math.Max(0, task.Recipe.MaxSteps), LastLoss = null });
         LogTaskTaken(logger, task.RunId, task.Round, task.Attempt, state.Phase);
         try
         {
@@ -257,6 +258,7 @@ public sealed partial class RoundTaskRunner(
             ExampleCount = outcome.ExampleCount,
             Metrics = outcome.Metrics,
             Timings = state.Timings with { TrainSeconds = outcome.TrainSeconds, EvalSeconds = outcome.EvalSeconds },
+            Ran = outcome.Ran,
         };
     }
 
@@ -282,7 +284,11 @@ public sealed partial class RoundTaskRunner(
         {
             Phase = TaskPhase.AdapterUploaded,
             UploadedAdapter = uploaded,
-            Timings = state.Timings with { UploadSeconds = watch.Elapsed.TotalSeconds },
+            Timings = state.Timings with
+            {
+                UploadSeconds = watch.Elapsed.TotalSeconds,
+                BusySeconds = (time.GetUtcNow() - state.SeenUtc).TotalSeconds,
+            },
         };
         return next;
     }
@@ -301,6 +307,7 @@ public sealed partial class RoundTaskRunner(
             ExampleCount = state.ExampleCount,
             Metrics = state.Metrics ?? new UpdateMetrics(),
             Timings = state.Timings,
+            Ran = state.Ran,
             AgentVersion = AgentVersion.Current,
             CompletedUtc = time.GetUtcNow(),
         };

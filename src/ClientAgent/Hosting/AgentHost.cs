@@ -83,6 +83,7 @@ public static class AgentHost
         services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(FedTune.Training.Tokenization.HuggingFaceTokenizer.Load);
         services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
         services.AddHostedService<AgentWorker>();
+        services.AddHostedService<SupervisorWatch>();
         return services;
     }
 

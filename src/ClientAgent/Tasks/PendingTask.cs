@@ -15,7 +15,7 @@ public sealed record PendingTask(BlobRef TaskBlob, string RoundFolder)
 public static class AgentBlobNames
 {
     /// <summary>Empty blob in a task's round folder; the agent holding its lease owns the task.</summary>
-    public const string LockFileName = "agent.lock";
+    public const string LockFileName = FedTune.Core.Protocol.BlobLayout.TaskLockFileName;
 
     public const string FailedMarkerFileName = "failed.json";
 }

@@ -47,9 +47,9 @@ public sealed class AgentWorkspace : IDisposable
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException(
-                $"The work folder '{full}' is in use by another agent process. Fix: give each agent instance its own WorkPath, or stop the other one.", e);
+            throw new InvalidOperationException(AgentLockOwner.DescribeHolder(full), e);
         }
+        AgentLockOwner.Record(full);
 
         var idFile = System.IO.Path.Combine(full, "instance.json");
         Guid id;

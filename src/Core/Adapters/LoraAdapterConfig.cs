@@ -67,20 +67,21 @@ public sealed record LoraAdapterConfig
     public double Scaling => UseRslora ? LoraAlpha / Math.Sqrt(R) : LoraAlpha / R;
 
     /// <summary>
-    /// The adapter config a run produces: r, alpha and dropout from <c>model.lora</c>, the base model from
-    /// <c>model.name</c>, and the target modules the trainer resolved (PEFT saves the resolved list, not null).
+    /// The adapter config a recipe trains: r, alpha and dropout from <c>model.lora</c>, the base model from
+    /// <c>model.name</c>, and the target modules (the recipe's, or those the trainer resolved, which PEFT saves
+    /// instead of null; null lets the injector pick the architecture default).
     /// </summary>
-    public static LoraAdapterConfig From(Configuration.ModelConfig model, IReadOnlyList<string> resolvedTargetModules)
+    public static LoraAdapterConfig From(Configuration.TrainingRecipe recipe, IReadOnlyList<string>? resolvedTargetModules = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(resolvedTargetModules);
+        ArgumentNullException.ThrowIfNull(recipe);
+        var targets = resolvedTargetModules ?? recipe.Lora.TargetModules;
         return new LoraAdapterConfig
         {
-            R = model.Lora.R,
-            LoraAlpha = model.Lora.Alpha,
-            LoraDropout = model.Lora.Dropout,
-            TargetModules = resolvedTargetModules.Order(StringComparer.Ordinal).ToArray(),
-            BaseModelNameOrPath = model.Name,
+            R = recipe.Lora.R,
+            LoraAlpha = recipe.Lora.Alpha,
+            LoraDropout = recipe.Lora.Dropout,
+            TargetModules = targets is { Count: > 0 } ? targets.Order(StringComparer.Ordinal).ToArray() : null,
+            BaseModelNameOrPath = recipe.BaseModel,
         };
     }
 

@@ -96,7 +96,7 @@ public sealed class StreamingAggregator
         var strategy = AggregationStrategy.Create(federation.Strategy, federation.DifferentialPrivacy, noise);
         return new StreamingAggregator(strategy, new UpdateValidator(federation.Validation), federation.DifferentialPrivacy)
         {
-            IsFrozen = config.Model.Lora.FreezeA ? name => PeftKeys.IsLoraA(name, out _) : null,
+            IsFrozen = config.Recipe.Lora.FreezeA ? name => PeftKeys.IsLoraA(name, out _) : null,
         };
     }
 

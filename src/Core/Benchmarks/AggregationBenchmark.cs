@@ -55,6 +55,9 @@ public static class AggregationBenchmark
 
     private const int DistinctBuffers = 3;
 
+    /// <summary>Bytes of distinct wire-format updates a full round reads, at least (four times a 32 MiB L3).</summary>
+    private const double OutOfCacheBytes = 128.0 * 1024 * 1024;
+
     public static AggregationBenchmarkReport Run(int clients, long parameters, TextWriter output, AggregationBenchmarkOptions? options = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clients);
@@ -137,7 +140,10 @@ public static class AggregationBenchmark
             new LoraTensor(PeftKeys.GptNeoXLoraB(0), [inFeatures, r], Enumerable.Range(0, r * inFeatures).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()),
         ]);
         var global = Make();
-        var wires = Enumerable.Range(0, Math.Min(clients, DistinctBuffers)).Select(_ => AdapterWireFormat.ToBytes(Make())).ToArray();
+        // Enough distinct uploads that one round reads more bytes than the last-level cache holds (as a real round
+        // over downloaded blobs does), however small P is.
+        var distinct = Math.Min(clients, Math.Max(DistinctBuffers, (int)Math.Ceiling(OutOfCacheBytes / (p * (double)sizeof(float)))));
+        var wires = Enumerable.Range(0, distinct).Select(_ => AdapterWireFormat.ToBytes(Make())).ToArray();
         var hashes = wires.Select(w => AdapterHash.Sha256(w)).ToArray();
         var wireBytes = (double)clients * global.ParameterCount * sizeof(float);
         var updates = Enumerable.Range(0, clients)

@@ -70,20 +70,37 @@ public static class FedTuneConfigLoader
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(sourceName);
         var root = LoadRoot(yaml, sourceName);
+        var dataset = ReadDataset(root.Section("dataset", required: true)!);
+        var notices = new List<string>();
+        var model = root.Section("model", required: true)!;
+        var train = root.Section("train", required: true)!;
+        var lora = OneOf(root, model, "lora", "LoRA settings are given twice (model.lora and lora); keep one.");
+        var arguments = OneOf(root, train, "training_arguments",
+            "training arguments are given twice (train.training_arguments and training_arguments); keep one.");
+        var federationSection = root.Section("federation");
+        // One seed: federation.seed when given, else training_arguments.seed (HF's), else 42.
+        int trainingSeed = arguments?.Int("seed", ConfigDefaults.Seed, 0) ?? ConfigDefaults.Seed;
+        var federation = ReadFederation(federationSection, trainingSeed);
+        var recipe = ReadRecipe(model, lora, train, arguments, federation.Strategy, notices);
+        int saveEveryRound = train.Int("save_every_round", ConfigDefaults.SaveEveryRound, 1);
+        model.RejectUnknownKeys();
+        train.RejectUnknownKeys();
+        root.RejectUnknownKeys();
         var config = new FedTuneConfig
         {
-            Dataset = ReadDataset(root.Section("dataset", required: true)!),
-            Model = ReadModel(root),
-            Train = ReadTrain(root),
-            Federation = ReadFederation(root.Section("federation")),
+            Dataset = dataset,
+            Recipe = recipe,
+            Federation = federation,
+            SaveEveryRound = saveEveryRound,
+            KeysWithoutEffect = notices,
         };
-        root.RejectUnknownKeys();
         CheckCrossFieldRules(config, root);
         return config;
     }
 
     private static YamlSection LoadRoot(string yaml, string source)
     {
+        YamlErrorHints.RejectTabIndentation(yaml, source);
         var stream = new YamlStream();
         try
         {
@@ -91,7 +108,7 @@ public static class FedTuneConfigLoader
         }
         catch (YamlException ex)
         {
-            throw new ConfigException(source, (int)ex.Start.Line, (int)ex.Start.Column, null, $"not valid YAML: {ex.Message}", ex);
+            throw YamlErrorHints.Explain(ex, source);
         }
         catch (InvalidOperationException ex)
         {
@@ -116,33 +133,115 @@ public static class FedTuneConfigLoader
         return dataset;
     }
 
-    private static ModelConfig ReadModel(YamlSection root)
+    private static YamlSection? OneOf(YamlSection root, YamlSection parent, string key, string twice)
     {
-        var section = root.Section("model", required: true)!;
-        var name = section.RequiredString("name", "a hub id such as EleutherAI/pythia-70m or a local folder");
-        var quantization = section.NullableInt("quantization", null, 0, 64);
-        if (quantization is not (null or 4 or 8))
-        {
-            throw section.Error("quantization", $"{quantization} is not supported; expected 4 (NF4), 8 or null (no quantization).");
-        }
-
-        var nested = section.Section("lora");
-        var topLevel = root.Section("lora");
+        var nested = parent.Section(key);
+        var topLevel = root.Section(key);
         if (nested is not null && topLevel is not null)
         {
-            throw root.Error("lora", "LoRA settings are given twice (model.lora and lora); keep one.");
+            throw root.Error(key, twice);
         }
 
-        var model = new ModelConfig
+        return nested ?? topLevel;
+    }
+
+    /// <summary>The recipe from model:, lora:, train: and training_arguments: (each key validated where it stands).</summary>
+    private static TrainingRecipe ReadRecipe(YamlSection model, YamlSection? lora, YamlSection train, YamlSection? s,
+        StrategyConfig strategy, List<string> notices)
+    {
+        var name = model.RequiredString("name", "a hub id such as EleutherAI/pythia-70m or a local folder");
+        var bits = model.NullableInt("quantization", null, 0, 64);
+        var quantization = bits switch
         {
-            Name = name,
-            Quantization = quantization,
-            GradientCheckpointing = section.Bool("gradient_checkpointing", ConfigDefaults.GradientCheckpointing),
-            UseFastTokenizer = section.Bool("use_fast_tokenizer", ConfigDefaults.UseFastTokenizer),
-            Lora = ReadLora(nested ?? topLevel),
+            null => BaseQuantization.None,
+            4 => BaseQuantization.Nf4,
+            8 => BaseQuantization.Int8,
+            _ => throw model.Error("quantization", $"{bits} is not supported; expected 4 (NF4), 8 or null (no quantization)."),
         };
-        section.RejectUnknownKeys();
-        return model;
+        if (model.Has("use_fast_tokenizer"))
+        {
+            var fast = model.Bool("use_fast_tokenizer", ConfigDefaults.UseFastTokenizer);
+            notices.Add(fast
+                ? "model.use_fast_tokenizer: true has no effect here: FedTune always uses the model's fast tokenizer (tokenizer.json)."
+                : "model.use_fast_tokenizer: false has no effect here: FedTune has only the fast tokenizer (tokenizer.json), and uses it.");
+        }
+
+        bool checkpointing = model.Bool("gradient_checkpointing", ConfigDefaults.GradientCheckpointing);
+        var lrMax = train.NullableDouble("learning_rate_max", null, 0, 10, minExclusive: true);
+        var lrMin = train.NullableDouble("learning_rate_min", null, 0, 10);
+        if ((lrMax is null) != (lrMin is null))
+        {
+            throw train.Error(lrMax is null ? "learning_rate_min" : "learning_rate_max",
+                "learning_rate_max and learning_rate_min go together (FlowerTune's per-round cosine schedule); give both or neither.");
+        }
+
+        if (lrMin > lrMax)
+        {
+            throw train.Error("learning_rate_min", $"{lrMin} is above learning_rate_max ({lrMax}).");
+        }
+
+        var recipe = new TrainingRecipe
+        {
+            BaseModel = name,
+            Quantization = quantization,
+            Lora = ReadLora(lora),
+            SeqLength = train.Int("seq_length", ConfigDefaults.SeqLength, 8, 1 << 20),
+            PaddingSide = train.Enum("padding_side", ConfigDefaults.Padding, PaddingSides),
+            LearningRateMin = lrMin,
+            ProximalMu = strategy.ProximalMu,
+        };
+        if (s is null)
+        {
+            return recipe with { GradientCheckpointing = checkpointing, LearningRate = lrMax ?? ConfigDefaults.LearningRate };
+        }
+
+        var learningRate = s.NullableDouble("learning_rate", ConfigDefaults.LearningRate, 0, 10, minExclusive: true);
+        recipe = recipe with
+        {
+            GradientCheckpointing = checkpointing | s.Bool("gradient_checkpointing", ConfigDefaults.GradientCheckpointing),
+            LearningRate = lrMax ?? learningRate ?? ConfigDefaults.LearningRate,
+            BatchSize = s.Int("per_device_train_batch_size", ConfigDefaults.PerDeviceTrainBatchSize, 1, 65536),
+            GradientAccumulationSteps = s.Int("gradient_accumulation_steps", ConfigDefaults.GradientAccumulationSteps, 1, 65536),
+            LoggingSteps = s.Int("logging_steps", ConfigDefaults.LoggingSteps, 1),
+            MaxSteps = s.Int("max_steps", ConfigDefaults.MaxSteps, -1),
+            NumTrainEpochs = s.Double("num_train_epochs", ConfigDefaults.NumTrainEpochs, 0, 1e6, minExclusive: true),
+            SaveSteps = s.Int("save_steps", ConfigDefaults.SaveSteps, 1),
+            SaveTotalLimit = s.NullableInt("save_total_limit", null, 1, int.MaxValue),
+            LrSchedulerType = s.Enum("lr_scheduler_type", ConfigDefaults.LrScheduler, Schedulers),
+            WarmupSteps = s.Int("warmup_steps", ConfigDefaults.WarmupSteps, 0),
+            WarmupRatio = s.Double("warmup_ratio", ConfigDefaults.WarmupRatio, 0, 1, maxExclusive: true),
+            WeightDecay = s.Double("weight_decay", ConfigDefaults.WeightDecay, 0, 1e3),
+            MaxGradNorm = s.Double("max_grad_norm", ConfigDefaults.MaxGradNorm, 0, 1e9),
+            AdamBeta1 = s.Double("adam_beta1", ConfigDefaults.AdamBeta1, 0, 1, maxExclusive: true),
+            AdamBeta2 = s.Double("adam_beta2", ConfigDefaults.AdamBeta2, 0, 1, maxExclusive: true),
+            AdamEpsilon = s.Double("adam_epsilon", ConfigDefaults.AdamEpsilon, 0, 1, minExclusive: true),
+        };
+        if (recipe.MaxSteps == 0)
+        {
+            throw s.Error("max_steps", "0 steps trains nothing; expected a positive number, or -1 to train for num_train_epochs.");
+        }
+
+        var reportTo = s.StringList("report_to", []) ?? [];
+        if (reportTo.Any(r => r is not ("none" or "tensorboard" or "wandb" or "mlflow" or "azure_ml" or "all")))
+        {
+            throw s.Error("report_to", $"expected null, none or a list of integrations (tensorboard, wandb, mlflow, azure_ml, all); got {string.Join(", ", reportTo)}.");
+        }
+
+        if (reportTo.Any(r => r != "none"))
+        {
+            notices.Add($"training_arguments.report_to: {string.Join(", ", reportTo)} has no effect here: FedTune bundles no reporting integration; " +
+                        "the metrics are in the run's report.md, metrics.csv and rounds.json.");
+        }
+
+        if (s.String("output_dir") is { } outputDir)
+        {
+            notices.Add($"training_arguments.output_dir: '{outputDir}' has no effect here: agents keep checkpoints in their work folder " +
+                        "and `fedtune simulate` writes to --output (default runs/simulate).");
+        }
+
+        s.Int("seed", ConfigDefaults.Seed, 0); // read above: it seeds the federation when federation.seed is absent
+        s.RejectUnknownKeys();
+        return recipe;
     }
 
     private static LoraConfig ReadLora(YamlSection? section)
@@ -164,89 +263,11 @@ public static class FedTuneConfigLoader
         return lora;
     }
 
-    private static TrainConfig ReadTrain(YamlSection root)
-    {
-        var section = root.Section("train", required: true)!;
-        var nested = section.Section("training_arguments");
-        var topLevel = root.Section("training_arguments");
-        if (nested is not null && topLevel is not null)
-        {
-            throw root.Error("training_arguments", "training arguments are given twice (train.training_arguments and training_arguments); keep one.");
-        }
-
-        var train = new TrainConfig
-        {
-            SaveEveryRound = section.Int("save_every_round", ConfigDefaults.SaveEveryRound, 1),
-            SeqLength = section.Int("seq_length", ConfigDefaults.SeqLength, 8, 1 << 20),
-            PaddingSide = section.Enum("padding_side", ConfigDefaults.Padding, PaddingSides),
-            LearningRateMax = section.NullableDouble("learning_rate_max", null, 0, 10, minExclusive: true),
-            LearningRateMin = section.NullableDouble("learning_rate_min", null, 0, 10),
-            TrainingArguments = ReadTrainingArguments(nested ?? topLevel),
-        };
-        if ((train.LearningRateMax is null) != (train.LearningRateMin is null))
-        {
-            throw section.Error(train.LearningRateMax is null ? "learning_rate_min" : "learning_rate_max",
-                "learning_rate_max and learning_rate_min go together (FlowerTune's per-round cosine schedule); give both or neither.");
-        }
-
-        if (train.LearningRateMin > train.LearningRateMax)
-        {
-            throw section.Error("learning_rate_min", $"{train.LearningRateMin} is above learning_rate_max ({train.LearningRateMax}).");
-        }
-
-        section.RejectUnknownKeys();
-        return train;
-    }
-
-    private static TrainingArguments ReadTrainingArguments(YamlSection? s)
+    private static FederationConfig ReadFederation(YamlSection? s, int trainingSeed)
     {
         if (s is null)
         {
-            return new TrainingArguments();
-        }
-
-        var args = new TrainingArguments
-        {
-            OutputDir = s.String("output_dir"),
-            LearningRate = s.NullableDouble("learning_rate", ConfigDefaults.LearningRate, 0, 10, minExclusive: true),
-            PerDeviceTrainBatchSize = s.Int("per_device_train_batch_size", ConfigDefaults.PerDeviceTrainBatchSize, 1, 65536),
-            GradientAccumulationSteps = s.Int("gradient_accumulation_steps", ConfigDefaults.GradientAccumulationSteps, 1, 65536),
-            LoggingSteps = s.Int("logging_steps", ConfigDefaults.LoggingSteps, 1),
-            MaxSteps = s.Int("max_steps", ConfigDefaults.MaxSteps, -1),
-            NumTrainEpochs = s.Double("num_train_epochs", ConfigDefaults.NumTrainEpochs, 0, 1e6, minExclusive: true),
-            ReportTo = s.StringList("report_to", []) ?? [],
-            SaveSteps = s.Int("save_steps", ConfigDefaults.SaveSteps, 1),
-            SaveTotalLimit = s.NullableInt("save_total_limit", null, 1, int.MaxValue),
-            GradientCheckpointing = s.Bool("gradient_checkpointing", ConfigDefaults.GradientCheckpointing),
-            LrSchedulerType = s.Enum("lr_scheduler_type", ConfigDefaults.LrScheduler, Schedulers),
-            WarmupSteps = s.Int("warmup_steps", ConfigDefaults.WarmupSteps, 0),
-            WarmupRatio = s.Double("warmup_ratio", ConfigDefaults.WarmupRatio, 0, 1, maxExclusive: true),
-            WeightDecay = s.Double("weight_decay", ConfigDefaults.WeightDecay, 0, 1e3),
-            MaxGradNorm = s.Double("max_grad_norm", ConfigDefaults.MaxGradNorm, 0, 1e9),
-            AdamBeta1 = s.Double("adam_beta1", ConfigDefaults.AdamBeta1, 0, 1, maxExclusive: true),
-            AdamBeta2 = s.Double("adam_beta2", ConfigDefaults.AdamBeta2, 0, 1, maxExclusive: true),
-            AdamEpsilon = s.Double("adam_epsilon", ConfigDefaults.AdamEpsilon, 0, 1, minExclusive: true),
-            Seed = s.Int("seed", ConfigDefaults.Seed, 0),
-        };
-        if (args.MaxSteps == 0)
-        {
-            throw s.Error("max_steps", "0 steps trains nothing; expected a positive number, or -1 to train for num_train_epochs.");
-        }
-
-        if (args.ReportTo.Any(r => r is not ("none" or "tensorboard" or "wandb" or "mlflow" or "azure_ml" or "all")))
-        {
-            throw s.Error("report_to", $"expected null, none or a list of integrations (tensorboard, wandb, mlflow, azure_ml, all); got {string.Join(", ", args.ReportTo)}.");
-        }
-
-        s.RejectUnknownKeys();
-        return args;
-    }
-
-    private static FederationConfig ReadFederation(YamlSection? s)
-    {
-        if (s is null)
-        {
-            return new FederationConfig();
+            return new FederationConfig { Seed = trainingSeed };
         }
 
         var federation = new FederationConfig
@@ -264,7 +285,7 @@ public static class FedTuneConfigLoader
             Validation = ReadValidation(s.Section("validation")),
             Weighting = s.Has("weighting") ? s.Enum("weighting", Aggregation.WeightingKind.Budget, Weightings) : null,
             WeightingCap = s.Double("weighting_cap", ConfigDefaults.WeightingCap, 1, 1e6),
-            Seed = s.Int("seed", ConfigDefaults.Seed, 0),
+            Seed = s.Int("seed", trainingSeed, 0),
         };
         if (federation.MinAvailableClients < federation.MinFitClients)
         {

@@ -13,16 +13,21 @@ public static class MembershipAuditMetrics
         bootstrap ??= new BootstrapOptions();
         bootstrap.Validate();
         var point = Figures(scores.Members, scores.NonMembers);
+        // The draws come from one seeded sequence, in order; the figures of the resamples are then computed in
+        // parallel (each resample's own arrays), so the intervals do not depend on the thread count.
         var resampled = new double[bootstrap.Resamples][];
         var random = new Random(bootstrap.Seed);
-        var m = new double[scores.Members.Count];
-        var n = new double[scores.NonMembers.Count];
-        for (var b = 0; b < bootstrap.Resamples; b++)
+        var draws = new (double[] Members, double[] NonMembers)[bootstrap.Resamples];
+        for (var b = 0; b < draws.Length; b++)
         {
+            var m = new double[scores.Members.Count];
+            var n = new double[scores.NonMembers.Count];
             Resample(scores.Members, m, random);
             Resample(scores.NonMembers, n, random);
-            resampled[b] = Figures(m, n);
+            draws[b] = (m, n);
         }
+
+        Parallel.For(0, draws.Length, b => resampled[b] = Figures(draws[b].Members, draws[b].NonMembers));
 
         Estimate At(int figure)
         {

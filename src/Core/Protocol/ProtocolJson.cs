@@ -16,6 +16,7 @@ namespace FedTune.Core.Protocol;
 [JsonSerializable(typeof(FailedTaskMarker))]
 [JsonSerializable(typeof(RoundRecord))]
 [JsonSerializable(typeof(CheckpointRecord))]
+[JsonSerializable(typeof(GlobalEvaluationRecord))]
 [JsonSerializable(typeof(ContentRef))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;
 

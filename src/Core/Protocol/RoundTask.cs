@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+
 namespace FedTune.Core.Protocol;
 
 /// <summary>
@@ -16,11 +18,15 @@ public sealed record RoundTask
     /// <summary>0 for the first try of a round; higher when a round is retried after a quorum failure.</summary>
     public int Attempt { get; init; }
     public required string HospitalId { get; init; }
-    /// <summary>The base model the adapter belongs to (as named in the run's configuration).</summary>
-    public required string BaseModel { get; init; }
     /// <summary>The global adapter to start from and its SHA-256 (round 1: the run's round-0 adapter).</summary>
     public required ContentRef GlobalAdapter { get; init; }
-    public required TrainingHyperparameters Hyperparameters { get; init; }
+    /// <summary>How to train: the run's recipe, the same for every hospital and round (its base model is the adapter's).</summary>
+    public required TrainingRecipe Recipe { get; init; }
+    /// <summary>
+    /// The rate this round starts from: <see cref="TrainingRecipe.LearningRateForRound"/> of the recipe (FlowerTune's
+    /// cosine across rounds when learning_rate_min is set); within the round the recipe's lr_scheduler_type applies.
+    /// </summary>
+    public required double LearningRate { get; init; }
     /// <summary>Uploads after this instant are ignored: the hospital is a straggler for the round.</summary>
     public required DateTimeOffset DeadlineUtc { get; init; }
     public required DateTimeOffset IssuedUtc { get; init; }
@@ -32,26 +38,4 @@ public sealed record RoundTask
     public required string UpdateFolder { get; init; }
     public required string ManifestBlob { get; init; }
     public required string FailedMarkerBlob { get; init; }
-}
-
-/// <summary>Local training settings for one round. The learning rate already follows the run's cosine schedule.</summary>
-public sealed record TrainingHyperparameters
-{
-    public required double LearningRate { get; init; }
-    /// <summary>Optimizer steps this round; -1 means train for <see cref="NumTrainEpochs"/> epochs instead.</summary>
-    public required int MaxSteps { get; init; }
-    public double NumTrainEpochs { get; init; } = 1;
-    public int BatchSize { get; init; } = 1;
-    public int GradientAccumulationSteps { get; init; } = 1;
-    public int MaxSequenceLength { get; init; } = 512;
-    public double WeightDecay { get; init; }
-    public double MaxGradNorm { get; init; } = 1.0;
-    public int LoraRank { get; init; } = 8;
-    public double LoraAlpha { get; init; } = 16;
-    public double LoraDropout { get; init; }
-    public IReadOnlyList<string> TargetModules { get; init; } = [];
-    /// <summary>FedProx proximal term weight (0 = plain local SGD).</summary>
-    public double ProximalMu { get; init; }
-    /// <summary>FFA-LoRA: every lora_A stays at the global adapter's values (frozen, not trained); only lora_B trains.</summary>
-    public bool FreezeA { get; init; }
 }

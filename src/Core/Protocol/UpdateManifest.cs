@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+
 namespace FedTune.Core.Protocol;
 
 /// <summary>
@@ -21,6 +23,8 @@ public sealed record UpdateManifest
     public required long ExampleCount { get; init; }
     public required UpdateMetrics Metrics { get; init; }
     public required UpdateTimings Timings { get; init; }
+    /// <summary>The recipe as the agent actually ran it (read back from its model and trainer, not copied from the task).</summary>
+    public TrainingAsRun? Ran { get; init; }
     public required string AgentVersion { get; init; }
     public required DateTimeOffset CompletedUtc { get; init; }
 }
@@ -42,6 +46,46 @@ public sealed record UpdateTimings
     public double TrainSeconds { get; init; }
     public double EvalSeconds { get; init; }
     public double UploadSeconds { get; init; }
+    /// <summary>Seconds from the moment the agent saw the task to the moment its adapter upload completed.</summary>
+    public double BusySeconds { get; init; }
+}
+
+/// <summary>
+/// What a hospital's trainer actually ran in a round, each value read from the running model and trainer:
+/// the report's recipe table is built from these, so a recipe key the agent ignored shows as not applied.
+/// </summary>
+public sealed record TrainingAsRun
+{
+    /// <summary>How the base Linear weights were held: None, Int8 or Nf4.</summary>
+    public BaseQuantization Quantization { get; init; }
+    /// <summary>Bytes the frozen base model occupied in memory (quantized codes and scales counted as stored).</summary>
+    public long BaseModelBytes { get; init; }
+    public bool GradientCheckpointing { get; init; }
+    /// <summary>Transformer-block forwards that ran through the checkpoint function (0 when checkpointing was off).</summary>
+    public long CheckpointedBlockPasses { get; init; }
+    public PaddingSide PaddingSide { get; init; }
+    public int SeqLength { get; init; }
+    public int BatchSize { get; init; }
+    public int GradientAccumulationSteps { get; init; }
+    /// <summary>Optimizer steps this round (resolved from max_steps or num_train_epochs).</summary>
+    public int Steps { get; init; }
+    /// <summary>The rate the round started from and the schedule it followed within the round.</summary>
+    public double LearningRate { get; init; }
+    public LrSchedulerType LrSchedulerType { get; init; }
+    public int LoraRank { get; init; }
+    public double LoraAlpha { get; init; }
+    public double LoraDropout { get; init; }
+    public bool FreezeA { get; init; }
+    public double ProximalMu { get; init; }
+    public int LoggingSteps { get; init; }
+    public int SaveSteps { get; init; }
+    public int? SaveTotalLimit { get; init; }
+    /// <summary>Real (non-padding) tokens the training micro-batches held this round.</summary>
+    public long TrainTokens { get; init; }
+    /// <summary>The agent process's peak resident memory (bytes) when the round finished training.</summary>
+    public long PeakMemoryBytes { get; init; }
+    /// <summary>cpu or cuda.</summary>
+    public string Device { get; init; } = "cpu";
 }
 
 /// <summary>Written by an agent that cannot do a task, to <see cref="BlobLayout.FailedTaskMarker"/>.</summary>

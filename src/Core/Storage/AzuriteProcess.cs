@@ -16,13 +16,15 @@ public sealed class AzuriteProcess : IDisposable
     public const string AccountName = "devstoreaccount1";
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    private readonly Process _process;
+    private readonly string _repositoryRoot;
     private readonly bool _deleteData;
+    private Process _process;
     private bool _disposed;
 
-    private AzuriteProcess(Process process, string dataDirectory, bool deleteData, int blobPort, int queuePort, int tablePort)
+    private AzuriteProcess(Process process, string repositoryRoot, string dataDirectory, bool deleteData, int blobPort, int queuePort, int tablePort)
     {
         _process = process;
+        _repositoryRoot = repositoryRoot;
         DataDirectory = dataDirectory;
         _deleteData = deleteData;
         BlobPort = blobPort;
@@ -34,6 +36,9 @@ public sealed class AzuriteProcess : IDisposable
     public int BlobPort { get; }
     public int QueuePort { get; }
     public int TablePort { get; }
+
+    /// <summary>True when the emulator has stopped (killed, crashed) since it was last started.</summary>
+    public bool HasExited => _process.HasExited;
 
     /// <summary>A connection string for the Azure SDKs and the Durable Task Azure Storage provider.</summary>
     public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
@@ -52,7 +57,7 @@ public sealed class AzuriteProcess : IDisposable
         File.Exists(Path.Combine(repositoryRoot, "tools", "azurite", "node_modules", "azurite", "dist", "src", "azurite.js"));
 
     /// <summary>Starts Azurite and waits until all three services accept connections.</summary>
-    /// <param name="dataDirectory">Data folder; a new temporary one (deleted on dispose) when null.</param>
+    /// <param name="dataDirectory">Data folder; a new temporary one (deleted on dispose, and at a later start when a killed process left it) when null.</param>
     public static async Task<AzuriteProcess> StartAsync(string? dataDirectory = null, string? repositoryRoot = null,
         TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -64,35 +69,70 @@ public sealed class AzuriteProcess : IDisposable
                 "Fix: run scripts/bootstrap.sh (it runs `npm ci --prefix tools/azurite`; needs Node.js 18+ and npm).");
         }
         bool deleteData = dataDirectory == null;
-        dataDirectory ??= Path.Combine(Path.GetTempPath(), "fedtune-azurite-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dataDirectory);
+        if (deleteData)
+        {
+            AzuriteTempFolders.DeleteAbandoned();
+            dataDirectory = AzuriteTempFolders.Create();
+        }
+        Directory.CreateDirectory(dataDirectory!);
 
         for (int attempt = 0; ; attempt++)
         {
             int blob = FreeTcpPort(), queue = FreeTcpPort(), table = FreeTcpPort();
-            var psi = new ProcessStartInfo("bash")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in new[]
-                     {
-                         LauncherPath(repositoryRoot), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), dataDirectory,
-                         blob.ToString(CultureInfo.InvariantCulture), queue.ToString(CultureInfo.InvariantCulture),
-                         table.ToString(CultureInfo.InvariantCulture),
-                     })
-            {
-                psi.ArgumentList.Add(arg);
-            }
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start bash to run Azurite.");
-            var stderr = new System.Text.StringBuilder();
-            process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (stderr) stderr.AppendLine(e.Data); };
-            process.OutputDataReceived += (_, _) => { };
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-            var instance = new AzuriteProcess(process, dataDirectory, deleteData, blob, queue, table);
-            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+            var (process, errors) = await LaunchAsync(repositoryRoot, dataDirectory!, blob, queue, table, timeout, cancellationToken).ConfigureAwait(false);
+            if (process is not null) return new AzuriteProcess(process, repositoryRoot, dataDirectory!, deleteData, blob, queue, table);
+            if (attempt < 2 && errors.Contains("EADDRINUSE", StringComparison.Ordinal)) continue;
+            if (deleteData) AzuriteTempFolders.Delete(dataDirectory!);
+            throw NotStarted(errors);
+        }
+    }
+
+    /// <summary>
+    /// Starts the emulator again after it stopped, on the same data folder and the same ports, so every client's
+    /// connection string stays valid and nothing stored is lost. No-op while it is running.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_process.HasExited) return;
+        _process.Dispose();
+        var (process, errors) = await LaunchAsync(_repositoryRoot, DataDirectory, BlobPort, QueuePort, TablePort, timeout, cancellationToken)
+            .ConfigureAwait(false);
+        _process = process ?? throw NotStarted(errors);
+    }
+
+    private static InvalidOperationException NotStarted(string errors) => new(
+        "Azurite did not start" + (errors.Length > 0 ? ": " + errors : " in time") +
+        ". Fix: run scripts/bootstrap.sh, check that `node --version` is 18 or newer, and that 127.0.0.1 ports can be bound.");
+
+    /// <summary>Runs the launcher on these ports; the process once all three accept connections, else null and its stderr.</summary>
+    private static async Task<(Process? Process, string Errors)> LaunchAsync(string repositoryRoot, string dataDirectory, int blob, int queue, int table,
+        TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var psi = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     LauncherPath(repositoryRoot), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), dataDirectory,
+                     blob.ToString(CultureInfo.InvariantCulture), queue.ToString(CultureInfo.InvariantCulture),
+                     table.ToString(CultureInfo.InvariantCulture),
+                 })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start bash to run Azurite.");
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (stderr) stderr.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
             while (DateTime.UtcNow < deadline)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -100,18 +140,35 @@ public sealed class AzuriteProcess : IDisposable
                 if (await AcceptsAsync(blob).ConfigureAwait(false) && await AcceptsAsync(queue).ConfigureAwait(false) &&
                     await AcceptsAsync(table).ConfigureAwait(false))
                 {
-                    return instance;
+                    return (process, "");
                 }
                 await Task.Delay(200, cancellationToken).ConfigureAwait(false);
             }
-            string errors;
-            lock (stderr) errors = stderr.ToString().Trim();
-            instance.Dispose();
-            if (attempt < 2 && errors.Contains("EADDRINUSE", StringComparison.Ordinal)) continue;
-            throw new InvalidOperationException(
-                "Azurite did not start" + (errors.Length > 0 ? ": " + errors : " in time") +
-                ". Fix: run scripts/bootstrap.sh, check that `node --version` is 18 or newer, and that 127.0.0.1 ports can be bound.");
         }
+        catch (OperationCanceledException)
+        {
+            Stop(process);
+            throw;
+        }
+        Stop(process);
+        lock (stderr) return (null, stderr.ToString().Trim());
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        process.Dispose();
     }
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
@@ -142,24 +199,7 @@ public sealed class AzuriteProcess : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-        _process.Dispose();
-        if (_deleteData)
-        {
-            try { Directory.Delete(DataDirectory, recursive: true); }
-            catch (IOException) { /* Azurite may still hold a file for a moment; the temp folder is left behind. */ }
-            catch (UnauthorizedAccessException) { }
-        }
+        Stop(_process);
+        if (_deleteData) AzuriteTempFolders.Delete(DataDirectory);
     }
 }

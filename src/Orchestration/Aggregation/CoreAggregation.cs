@@ -20,8 +20,8 @@ public static class CoreAggregation
     public static StreamingAggregator Create(AggregateRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var hp = request.Training;
-        double budget = hp.MaxSteps > 0 ? (double)hp.MaxSteps * hp.BatchSize * Math.Max(1, hp.GradientAccumulationSteps) : double.PositiveInfinity;
+        var recipe = request.Recipe;
+        double budget = recipe.MaxSteps > 0 ? (double)recipe.MaxSteps * recipe.BatchSize * Math.Max(1, recipe.GradientAccumulationSteps) : double.PositiveInfinity;
         var weighting = new UpdateWeighting { Kind = request.Aggregation.Weighting, Budget = budget, CapMultiple = request.Aggregation.WeightingCap };
         return Create(request.Aggregation, (request.BaseModelShape, request.Lora), weighting);
     }

@@ -187,6 +187,35 @@ public sealed class OperatorApi(DurableTaskClient client, BlobStore store, Func<
             : OperatorResponse.Json(200, record);
     }
 
+    /// <summary>The dashboard page; the same HTML for every run (it reads <c>?run=ID</c> and polls <see cref="GetDashboardAsync"/>).</summary>
+    public static OperatorResponse DashboardPage()
+    {
+        var page = OperatorResponse.Content(200, "text/html; charset=utf-8", Dashboard.DashboardPage.Bytes);
+        page.Headers["Content-Security-Policy"] = Dashboard.DashboardPage.ContentSecurityPolicy;
+        page.Headers["Cache-Control"] = "no-store";
+        return page;
+    }
+
+    /// <summary>One run for the dashboard: status, round in progress, recipe, and the rounds and evaluations the page does not have yet.</summary>
+    public async Task<OperatorResponse> GetDashboardAsync(string runId, string? afterRound, string? afterEvaluation, CancellationToken cancellationToken = default)
+    {
+        if (!TryCursor(afterRound, 0, out int rounds)) return OperatorResponse.Problem(400, "invalid_after_round", $"after_round '{afterRound}' is not a round number.");
+        if (!TryCursor(afterEvaluation, -1, out int evaluations))
+        {
+            return OperatorResponse.Problem(400, "invalid_after_evaluation", $"after_evaluation '{afterEvaluation}' is not a round number (or -1).");
+        }
+        var view = await FindRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (view == null) return NotFound(runId);
+        var dashboard = await new Dashboard.RunDashboardReader(store).ReadAsync(view, rounds, evaluations, cancellationToken).ConfigureAwait(false);
+        return OperatorResponse.Json(200, dashboard);
+    }
+
+    private static bool TryCursor(string? text, int empty, out int value)
+    {
+        value = empty;
+        return string.IsNullOrEmpty(text) || (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) && value >= -1);
+    }
+
     /// <summary>Makes the hospital's round check its upload now (optional; the monitor finds uploads by itself).</summary>
     public async Task<OperatorResponse> NotifyUploadArrivedAsync(string runId, int round, string hospitalId, CancellationToken cancellationToken = default)
     {

@@ -28,6 +28,9 @@ public sealed class OperatorResponse
     public static OperatorResponse Problem(int statusCode, string error, string message) =>
         Json(statusCode, new ApiProblem(error, message));
 
+    /// <summary>A page or other fixed content (the dashboard).</summary>
+    public static OperatorResponse Content(int statusCode, string contentType, byte[] body) => new(statusCode, contentType, body, null);
+
     public static OperatorResponse Download(Stream stream, string contentType = "application/octet-stream") => new(200, contentType, null, stream);
 }
 

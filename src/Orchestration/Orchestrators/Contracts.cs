@@ -84,8 +84,8 @@ public sealed record AggregateRequest
     public required Core.Adapters.BaseModelShape BaseModelShape { get; init; }
     /// <summary>The recipe's LoRA settings (rank, alpha, target modules) every upload must carry.</summary>
     public required Core.Adapters.LoraAdapterConfig Lora { get; init; }
-    /// <summary>The round's training recipe (bounds the examples a hospital could have consumed).</summary>
-    public required TrainingHyperparameters Training { get; init; }
+    /// <summary>The run's training recipe (bounds the examples a hospital could have consumed this round).</summary>
+    public required Core.Configuration.TrainingRecipe Recipe { get; init; }
     /// <summary>The global adapter the round started from (round 1: the round-0 adapter).</summary>
     public required ContentRef GlobalAdapter { get; init; }
     public ContentRef? ServerState { get; init; }

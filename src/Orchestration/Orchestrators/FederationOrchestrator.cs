@@ -121,7 +121,7 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             Aggregation = plan.Aggregation,
             BaseModelShape = plan.BaseModelShape,
             Lora = plan.LoraConfig(),
-            Training = plan.Training,
+            Recipe = plan.Recipe,
             GlobalAdapter = state.GlobalAdapter!,
             ServerState = state.ServerState,
             Selected = selected,

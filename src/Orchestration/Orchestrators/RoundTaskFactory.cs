@@ -1,4 +1,3 @@
-using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using FedTune.Core.Randomness;
 using FedTune.Orchestration.Plans;
@@ -22,12 +21,9 @@ public static class RoundTaskFactory
             TotalRounds = plan.Rounds,
             Attempt = attempt,
             HospitalId = hospitalId,
-            BaseModel = plan.BaseModel,
             GlobalAdapter = globalAdapter,
-            Hyperparameters = plan.Training with
-            {
-                LearningRate = FederatedLearningRate.ForRound(round, plan.Rounds, plan.LearningRateMax, plan.LearningRateMin),
-            },
+            Recipe = plan.Recipe,
+            LearningRate = plan.Recipe.LearningRateForRound(round, plan.Rounds),
             DeadlineUtc = issuedUtc + plan.RoundDeadline,
             IssuedUtc = issuedUtc,
             Seed = SplitMix64.DeriveSeed(plan.Seed, round, hospitalId),

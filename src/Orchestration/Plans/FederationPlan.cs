@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 
 namespace FedTune.Orchestration.Plans;
@@ -11,7 +12,6 @@ namespace FedTune.Orchestration.Plans;
 public sealed record FederationPlan
 {
     public required string RunId { get; init; }
-    public required string BaseModel { get; init; }
     /// <summary>
     /// The base model's dimensions (from its config.json), which fix the LoRA shapes: the round-0 adapter is created from
     /// them and the recipe, and every upload is judged against them.
@@ -29,10 +29,8 @@ public sealed record FederationPlan
     /// <summary>With <see cref="QuorumFailurePolicy.Retry"/>: how many extra attempts a round gets before the run fails.</summary>
     public int MaxRoundRetries { get; init; } = 2;
     public long Seed { get; init; }
-    public double LearningRateMax { get; init; } = 5e-4;
-    public double LearningRateMin { get; init; } = 1e-6;
-    /// <summary>Hyperparameters for every round; the learning rate is replaced by the round's cosine value.</summary>
-    public required TrainingHyperparameters Training { get; init; }
+    /// <summary>How every hospital trains, in every round (base model included); each task carries it unchanged.</summary>
+    public required TrainingRecipe Recipe { get; init; }
     public required AggregationSettings Aggregation { get; init; }
     /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>
     public int SaveEveryRound { get; init; }
@@ -45,14 +43,7 @@ public sealed record FederationPlan
     public CheckpointSource? StartFrom { get; init; }
 
     /// <summary>The PEFT LoRA config the recipe asks for (rank, alpha, dropout, target modules, base model).</summary>
-    public Core.Adapters.LoraAdapterConfig LoraConfig() => new()
-    {
-        R = Training.LoraRank,
-        LoraAlpha = Training.LoraAlpha,
-        LoraDropout = Training.LoraDropout,
-        TargetModules = Training.TargetModules.Count > 0 ? Training.TargetModules : null,
-        BaseModelNameOrPath = BaseModel,
-    };
+    public Core.Adapters.LoraAdapterConfig LoraConfig() => Core.Adapters.LoraAdapterConfig.From(Recipe);
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<QuorumFailurePolicy>))]

@@ -32,14 +32,10 @@ public static class FederationPlanBuilder
         var hospitals = federation.Hospitals.Select(h => BlobLayout.NormalizeHospitalId(h.Id)).Order(StringComparer.Ordinal).ToArray();
         var strategyName = federation.Strategy.Name.ToString().ToLowerInvariant();
 
-        var args = config.Train.TrainingArguments;
-        double lrMax = config.Train.LearningRateMax ?? args.LearningRate ?? ConfigDefaults.LearningRate;
-        double lrMin = config.Train.LearningRateMin ?? lrMax;
         var strategy = federation.Strategy;
         return new FederationPlan
         {
             RunId = runId,
-            BaseModel = config.Model.Name,
             BaseModelShape = baseModel ?? ShapeOf(config),
             Rounds = federation.Rounds,
             Hospitals = hospitals,
@@ -50,25 +46,7 @@ public static class FederationPlanBuilder
             OnQuorumFailure = federation.OnQuorumFailure == CoreQuorum.Retry ? QuorumFailurePolicy.Retry : QuorumFailurePolicy.Fail,
             MaxRoundRetries = federation.MaxRetries,
             Seed = federation.Seed,
-            LearningRateMax = lrMax,
-            LearningRateMin = lrMin,
-            Training = new TrainingHyperparameters
-            {
-                LearningRate = lrMax,
-                MaxSteps = args.MaxSteps,
-                NumTrainEpochs = args.NumTrainEpochs,
-                BatchSize = args.PerDeviceTrainBatchSize,
-                GradientAccumulationSteps = args.GradientAccumulationSteps,
-                MaxSequenceLength = config.Train.SeqLength,
-                WeightDecay = args.WeightDecay,
-                MaxGradNorm = args.MaxGradNorm,
-                LoraRank = config.Model.Lora.R,
-                LoraAlpha = config.Model.Lora.Alpha,
-                LoraDropout = config.Model.Lora.Dropout,
-                TargetModules = config.Model.Lora.TargetModules ?? [],
-                ProximalMu = strategy.ProximalMu,
-                FreezeA = config.Model.Lora.FreezeA,
-            },
+            Recipe = config.Recipe,
             Aggregation = new AggregationSettings
             {
                 Strategy = strategyName,
@@ -85,7 +63,7 @@ public static class FederationPlanBuilder
                     ["norm_bound"] = strategy.NormBound,
                     ["proximal_mu"] = strategy.ProximalMu,
                 },
-                FreezeA = config.Model.Lora.FreezeA,
+                FreezeA = config.Recipe.Lora.FreezeA,
                 Weighting = WeightingFor(config),
                 WeightingCap = federation.WeightingCap,
                 MaxNormRatio = federation.Validation.MaxNormRatio > 0 ? federation.Validation.MaxNormRatio : null,
@@ -93,8 +71,8 @@ public static class FederationPlanBuilder
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
                     : null,
             },
-            SaveEveryRound = config.Train.SaveEveryRound,
-            SaveTotalLimit = args.SaveTotalLimit ?? 0,
+            SaveEveryRound = config.SaveEveryRound,
+            SaveTotalLimit = config.Recipe.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
             StartFrom = startFrom,
         };
@@ -107,11 +85,11 @@ public static class FederationPlanBuilder
     public static WeightingKind WeightingFor(FedTuneConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        bool bySteps = config.Train.TrainingArguments.MaxSteps > 0;
+        bool bySteps = config.Recipe.MaxSteps > 0;
         return config.Federation.Weighting switch
         {
             WeightingKind.Budget when !bySteps => throw new ConfigException(
-                $"{config.SourcePath ?? "configuration"}: federation.weighting is budget but training_arguments.max_steps is {config.Train.TrainingArguments.MaxSteps}, so a round has no fixed example budget. Fix: set max_steps, or use weighting: capped or uniform."),
+                $"{config.SourcePath ?? "configuration"}: federation.weighting is budget but training_arguments.max_steps is {config.Recipe.MaxSteps}, so a round has no fixed example budget. Fix: set max_steps, or use weighting: capped or uniform."),
             { } chosen => chosen,
             null => bySteps ? WeightingKind.Budget : WeightingKind.Capped,
         };
@@ -123,7 +101,7 @@ public static class FederationPlanBuilder
         ArgumentNullException.ThrowIfNull(config);
         try
         {
-            return BaseModelShape.FromFolder(ModelLocator.Resolve(config.Model.Name).Path);
+            return BaseModelShape.FromFolder(ModelLocator.Resolve(config.Recipe.BaseModel).Path);
         }
         catch (Exception e) when (e is ArtifactNotFoundException or InvalidDataException or IOException)
         {

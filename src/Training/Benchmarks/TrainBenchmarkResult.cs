@@ -1,16 +1,44 @@
 namespace FedTune.Training.Benchmarks;
 
-/// <summary>One framework's figures for one shape: training tokens/s (non-padding tokens through forward+backward+step) and peak process memory.</summary>
-public sealed record FrameworkFigures(string Framework, double TokensPerSecond, double SecondsPerStep, double PeakMemoryMiB);
+/// <summary>
+/// One framework's figures for one shape over the interleaved repetitions: seconds per step (every timed step; the
+/// minimum and median are reported), training tokens/s at the median step, achieved GFLOP/s (hardware FLOPs of a
+/// step ÷ the median step) and the process's peak resident memory.
+/// </summary>
+public sealed record FrameworkFigures(string Framework, IReadOnlyList<double> StepSeconds, double TokensPerStep, double HardwareFlopsPerStep, double PeakMemoryMiB)
+{
+    public double MinSecondsPerStep => StepSeconds.Min();
 
-/// <summary>One shape side by side; <see cref="Ratio"/> = TorchSharp tokens/s ÷ PyTorch tokens/s (null when PyTorch was not run).</summary>
+    public double MedianSecondsPerStep => Median(StepSeconds);
+
+    public double TokensPerSecond => TokensPerStep / MedianSecondsPerStep;
+
+    public double Gigaflops => HardwareFlopsPerStep / MedianSecondsPerStep / 1e9;
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var sorted = values.Order().ToArray();
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
+
+/// <summary>
+/// One shape side by side. <see cref="Ratio"/> = PyTorch's median step ÷ TorchSharp's (how many times faster the C#
+/// trainer is; null when PyTorch was not run); <see cref="PeakFraction"/> = TorchSharp's GFLOP/s ÷ the measured peak.
+/// </summary>
 public sealed record TrainBenchmarkResult(
     string Model,
     int SeqLength,
     int BatchSize,
     int Threads,
+    string Recipe,
+    double PeakGigaflops,
     FrameworkFigures TorchSharp,
     FrameworkFigures? PyTorch)
 {
-    public double? Ratio => PyTorch is { TokensPerSecond: > 0 } p ? TorchSharp.TokensPerSecond / p.TokensPerSecond : null;
+    public double? Ratio => PyTorch is { } p ? p.MedianSecondsPerStep / TorchSharp.MedianSecondsPerStep : null;
+
+    public double PeakFraction => TorchSharp.Gigaflops / PeakGigaflops;
 }

@@ -21,11 +21,14 @@ public sealed record TokenizationOptions
     /// </summary>
     public double MinResponseFraction { get; init; } = 0.25;
 
-    /// <summary><c>train.seq_length</c>, completion-only loss and EOS (the defaults).</summary>
-    public static TokenizationOptions FromConfig(TrainConfig train)
+    /// <summary>
+    /// The recipe's <c>train.seq_length</c> (capped at the model's <paramref name="maxPositions"/>), completion-only
+    /// loss and EOS (the defaults).
+    /// </summary>
+    public static TokenizationOptions For(TrainingRecipe recipe, long maxPositions = long.MaxValue)
     {
-        ArgumentNullException.ThrowIfNull(train);
-        return new TokenizationOptions { SeqLength = train.SeqLength };
+        ArgumentNullException.ThrowIfNull(recipe);
+        return new TokenizationOptions { SeqLength = (int)Math.Min(recipe.SeqLength, maxPositions) };
     }
 
     public void Validate()

@@ -41,8 +41,7 @@ public sealed class CausalLmEvaluator
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             using var batch = _collator.Collate(batchExamples, _model.Device);
-            var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
-            nll += CausalLmLoss.SumNll(logits, batch.Labels).to_type(ScalarType.Float64).item<double>();
+            nll += _model.SumNll(batch.InputIds, batch.AttentionMask, batch.Labels).to_type(ScalarType.Float64).item<double>();
             tokens += batch.ScoredTokens;
         }
 

@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -39,6 +40,9 @@ public sealed class GptNeoXBackbone : nn.Module
 
     /// <summary>Recompute each block's activations in backward instead of keeping them (training only).</summary>
     public bool GradientCheckpointing { get; set; }
+
+    /// <summary>Block forwards that ran through <see cref="LayerCheckpointFunction"/> since the model was built (a probe for reports and tests).</summary>
+    public long CheckpointedBlockPasses { get; private set; }
 
     /// <summary>
     /// Hidden states after the final layer norm. <paramref name="attentionMask"/> covers cached plus new tokens
@@ -86,6 +90,7 @@ public sealed class GptNeoXBackbone : nn.Module
         if (checkpoint && !hidden.requires_grad)
             hidden = hidden.detach().requires_grad_(true);
         var shared = checkpoint ? new SharedCheckpointTensors(_layerList.Length, cos, sin, additiveMask) : null;
+        if (checkpoint) CheckpointedBlockPasses += _layerList.Length;
         for (int i = 0; i < _layerList.Length; i++)
         {
             var layer = _layerList[i];

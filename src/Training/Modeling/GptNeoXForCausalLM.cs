@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+using FedTune.Training.Data;
 using FedTune.Training.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -132,6 +134,56 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The summed token NLL of a batch (<see cref="CausalLmLoss.SumNll"/> of the logits). With a frozen float32 output
+    /// layer without LoRA it runs the backbone and then <see cref="ChunkedLinearCrossEntropy"/>, so the
+    /// [batch, time, vocabulary] logits are never held; otherwise it scores the full logits.
+    /// </summary>
+    public Tensor SumNll(Tensor inputIds, Tensor? attentionMask, Tensor labels)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(labels);
+        var head = ChunkableHead();
+        if (head is null)
+        {
+            using var fullScope = torch.NewDisposeScope();
+            return CausalLmLoss.SumNll(Forward(inputIds, attentionMask), labels).MoveToOuterDisposeScope();
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var hidden = HiddenStates(inputIds, attentionMask);
+        return ChunkedLinearCrossEntropy.SumNll(hidden, head, labels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits at some flattened [batch × time] positions only: the output layer projects just those rows.</summary>
+    public Tensor LogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(positions);
+        using var scope = torch.NewDisposeScope();
+        var hidden = HiddenStates(inputIds, attentionMask);
+        var rows = hidden.reshape(-1, hidden.shape[^1]).index_select(0, positions.to(ScalarType.Int64, Device));
+        var logits = _embedOut is null ? nn.functional.linear(rows, _backbone.EmbedIn.weight!) : _embedOut.forward(rows);
+        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The backbone's final hidden states [B, T, H] of a batch without a cache.</summary>
+    private Tensor HiddenStates(Tensor inputIds, Tensor? attentionMask)
+    {
+        var ids = inputIds.to(ScalarType.Int64, Device);
+        if (ids.shape[1] > Config.MaxPositionEmbeddings)
+            throw new ArgumentException(
+                $"Sequence of {ids.shape[1]} tokens exceeds max_position_embeddings {Config.MaxPositionEmbeddings}; truncate it.", nameof(inputIds));
+        return _backbone.Forward(ids, attentionMask?.to(ScalarType.Int64, Device), null);
+    }
+
+    /// <summary>The output weight when the chunked loss applies to it (float32, frozen, no LoRA branch), else null.</summary>
+    private Parameter? ChunkableHead()
+    {
+        var weight = _embedOut is null ? _backbone.EmbedIn.weight : _embedOut.HasLora ? null : _embedOut.Weight;
+        return weight is { dtype: ScalarType.Float32, requires_grad: false } ? weight : null;
+    }
+
     /// <summary>HF's initialization: Linear and Embedding weights N(0, initializer_range), biases 0, LayerNorm 1/0.</summary>
     public void InitializeRandom(long seed)
     {
@@ -141,13 +193,15 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         float std = (float)Config.InitializerRange;
         foreach (var slot in WeightSlots())
         {
+            // One slot's random tensor at a time (a quantized base never holds the float32 model in full).
+            using var slotScope = torch.NewDisposeScope();
             Tensor value;
             if (slot.Name.EndsWith("layernorm.weight", StringComparison.Ordinal) || slot.Name.EndsWith("layer_norm.weight", StringComparison.Ordinal))
                 value = torch.ones(slot.Shape);
             else if (slot.Name.EndsWith(".bias", StringComparison.Ordinal))
                 value = torch.zeros(slot.Shape);
             else
-                value = torch.randn(slot.Shape, generator: generator) * std;
+                value = torch.randn(slot.Shape, generator: generator).mul_(std);
             slot.Load(value);
         }
     }

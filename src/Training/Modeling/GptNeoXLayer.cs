@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Quantization;
 using TorchSharp;
 using TorchSharp.Modules;

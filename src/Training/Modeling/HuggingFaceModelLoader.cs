@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using System.Text.Json;
 using FedTune.Core.Formats;
 using FedTune.Training.Quantization;

@@ -23,6 +23,21 @@ public interface ICausalLanguageModel : IDisposable
     Tensor Forward(Tensor inputIds, Tensor? attentionMask);
 
     /// <summary>
+    /// The causal-LM loss of a batch: the sum of token NLLs (<see cref="Data.CausalLmLoss.SumNll"/> of the
+    /// <see cref="Forward(Tensor, Tensor?)"/> logits), differentiable for the adapter. A model may compute it without
+    /// the full logits, as long as the value and gradients stay the same.
+    /// </summary>
+    Tensor SumNll(Tensor inputIds, Tensor? attentionMask, Tensor labels) =>
+        Data.CausalLmLoss.SumNll(Forward(inputIds, attentionMask), labels);
+
+    /// <summary>
+    /// Logits [N, vocabulary] float32 at <paramref name="positions"/> (int64 indices into the flattened [batch × time]
+    /// positions): the rows of <see cref="Forward(Tensor, Tensor?)"/>'s logits, which a model may compute without the others.
+    /// </summary>
+    Tensor LogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions) =>
+        Forward(inputIds, attentionMask).reshape(-1, VocabularySize).index_select(0, positions);
+
+    /// <summary>
     /// The trainable adapter parameters, keyed by their PEFT state-dict names
     /// (for GPT-NeoX: <c>base_model.model.gpt_neox.layers.N.attention.query_key_value.lora_A.weight</c>).
     /// Only these receive gradients; the base model is frozen.

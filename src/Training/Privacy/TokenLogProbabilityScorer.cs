@@ -42,13 +42,19 @@ public sealed class TokenLogProbabilityScorer
             }
         }
 
-        var results = new List<TokenLogProbabilities>(examples.Count);
+        // Records of similar length share a batch (little padding); results go back in the callers' order.
+        var byLength = Enumerable.Range(0, examples.Count).OrderBy(i => examples[i].InputIds.Length).ToArray();
+        var results = new TokenLogProbabilities[examples.Count];
         _model.SetTraining(false);
-        for (var start = 0; start < examples.Count; start += _options.BatchSize)
+        for (var start = 0; start < byLength.Length; start += _options.BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var batch = examples.Skip(start).Take(_options.BatchSize).ToList();
-            results.AddRange(ScoreBatch(batch));
+            var indices = byLength.Skip(start).Take(_options.BatchSize).ToList();
+            var scored = ScoreBatch(indices.Select(i => examples[i]).ToList());
+            for (var j = 0; j < indices.Count; j++)
+            {
+                results[indices[j]] = scored[j];
+            }
         }
 
         return results;
@@ -59,11 +65,11 @@ public sealed class TokenLogProbabilityScorer
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var batch = _collator.Collate(examples, _model.Device);
-        var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
-        var vocabulary = logits.shape[^1];
-        var flatLogits = logits[.., ..^1, ..].reshape(-1, vocabulary);
-        var flatLabels = batch.Labels[.., 1..].reshape(-1);
-        var positions = (flatLabels != TokenizedExample.IgnoreIndex).nonzero().reshape(-1);
+        // Logits at t score the label at t+1: the scored positions are those whose next label is not ignored.
+        var nextLabels = torch.cat([batch.Labels[.., 1..], torch.full(batch.Labels.shape[0], 1, TokenizedExample.IgnoreIndex, dtype: batch.Labels.dtype, device: batch.Labels.device)], 1).reshape(-1);
+        var positions = (nextLabels != TokenizedExample.IgnoreIndex).nonzero().reshape(-1);
+        var scoredLogits = _model.LogitsAt(batch.InputIds, batch.AttentionMask, positions);
+        var scoredLabels = nextLabels.index_select(0, positions);
         var total = positions.shape[0];
         var tokenLogProbs = new float[total];
         var means = new float[_options.DistributionStatistics ? total : 0];
@@ -72,16 +78,14 @@ public sealed class TokenLogProbabilityScorer
         {
             using var chunkScope = torch.NewDisposeScope();
             var count = Math.Min(_options.PositionChunk, total - from);
-            var rows = positions.narrow(0, from, count);
-            var logProbs = nn.functional.log_softmax(flatLogits.index_select(0, rows), -1);
-            var targets = flatLabels.index_select(0, rows).unsqueeze(1);
+            var logProbs = nn.functional.log_softmax(scoredLogits.narrow(0, from, count), -1);
+            var targets = scoredLabels.narrow(0, from, count).unsqueeze(1);
             Copy(logProbs.gather(1, targets).squeeze(1), tokenLogProbs, from);
             if (_options.DistributionStatistics)
             {
                 var probabilities = logProbs.exp();
                 var mean = (probabilities * logProbs).sum(-1);
-                var centred = logProbs - mean.unsqueeze(1);
-                var variance = (probabilities * centred * centred).sum(-1);
+                var variance = logProbs.sub_(mean.unsqueeze(1)).pow_(2).mul_(probabilities).sum(-1);
                 Copy(mean, means, from);
                 Copy(variance, variances, from);
             }

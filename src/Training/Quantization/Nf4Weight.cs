@@ -32,7 +32,7 @@ public sealed class Nf4Weight : QuantizedWeight
         _packed = packed;
         _absmax = absmax;
         _count = count;
-        _table = torch.tensor(CodeValues, device: packed.device).DetachFromDisposeScope();
+        _table = PairTable(packed.device);
     }
 
     /// <summary>Packed codes: one byte per two weights.</summary>
@@ -64,13 +64,26 @@ public sealed class Nf4Weight : QuantizedWeight
             packed.DetachFromDisposeScope(), absmax.DetachFromDisposeScope(), weight.shape, count, weight.dtype);
     }
 
+    /// <summary>
+    /// [256, 2]: the two code values each packed byte stands for (high nibble first), so dequantizing is one gather
+    /// per byte and one multiply, with the same float32 values as unpacking the nibbles one by one.
+    /// </summary>
+    private static Tensor PairTable(Device device)
+    {
+        var pairs = new float[512];
+        for (int b = 0; b < 256; b++)
+        {
+            pairs[2 * b] = CodeValues[b >> 4];
+            pairs[(2 * b) + 1] = CodeValues[b & 15];
+        }
+
+        return torch.tensor(pairs, [256, 2], device: device).DetachFromDisposeScope();
+    }
+
     public override Tensor Dequantize()
     {
         using var scope = torch.NewDisposeScope();
-        var high = _packed.div(16, rounding_mode: RoundingMode.floor);
-        var low = _packed.remainder(16);
-        var codes = torch.stack([high, low], 1).flatten().to(ScalarType.Int64);
-        var values = _table.index_select(0, codes).view(-1, BlockSize) * _absmax.unsqueeze(1);
+        var values = _table.index_select(0, _packed.to(ScalarType.Int64)).view(-1, BlockSize).mul_(_absmax.unsqueeze(1));
         var weight = values.flatten().narrow(0, 0, _count).view(Shape).to(ComputeType);
         return weight.MoveToOuterDisposeScope();
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Modeling;
 using TorchSharp;
@@ -13,7 +14,7 @@ namespace FedTune.Training.Trainer;
 /// the loss is the sum of token NLLs of all micro-batches divided by the step's total scored-token count (HF's
 /// <c>num_items_in_batch</c> averaging), so the result equals one big batch;</item>
 /// <item><c>max_steps</c> counts optimizer steps; the HF schedule (<see cref="LearningRateSchedule"/>) scales
-/// <see cref="TrainerOptions.LearningRate"/> (the round's rate) over those steps;</item>
+/// <see cref="TrainerRun.LearningRate"/> (the round's rate) over those steps;</item>
 /// <item>gradients are clipped to <c>max_grad_norm</c>, then <see cref="AdamWOptimizer"/> with explicit weight decay steps;</item>
 /// <item>FedProx adds <c>mu/2·Σ‖w − w_global‖²</c> over the adapter parameters once per optimizer step;</item>
 /// <item>with a work folder, checkpoints every <c>save_steps</c> and at the end; <see cref="Train"/> resumes from the
@@ -24,29 +25,33 @@ namespace FedTune.Training.Trainer;
 public sealed class CausalLmTrainer
 {
     private readonly ICausalLanguageModel _model;
-    private readonly TrainerOptions _options;
+    private readonly TrainingRecipe _recipe;
+    private readonly TrainerRun _run;
     private readonly CausalLmBatchCollator _collator;
     private readonly TrainerCheckpointStore? _checkpoints;
     private readonly IReadOnlyDictionary<string, Tensor>? _globalAdapter;
 
     /// <param name="model">The model whose <see cref="ICausalLanguageModel.AdapterParameters"/> are trained.</param>
-    /// <param name="options">Training arguments.</param>
+    /// <param name="recipe">The training recipe (batch, accumulation, schedule, optimizer, clipping, FedProx, cadence).</param>
+    /// <param name="run">The round's starting rate, steps and seed.</param>
     /// <param name="collator">Padding (side and pad id).</param>
     /// <param name="workDirectory">Where checkpoints go and are resumed from; null for no checkpoints.</param>
     /// <param name="globalAdapter">The round's global adapter for FedProx (same names as the adapter); required when ProximalMu &gt; 0.</param>
     public CausalLmTrainer(
         ICausalLanguageModel model,
-        TrainerOptions options,
+        TrainingRecipe recipe,
+        TrainerRun run,
         CausalLmBatchCollator collator,
         string? workDirectory = null,
         IReadOnlyDictionary<string, Tensor>? globalAdapter = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
-        _options = options ?? throw new ArgumentNullException(nameof(options));
-        _options.Validate();
+        _recipe = (recipe ?? throw new ArgumentNullException(nameof(recipe))).Validate();
+        _run = run ?? throw new ArgumentNullException(nameof(run));
+        _run.Validate();
         _collator = collator ?? throw new ArgumentNullException(nameof(collator));
         _checkpoints = workDirectory is null ? null : new TrainerCheckpointStore(workDirectory);
-        if (_options.ProximalMu > 0 && globalAdapter is null)
+        if (_recipe.ProximalMu > 0 && globalAdapter is null)
         {
             throw new ArgumentException("ProximalMu > 0 (FedProx) needs the round's global adapter weights: pass globalAdapter.");
         }
@@ -73,9 +78,9 @@ public sealed class CausalLmTrainer
                 $"An example has {longest} tokens but the model accepts at most {_model.MaxSequenceLength} positions: lower seq_length to {_model.MaxSequenceLength} or less.");
         }
 
-        var order = new MicroBatchOrder(examples.Count, _options.PerDeviceTrainBatchSize, _options.Seed);
-        var warmup = LearningRateSchedule.WarmupSteps(_options.MaxSteps, _options.WarmupSteps, _options.WarmupRatio);
-        using var optimizer = new AdamWOptimizer(parameters, _options.AdamBeta1, _options.AdamBeta2, _options.AdamEpsilon, _options.WeightDecay);
+        var order = new MicroBatchOrder(examples.Count, _recipe.BatchSize, _run.Seed);
+        var warmup = LearningRateSchedule.WarmupSteps(_run.MaxSteps, _recipe.WarmupSteps, _recipe.WarmupRatio);
+        using var optimizer = new AdamWOptimizer(parameters, _recipe.AdamBeta1, _recipe.AdamBeta2, _recipe.AdamEpsilon, _recipe.WeightDecay);
         using var global = GlobalAdapterOnDevice(parameters);
 
         var state = Resume(parameters, optimizer, examples.Count) ?? NewState(examples.Count);
@@ -91,11 +96,11 @@ public sealed class CausalLmTrainer
         _model.SetTraining(true);
         try
         {
-            for (int step = state.Step; step < _options.MaxSteps; step++)
+            for (int step = state.Step; step < _run.MaxSteps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var learningRate = _options.LearningRate
-                                   * LearningRateSchedule.Multiplier(_options.LrSchedulerType, step, warmup, _options.MaxSteps);
+                var learningRate = _run.LearningRate
+                                   * LearningRateSchedule.Multiplier(_recipe.LrSchedulerType, step, warmup, _run.MaxSteps);
                 var outcome = RunStep(step, order, examples, parameters, optimizer, global, learningRate);
                 tokens += outcome.Tokens;
                 lossSum += outcome.Loss;
@@ -104,7 +109,7 @@ public sealed class CausalLmTrainer
                 intervalSteps++;
 
                 var done = step + 1;
-                if (done % _options.LoggingSteps == 0 || done == _options.MaxSteps)
+                if (done % _recipe.LoggingSteps == 0 || done == _run.MaxSteps)
                 {
                     var entry = new TrainingLogEntry(done, intervalLoss / intervalSteps, learningRate, tokens, outcome.GradNorm, outcome.Proximal);
                     history.Add(entry);
@@ -113,7 +118,7 @@ public sealed class CausalLmTrainer
                     intervalSteps = 0;
                 }
 
-                if (_checkpoints is not null && ((_options.SaveSteps > 0 && done % _options.SaveSteps == 0) || done == _options.MaxSteps))
+                if (_checkpoints is not null && ((_recipe.SaveSteps > 0 && done % _recipe.SaveSteps == 0) || done == _run.MaxSteps))
                 {
                     SaveCheckpoint(parameters, optimizer, state with
                     {
@@ -132,11 +137,11 @@ public sealed class CausalLmTrainer
         }
 
         stopwatch.Stop();
-        var stepsRun = _options.MaxSteps - resumedFrom;
+        var stepsRun = _run.MaxSteps - resumedFrom;
         return new TrainingResult(
-            _options.MaxSteps,
+            _run.MaxSteps,
             resumedFrom,
-            lossSum / _options.MaxSteps,
+            lossSum / _run.MaxSteps,
             lastLoss,
             tokens,
             stopwatch.Elapsed,
@@ -156,7 +161,7 @@ public sealed class CausalLmTrainer
         double learningRate)
     {
         using var scope = torch.NewDisposeScope();
-        var accumulation = _options.GradientAccumulationSteps;
+        var accumulation = _recipe.GradientAccumulationSteps;
         var microBatches = new List<TokenizedExample[]>(accumulation);
         long scoredTokens = 0;
         for (int m = 0; m < accumulation; m++)
@@ -180,23 +185,22 @@ public sealed class CausalLmTrainer
         {
             using var microScope = torch.NewDisposeScope();
             using var batch = _collator.Collate(examplesOfBatch, _model.Device);
-            var logits = _model.Forward(batch.InputIds, batch.AttentionMask);
-            var sum = CausalLmLoss.SumNll(logits, batch.Labels);
+            var sum = _model.SumNll(batch.InputIds, batch.AttentionMask, batch.Labels);
             (sum / denominator).backward();
             nllSum += sum.item<float>();
             tokens += batch.RealTokens;
         }
 
         double proximal = 0;
-        if (global is not null && _options.ProximalMu > 0)
+        if (global is not null && _recipe.ProximalMu > 0)
         {
-            var term = global.ProximalTerm(parameters) * (_options.ProximalMu / 2);
+            var term = global.ProximalTerm(parameters) * (_recipe.ProximalMu / 2);
             term.backward();
             proximal = term.item<float>();
         }
 
-        double gradNorm = _options.MaxGradNorm > 0
-            ? torch.nn.utils.clip_grad_norm_(parameters.Select(p => p.Value), _options.MaxGradNorm)
+        double gradNorm = _recipe.MaxGradNorm > 0
+            ? torch.nn.utils.clip_grad_norm_(parameters.Select(p => p.Value), _recipe.MaxGradNorm)
             : GradNorm(parameters);
         optimizer.Step(learningRate);
         return new StepOutcome(nllSum / denominator, tokens, gradNorm, proximal);
@@ -218,14 +222,14 @@ public sealed class CausalLmTrainer
 
     private TrainerCheckpointState NewState(int exampleCount)
     {
-        torch.random.manual_seed(_options.Seed);
+        torch.random.manual_seed(_run.Seed);
         return new TrainerCheckpointState
         {
-            MaxSteps = _options.MaxSteps,
-            Seed = _options.Seed,
+            MaxSteps = _run.MaxSteps,
+            Seed = _run.Seed,
             ExampleCount = exampleCount,
-            BatchSize = _options.PerDeviceTrainBatchSize,
-            GradientAccumulationSteps = _options.GradientAccumulationSteps,
+            BatchSize = _recipe.BatchSize,
+            GradientAccumulationSteps = _recipe.GradientAccumulationSteps,
         };
     }
 
@@ -238,14 +242,14 @@ public sealed class CausalLmTrainer
         }
 
         var saved = checkpoint.State;
-        if (saved.MaxSteps != _options.MaxSteps || saved.Seed != _options.Seed || saved.ExampleCount != exampleCount
-            || saved.BatchSize != _options.PerDeviceTrainBatchSize || saved.GradientAccumulationSteps != _options.GradientAccumulationSteps)
+        if (saved.MaxSteps != _run.MaxSteps || saved.Seed != _run.Seed || saved.ExampleCount != exampleCount
+            || saved.BatchSize != _recipe.BatchSize || saved.GradientAccumulationSteps != _recipe.GradientAccumulationSteps)
         {
             throw new InvalidOperationException(
                 $"The checkpoint '{checkpoint.Path}' belongs to a different run (max_steps {saved.MaxSteps}, seed {saved.Seed}, " +
                 $"{saved.ExampleCount} examples, batch {saved.BatchSize}×{saved.GradientAccumulationSteps}); this run has max_steps " +
-                $"{_options.MaxSteps}, seed {_options.Seed}, {exampleCount} examples, batch {_options.PerDeviceTrainBatchSize}×" +
-                $"{_options.GradientAccumulationSteps}. Use a fresh work folder per run, or delete '{_checkpoints!.Directory}'.");
+                $"{_run.MaxSteps}, seed {_run.Seed}, {exampleCount} examples, batch {_recipe.BatchSize}×" +
+                $"{_recipe.GradientAccumulationSteps}. Use a fresh work folder per run, or delete '{_checkpoints!.Directory}'.");
         }
 
         using (torch.no_grad())
@@ -276,7 +280,7 @@ public sealed class CausalLmTrainer
             parameters.Select(p => KeyValuePair.Create(p.Key, (Tensor)p.Value)),
             optimizer.StateTensors(),
             torch.random.get_rng_state(),
-            _options.SaveTotalLimit);
+            _recipe.SaveTotalLimit);
     }
 
     private GlobalAdapter? GlobalAdapterOnDevice(List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters) =>

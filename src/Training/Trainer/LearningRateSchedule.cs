@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+
 namespace FedTune.Training.Trainer;
 
 /// <summary>
@@ -18,21 +20,21 @@ public static class LearningRateSchedule
     public static int WarmupSteps(int totalSteps, int warmupSteps, double warmupRatio) =>
         warmupSteps > 0 ? warmupSteps : (int)Math.Ceiling(totalSteps * warmupRatio);
 
-    public static double Multiplier(LearningRateSchedulerType type, int step, int warmupSteps, int totalSteps)
+    public static double Multiplier(LrSchedulerType type, int step, int warmupSteps, int totalSteps)
     {
-        if (type != LearningRateSchedulerType.Constant && step < warmupSteps)
+        if (type != LrSchedulerType.Constant && step < warmupSteps)
         {
             return (double)step / Math.Max(1, warmupSteps);
         }
 
         switch (type)
         {
-            case LearningRateSchedulerType.Constant:
-            case LearningRateSchedulerType.ConstantWithWarmup:
+            case LrSchedulerType.Constant:
+            case LrSchedulerType.ConstantWithWarmup:
                 return 1.0;
-            case LearningRateSchedulerType.Linear:
+            case LrSchedulerType.Linear:
                 return Math.Max(0.0, (double)(totalSteps - step) / Math.Max(1, totalSteps - warmupSteps));
-            case LearningRateSchedulerType.Cosine:
+            case LrSchedulerType.Cosine:
                 var progress = (double)(step - warmupSteps) / Math.Max(1, totalSteps - warmupSteps);
                 return Math.Max(0.0, 0.5 * (1.0 + Math.Cos(Math.PI * 2.0 * 0.5 * progress)));
             default:

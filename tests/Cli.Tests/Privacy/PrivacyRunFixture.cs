@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using System.Text;
 using System.Text.Json;
 using FedTune.Core.Adapters;
@@ -84,9 +85,9 @@ public sealed class PrivacyRunFixture : IDisposable
         LoraInjector.Apply(model, config, seed: 3);
         ITextTokenizer tokenizer = HuggingFaceTokenizer.Load(BaseDirectory);
         var examples = new AlpacaExampleTokenizer(tokenizer, options: new TokenizationOptions { SeqLength = 256 }).TokenizeAll(records);
-        new CausalLmTrainer(
+        TestTrainers.Create(
             model,
-            new TrainerOptions { LearningRate = 5e-3, PerDeviceTrainBatchSize = 8, MaxSteps = 40, LrSchedulerType = LearningRateSchedulerType.Constant, SaveSteps = 0 },
+            TestTrainers.Recipe(40, 5e-3) with { LrSchedulerType = LrSchedulerType.Constant },
             new CausalLmBatchCollator(tokenizer.PadTokenId)).Train(examples);
         PeftAdapterFolder.Save(folder, LoraAdapterExchange.Export(model, config));
     }

@@ -62,6 +62,25 @@ public sealed class ChildProcessSupervisorTests : IDisposable
     }
 
     [Fact]
+    public async Task Killing_the_watcher_stops_the_child_and_everything_it_started_so_nothing_is_orphaned()
+    {
+        // A child with a grandchild, the shape of an agent: kill -9 of the watcher must not leave either running (re-parented to init).
+        var marker = Path.Combine(_dir, "grandchild-" + Guid.NewGuid().ToString("N"));
+        var supervisor = new ChildProcessSupervisor(TimeSpan.FromSeconds(2));
+        var child = supervisor.Start("parent-of-grandchild", "bash", ["-c", $"bash -c 'touch {marker}; while true; do sleep 0.2; done' & echo ready; wait"],
+            Path.Combine(_dir, "g.log"));
+        await WaitForAsync(() => File.Exists(marker));
+        var descendants = Descendants(child.Id);
+        Assert.True(descendants.Count >= 2, "the child and its grandchild should be running");
+        Assert.Equal(child.Id, child.GroupId);
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill!.WaitForExit(5000);
+
+        await WaitForAsync(() => descendants.All(pid => !ProcessExists(pid)), TimeSpan.FromSeconds(20));
+        await supervisor.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Output_goes_to_the_log_file_and_the_tail()
     {
         await using var supervisor = new ChildProcessSupervisor();

@@ -22,7 +22,7 @@ public sealed class AgentCommandLineTests
             WorkPath = "/var/lib/agent",
             Polling = new PollingOptions { MinInterval = TimeSpan.FromSeconds(2), MaxInterval = TimeSpan.FromSeconds(90), Jitter = 0.1 },
             Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(20), RenewInterval = TimeSpan.FromSeconds(5) },
-            Training = new LocalTrainingOptions { SaveSteps = 4 },
+            Evaluation = new EvaluationOptions { BatchSize = 3 },
             ExitAfterTasks = 3,
             FaultInjection = new FaultInjectionOptions { PauseAt = FaultPoint.Upload },
         };

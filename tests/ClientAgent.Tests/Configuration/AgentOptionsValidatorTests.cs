@@ -109,4 +109,26 @@ public sealed class AgentOptionsValidatorTests : IDisposable
         options.Storage.ConnectionString = configuration["Storage:ConnectionString"];
         Assert.True(ValidatorFor(configuration).Validate(null, options).Succeeded);
     }
+
+    [Theory]
+    [InlineData("ConnectionString", "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2024-05-04&ss=b&sig=c2VjcmV0")]
+    [InlineData("ConnectionString", "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2024-05-04&ss=b&SIG=c2VjcmV0")]
+    [InlineData("SasToken", "?sv=2024-05-04&ss=b&sig=c2VjcmV0")]
+    [InlineData("Endpoint", "https://a.blob.core.windows.net/?sv=2024-05-04&sig=c2VjcmV0")]
+    public void A_sas_signature_in_any_storage_setting_of_a_settings_file_is_refused_with_the_environment_variable_to_use(string key, string value)
+    {
+        var file = _dir.File("settings.json");
+        File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["Storage"] = new Dictionary<string, string> { ["Mode"] = "Sas", [key] = value },
+        }));
+        var configuration = new ConfigurationBuilder().AddJsonFile(file).Build();
+
+        var refused = ValidatorFor(configuration).Validate(null, ValidOptions());
+
+        Assert.False(refused.Succeeded);
+        Assert.Contains(refused.Failures!, f => f.Contains("settings.json", StringComparison.Ordinal) &&
+                                                 f.Contains($"FEDTUNE_AGENT_Storage__{key}", StringComparison.Ordinal) &&
+                                                 !f.Contains("c2VjcmV0", StringComparison.Ordinal));
+    }
 }

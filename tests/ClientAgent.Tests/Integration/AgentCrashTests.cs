@@ -25,8 +25,8 @@ public sealed class AgentCrashTests(AzuriteFixture azurite)
     {
         using var bed = new AgentTestBed(azurite);
         var global = await bed.PublishGlobalAdapterAsync();
-        var hyperparameters = AgentTestBed.Hyperparameters(maxSteps: 3);
-        var task = await bed.WriteTaskAsync(1, global, hyperparameters: hyperparameters);
+        var recipe = AgentTestBed.Recipe(maxSteps: 3);
+        var task = await bed.WriteTaskAsync(1, global, recipe: recipe);
         var options = bed.Options();
         options.ExitAfterTasks = 1;
         options.FaultInjection.PauseAt = point;
@@ -77,7 +77,7 @@ public sealed class AgentCrashTests(AzuriteFixture azurite)
         Assert.Equal(TaskPhase.Completed, folder.ReadState()!.Phase);
 
         // The same task (same seed, data and global adapter) done without interruption gives the same adapter.
-        await bed.WriteTaskAsync(2, global, hyperparameters: hyperparameters, seed: task.Seed);
+        await bed.WriteTaskAsync(2, global, recipe: recipe, seed: task.Seed);
         var (runner, workspace, _, _) = bed.Runner(bed.Options("reference-work"));
         using (workspace)
         {

@@ -67,7 +67,6 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
                 Polling = new PollingOptions { MinInterval = TimeSpan.FromMilliseconds(300), MaxInterval = TimeSpan.FromSeconds(1) },
                 Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(15), RenewInterval = TimeSpan.FromSeconds(3) },
                 Upload = new RetryOptions { MaxAttempts = 3, FirstDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
-                Training = new LocalTrainingOptions { SaveSteps = 1 },
             };
             var host = AgentHost.CreateBuilder(AgentTestBed.CommandLine(options).ToArray()).Build();
             await host.StartAsync();
@@ -168,6 +167,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
             learning_rate: 0.001
             per_device_train_batch_size: 2
             max_steps: 2
+            save_steps: 1
             save_total_limit: 2
         federation:
           rounds: 2

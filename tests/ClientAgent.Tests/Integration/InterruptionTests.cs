@@ -17,7 +17,7 @@ public sealed class InterruptionTests(AzuriteFixture azurite)
     public async Task A_task_whose_lease_is_lost_stops_without_uploading()
     {
         using var bed = new AgentTestBed(azurite);
-        await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), hyperparameters: AgentTestBed.Hyperparameters(maxSteps: 3));
+        await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), recipe: AgentTestBed.Recipe(maxSteps: 3));
         var pending = await bed.SingleOpenTaskAsync();
         var options = bed.Options();
         options.FaultInjection.PauseAt = FaultPoint.Training;
@@ -47,7 +47,7 @@ public sealed class InterruptionTests(AzuriteFixture azurite)
     public async Task Sigterm_during_training_stops_within_the_shutdown_timeout_and_keeps_the_checkpoint()
     {
         using var bed = new AgentTestBed(azurite);
-        await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), hyperparameters: AgentTestBed.Hyperparameters(maxSteps: 3));
+        await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), recipe: AgentTestBed.Recipe(maxSteps: 3));
         var options = bed.Options();
         options.FaultInjection.PauseAt = FaultPoint.Training;
         options.ShutdownTimeout = TimeSpan.FromSeconds(10);

@@ -17,7 +17,7 @@ public sealed class LeaseContentionTests(AzuriteFixture azurite)
     public async Task Two_agents_of_one_hospital_train_a_task_exactly_once()
     {
         using var bed = new AgentTestBed(azurite);
-        var task = await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), hyperparameters: AgentTestBed.Hyperparameters(maxSteps: 3));
+        var task = await bed.WriteTaskAsync(1, await bed.PublishGlobalAdapterAsync(), recipe: AgentTestBed.Recipe(maxSteps: 3));
         var options = new[] { bed.Options("work-a"), bed.Options("work-b") };
         var hosts = options.Select(o => AgentHost.CreateBuilder(AgentTestBed.CommandLine(o).ToArray()).Build()).ToList();
         try

@@ -70,7 +70,7 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
     {
         using var bed = new AgentTestBed(azurite);
         var initial = await bed.PublishGlobalAdapterAsync();
-        await bed.WriteTaskAsync(1, initial, hyperparameters: AgentTestBed.Hyperparameters() with { FreezeA = true });
+        await bed.WriteTaskAsync(1, initial, recipe: AgentTestBed.Recipe() with { Lora = AgentTestBed.Recipe().Lora with { FreezeA = true } });
 
         var (outcome, _, log) = await bed.RunOpenTaskAsync();
 
@@ -125,14 +125,19 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
             Assert.Equal(new[] { "fedtune.adapter_config", "fedtune.wire_version", "format" }, reader.Metadata.Keys.Order(StringComparer.Ordinal));
         }
 
-        // The manifest: ids, hashes, counts, aggregate metrics and timings; nothing per record.
+        // The manifest: ids, hashes, counts, aggregate metrics, timings and the recipe as run; nothing per record.
         using var json = System.Text.Json.JsonDocument.Parse(manifest.Bytes);
         var allowed = new HashSet<string>(StringComparer.Ordinal)
         {
             "schema_version", "run_id", "round", "attempt", "hospital_id", "adapter", "blob", "container", "name", "sha256", "bytes",
             "base_global_sha256", "example_count", "metrics", "train_loss", "steps_done", "held_out_nll", "held_out_tokens",
-            "held_out_examples", "timings", "download_seconds", "train_seconds", "eval_seconds", "upload_seconds", "agent_version",
-            "completed_utc",
+            "held_out_examples", "timings", "download_seconds", "train_seconds", "eval_seconds", "upload_seconds", "busy_seconds",
+            "agent_version", "completed_utc",
+            // The recipe as run: settings and totals of this machine's round, nothing per record.
+            "ran", "quantization", "base_model_bytes", "gradient_checkpointing", "checkpointed_block_passes", "padding_side", "seq_length",
+            "batch_size", "gradient_accumulation_steps", "steps", "learning_rate", "lr_scheduler_type", "lora_rank", "lora_alpha",
+            "lora_dropout", "freeze_a", "proximal_mu", "logging_steps", "save_steps", "save_total_limit", "train_tokens",
+            "peak_memory_bytes", "device",
         };
         Assert.All(PropertyNames(json.RootElement), n => Assert.Contains(n, allowed));
     }

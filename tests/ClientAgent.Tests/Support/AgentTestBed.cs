@@ -5,6 +5,7 @@ using FedTune.ClientAgent.Execution;
 using FedTune.ClientAgent.Status;
 using FedTune.ClientAgent.Tasks;
 using FedTune.ClientAgent.Work;
+using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using FedTune.TestSupport;
 using FedTune.Training.Data;
@@ -75,20 +76,24 @@ public sealed class AgentTestBed : IDisposable
         Polling = new PollingOptions { MinInterval = TimeSpan.FromMilliseconds(200), MaxInterval = TimeSpan.FromSeconds(1) },
         Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(15), RenewInterval = TimeSpan.FromSeconds(3) },
         Upload = new RetryOptions { MaxAttempts = 3, FirstDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) },
-        Training = new LocalTrainingOptions { SaveSteps = 1, LoggingSteps = 1, EvalBatchSize = 4 },
+        Evaluation = new EvaluationOptions { BatchSize = 4 },
     };
 
     /// <summary>The agent's command-line arguments for <paramref name="options"/> (what a service unit or a test process passes).</summary>
     public static List<string> CommandLine(AgentOptions options) => [.. AgentCommandLine.From(options)];
 
-    public static TrainingHyperparameters Hyperparameters(int maxSteps = 2) => new()
+    /// <summary>The tests' recipe: a few steps on the tiny model, checkpointing and reporting after every step.</summary>
+    public static TrainingRecipe Recipe(int maxSteps = 2, string baseModel = TinyModel.Name) => new()
     {
+        BaseModel = baseModel,
         LearningRate = 1e-3,
         MaxSteps = maxSteps,
         BatchSize = 2,
-        MaxSequenceLength = 64,
-        LoraRank = 4,
-        LoraAlpha = 8,
+        SeqLength = 64,
+        Lora = new LoraConfig { R = 4, Alpha = 8, Dropout = 0 },
+        LoggingSteps = 1,
+        SaveSteps = 1,
+        SaveTotalLimit = 2,
     };
 
     /// <summary>Publishes the tiny model's initial adapter in the global container, as the orchestrator does for round 0.</summary>
@@ -103,7 +108,7 @@ public sealed class AgentTestBed : IDisposable
     /// the tiny model's round-0 adapter is published first, as the orchestrator does.
     /// </summary>
     public async Task<RoundTask> WriteTaskAsync(int round, ContentRef? globalAdapter, TimeSpan? deadlineIn = null,
-        string baseModel = TinyModel.Name, TrainingHyperparameters? hyperparameters = null, long? seed = null)
+        string baseModel = TinyModel.Name, TrainingRecipe? recipe = null, long? seed = null)
     {
         globalAdapter ??= await PublishGlobalAdapterAsync();
         var now = DateTimeOffset.UtcNow;
@@ -113,9 +118,9 @@ public sealed class AgentTestBed : IDisposable
             Round = round,
             TotalRounds = 2,
             HospitalId = HospitalId,
-            BaseModel = baseModel,
             GlobalAdapter = globalAdapter,
-            Hyperparameters = hyperparameters ?? Hyperparameters(),
+            Recipe = (recipe ?? Recipe()) with { BaseModel = baseModel },
+            LearningRate = (recipe ?? Recipe()).LearningRate,
             DeadlineUtc = now + (deadlineIn ?? TimeSpan.FromMinutes(10)),
             IssuedUtc = now,
             Seed = seed ?? 4242 + round,

@@ -13,7 +13,7 @@ public sealed class AggregatorFromConfigTests
         var yaml = (SeedConfigYaml.Nested + SeedConfigYaml.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
         var config = FedTuneConfigLoader.Parse(yaml, "run.yaml");
         var aggregator = StreamingAggregator.FromConfig(config, GaussianNoise.Seeded(3));
-        var adapterConfig = LoraAdapterConfig.From(config.Model, ["query_key_value"]);
+        var adapterConfig = LoraAdapterConfig.From(config.Recipe, ["query_key_value"]);
         Assert.Equal(16, adapterConfig.R);
         Assert.Equal(4.0, adapterConfig.Scaling);
 

@@ -14,36 +14,66 @@ public sealed class ConfigLoaderTests
         var config = FedTuneConfigLoader.Parse(yaml, "seed.yaml");
 
         Assert.Equal("medalpaca/medical_meadow_medical_flashcards", config.Dataset.Name);
-        Assert.Equal("EleutherAI/pythia-70m", config.Model.Name);
-        Assert.Equal(4, config.Model.Quantization);
-        Assert.True(config.Model.GradientCheckpointing);
-        Assert.True(config.Model.UseFastTokenizer);
-        Assert.Equal(16, config.Model.Lora.R);
-        Assert.Equal(64, config.Model.Lora.Alpha);
-        Assert.Null(config.Model.Lora.TargetModules);
-        Assert.Equal(ConfigDefaults.LoraDropout, config.Model.Lora.Dropout);
-        Assert.False(config.Model.Lora.FreezeA);
-        Assert.Equal(5, config.Train.SaveEveryRound);
-        Assert.Equal(512, config.Train.SeqLength);
-        Assert.Equal(PaddingSide.Left, config.Train.PaddingSide);
-        Assert.Null(config.Train.LearningRateMax);
-        var args = config.Train.TrainingArguments;
-        Assert.Equal(0.0005, args.LearningRate);
-        Assert.Equal(2, args.PerDeviceTrainBatchSize);
-        Assert.Equal(1, args.GradientAccumulationSteps);
-        Assert.Equal(1, args.LoggingSteps);
-        Assert.Equal(5, args.MaxSteps);
-        Assert.Empty(args.ReportTo);
-        Assert.Equal(200, args.SaveSteps);
-        Assert.Equal(10, args.SaveTotalLimit);
-        Assert.True(args.GradientCheckpointing);
-        Assert.Equal(LrSchedulerType.Cosine, args.LrSchedulerType);
-        Assert.Equal(1.0, args.MaxGradNorm);
-        Assert.Equal(42, args.Seed);
+        var recipe = config.Recipe;
+        Assert.Equal("EleutherAI/pythia-70m", recipe.BaseModel);
+        Assert.Equal(BaseQuantization.Nf4, recipe.Quantization);
+        Assert.True(recipe.GradientCheckpointing);
+        Assert.Equal(16, recipe.Lora.R);
+        Assert.Equal(64, recipe.Lora.Alpha);
+        Assert.Null(recipe.Lora.TargetModules);
+        Assert.Equal(ConfigDefaults.LoraDropout, recipe.Lora.Dropout);
+        Assert.False(recipe.Lora.FreezeA);
+        Assert.Equal(5, config.SaveEveryRound);
+        Assert.Equal(512, recipe.SeqLength);
+        Assert.Equal(PaddingSide.Left, recipe.PaddingSide);
+        Assert.Null(recipe.LearningRateMin);
+        Assert.Equal(0.0005, recipe.LearningRate);
+        Assert.Equal(2, recipe.BatchSize);
+        Assert.Equal(1, recipe.GradientAccumulationSteps);
+        Assert.Equal(1, recipe.LoggingSteps);
+        Assert.Equal(5, recipe.MaxSteps);
+        Assert.Equal(200, recipe.SaveSteps);
+        Assert.Equal(10, recipe.SaveTotalLimit);
+        Assert.Equal(LrSchedulerType.Cosine, recipe.LrSchedulerType);
+        Assert.Equal(1.0, recipe.MaxGradNorm);
+        Assert.Equal(0, recipe.ProximalMu);
+        Assert.Equal(42, config.Federation.Seed);
         Assert.Equal(new FederationConfig().Rounds, config.Federation.Rounds);
         Assert.Equal(StrategyName.FedAvg, config.Federation.Strategy.Name);
         Assert.Null(config.Federation.DifferentialPrivacy);
-        Assert.Equal(0.0005, config.Train.LearningRateForRound(3, 10));
+        Assert.Equal(0.0005, recipe.LearningRateForRound(3, 10));
+        Assert.Equal(recipe, recipe.Validate());
+    }
+
+    [Fact]
+    public void Keys_accepted_without_effect_are_named_once_each_in_plain_words()
+    {
+        var yaml = SeedConfigYaml.Nested.Replace("report_to: null", "report_to: wandb", StringComparison.Ordinal);
+
+        var notices = FedTuneConfigLoader.Parse(yaml, "seed.yaml").KeysWithoutEffect;
+
+        Assert.Equal(2, notices.Count);
+        Assert.Contains(notices, n => n.StartsWith("model.use_fast_tokenizer: true has no effect here", StringComparison.Ordinal));
+        Assert.Contains(notices, n => n.StartsWith("training_arguments.report_to: wandb has no effect here", StringComparison.Ordinal));
+        Assert.DoesNotContain(FedTuneConfigLoader.Parse(SeedConfigYaml.Nested, "seed.yaml").KeysWithoutEffect,
+            n => n.Contains("report_to", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Training_arguments_seed_seeds_the_federation_unless_federation_seed_is_given()
+    {
+        var yaml = SeedConfigYaml.Nested.Replace("max_steps: 5", "max_steps: 5\n    seed: 11", StringComparison.Ordinal);
+
+        Assert.Equal(11, FedTuneConfigLoader.Parse(yaml, "s.yaml").Federation.Seed);
+        Assert.Equal(7, FedTuneConfigLoader.Parse(yaml + SeedConfigYaml.Federation, "s.yaml").Federation.Seed);
+    }
+
+    [Fact]
+    public void Fedprox_mu_is_part_of_the_recipe_every_client_trains_with()
+    {
+        var yaml = SeedConfigYaml.Nested + "\nfederation:\n  strategy:\n    name: fedprox\n    proximal_mu: 0.3\n";
+
+        Assert.Equal(0.3, FedTuneConfigLoader.Parse(yaml, "s.yaml").Recipe.ProximalMu);
     }
 
     [Fact]
@@ -77,10 +107,10 @@ public sealed class ConfigLoaderTests
     public void Flower_style_hyphenated_keys_and_learning_rate_schedule_are_accepted()
     {
         var yaml = SeedConfigYaml.Nested.Replace("save_every_round: 5", "save-every-round: 5\n  learning-rate-max: 5e-5\n  learning-rate-min: 1e-6", StringComparison.Ordinal);
-        var train = FedTuneConfigLoader.Parse(yaml, "s.yaml").Train;
-        Assert.Equal(5e-5, train.LearningRateMax);
-        Assert.Equal(5e-5, train.LearningRateForRound(0, 10), 12);
-        Assert.Equal(1e-6, train.LearningRateForRound(10, 10), 12);
+        var recipe = FedTuneConfigLoader.Parse(yaml, "s.yaml").Recipe;
+        Assert.Equal(5e-5, recipe.LearningRate);
+        Assert.Equal(5e-5, recipe.LearningRateForRound(0, 10), 12);
+        Assert.Equal(1e-6, recipe.LearningRateForRound(10, 10), 12);
     }
 
     [Fact]

@@ -122,4 +122,34 @@ public sealed class MalformedConfigTests
         var ex = Assert.Throws<ConfigException>(() => FedTuneConfigLoader.LoadFile("/nonexistent/fedtune.yaml"));
         Assert.Contains("/nonexistent/fedtune.yaml", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_tab_in_the_indentation_is_reported_on_its_own_line_with_the_fix()
+    {
+        // Line 14 is "  seq_length: 512"; its indentation becomes a tab.
+        var ex = Rejects(Replace("  seq_length: 512", "\tseq_length: 512"));
+        Assert.Equal(14, ex.Line);
+        Assert.Equal(1, ex.Column);
+        Assert.Contains("tab", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix: replace the tab with spaces", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void A_duplicate_key_is_reported_at_the_repeated_key_with_the_fix()
+    {
+        // Line 15 is "  padding_side: left"; a second seq_length follows it on line 16.
+        var ex = Rejects(Replace("  padding_side: left", "  padding_side: left\n  seq_length: 256"));
+        Assert.Equal(16, ex.Line);
+        Assert.Contains("Fix: a key may appear once per section", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_badly_indented_key_is_reported_on_its_line_with_the_fix()
+    {
+        // Line 14 "  seq_length: 512" indented by one space too many, under a scalar sibling.
+        var ex = Rejects(Replace("  seq_length: 512", "   seq_length: 512"));
+        Assert.Equal(14, ex.Line);
+        Assert.True(ex.Message.Contains("Fix: indent this line exactly like the other keys of its section", StringComparison.Ordinal), ex.Message);
+    }
 }

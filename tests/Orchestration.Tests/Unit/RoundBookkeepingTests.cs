@@ -52,12 +52,13 @@ public sealed class RoundBookkeepingTests
         var issued = new DateTimeOffset(2026, 11, 24, 20, 0, 0, TimeSpan.Zero);
         var global = new ContentRef(new BlobRef("global", "runs/run-7/round-0001/global-adapter.safetensors"), new string('a', 64), 10);
         var task = RoundTaskFactory.Create(plan, round: 2, attempt: 1, "b", global, issued);
-        Assert.Equal(FederatedLearningRate.ForRound(2, 4, 5e-4, 1e-6), task.Hyperparameters.LearningRate, 12);
+        Assert.Equal(FederatedLearningRate.ForRound(2, 4, 5e-4, 1e-6), task.LearningRate, 12);
         Assert.Equal(issued + TimeSpan.FromSeconds(20), task.DeadlineUtc);
         Assert.Equal("hospital-b", task.Container);
         Assert.Equal("runs/run-7/round-0002-retry-1/update/manifest.json", task.ManifestBlob);
-        Assert.Equal(5, task.Hyperparameters.MaxSteps);
-        Assert.Equal(2, task.Hyperparameters.LoraRank);
+        Assert.Equal(plan.Recipe, task.Recipe);
+        Assert.Equal(5, task.Recipe.MaxSteps);
+        Assert.Equal(2, task.Recipe.Lora.R);
         Assert.Equal(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "b", global, issued).Seed);
         Assert.NotEqual(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "a", global, issued).Seed);
     }

@@ -1,3 +1,4 @@
+using FedTune.TestSupport;
 using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
@@ -88,7 +89,7 @@ public sealed class CausalLmEvaluatorTests
         var evaluator = new CausalLmEvaluator(model, 0);
         var before = evaluator.Evaluate(examples);
 
-        new CausalLmTrainer(model, new TrainerOptions { LearningRate = 0.05, PerDeviceTrainBatchSize = 3, MaxSteps = 15, LoggingSteps = 5 },
+        TestTrainers.Create(model, TestTrainers.Recipe(15, 0.05, batchSize: 3) with { LoggingSteps = 5 },
             new CausalLmBatchCollator(0)).Train(examples);
         var after = evaluator.Evaluate(examples);
 

@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+using FedTune.TestSupport;
 using FedTune.Core.Adapters;
 using FedTune.Core.Data;
 using FedTune.Training.Data;
@@ -64,9 +66,9 @@ internal static class PrivacyTestModels
         LoraInjector.Apply(model, config, seed: 5);
         var tokenizer = new ByteTokenizer();
         var examples = new AlpacaExampleTokenizer(tokenizer, ShortTemplate, Tokenization).TokenizeAll(members);
-        var trainer = new CausalLmTrainer(
+        var trainer = TestTrainers.Create(
             model,
-            new TrainerOptions { LearningRate = learningRate, PerDeviceTrainBatchSize = 8, MaxSteps = steps, LrSchedulerType = LearningRateSchedulerType.Constant, LoggingSteps = 1000, SaveSteps = 0 },
+            TestTrainers.Recipe(steps, learningRate) with { LrSchedulerType = LrSchedulerType.Constant, LoggingSteps = 1000 },
             new CausalLmBatchCollator(tokenizer.PadTokenId));
         trainer.Train(examples);
         PeftAdapterFolder.Save(adapterFolder, LoraAdapterExchange.Export(model, config));

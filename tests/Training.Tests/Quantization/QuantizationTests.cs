@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
 using FedTune.Training.Quantization;

@@ -1,3 +1,5 @@
+using FedTune.Core.Configuration;
+using FedTune.TestSupport;
 using FedTune.Training.Data;
 using FedTune.Training.Trainer;
 using TorchSharp;
@@ -14,18 +16,13 @@ public sealed class CausalLmTrainerTests : IDisposable
 
     private static readonly CausalLmBatchCollator LeftPadding = new(padTokenId: 0);
 
-    private static TrainerOptions Options(int maxSteps) => new()
+    private static TrainingRecipe Options(int maxSteps) => TestTrainers.Recipe(maxSteps, 0.02, batchSize: 2) with
     {
-        LearningRate = 0.02,
-        PerDeviceTrainBatchSize = 2,
         GradientAccumulationSteps = 2,
-        MaxSteps = maxSteps,
-        LrSchedulerType = LearningRateSchedulerType.Cosine,
+        LrSchedulerType = LrSchedulerType.Cosine,
         WarmupSteps = 1,
-        LoggingSteps = 1,
         SaveSteps = 2,
         WeightDecay = 0.01,
-        Seed = 5,
     };
 
     [Fact]
@@ -34,7 +31,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         using var model = new TinyCausalLm();
         var examples = TrainingFixtures.Examples(8);
 
-        var result = new CausalLmTrainer(model, Options(20) with { LearningRate = 0.05, LrSchedulerType = LearningRateSchedulerType.Constant }, LeftPadding)
+        var result = TestTrainers.Create(model, Options(20) with { LearningRate = 0.05, LrSchedulerType = LrSchedulerType.Constant }, LeftPadding)
             .Train(examples);
 
         Assert.Equal(20, result.History.Count);
@@ -49,7 +46,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         Dictionary<string, float[]> Run()
         {
             using var model = new TinyCausalLm();
-            new CausalLmTrainer(model, Options(6), LeftPadding).Train(TrainingFixtures.Examples(10));
+            TestTrainers.Create(model, Options(6), LeftPadding).Train(TrainingFixtures.Examples(10));
             return model.AdapterSnapshot();
         }
 
@@ -62,10 +59,10 @@ public sealed class CausalLmTrainerTests : IDisposable
         var examples = TrainingFixtures.Examples(8);
         using var accumulated = new TinyCausalLm(dropout: 0);
         using var single = new TinyCausalLm(dropout: 0);
-        var options = Options(3) with { LrSchedulerType = LearningRateSchedulerType.Constant, WarmupSteps = 0 };
+        var options = Options(3) with { LrSchedulerType = LrSchedulerType.Constant, WarmupSteps = 0 };
 
-        new CausalLmTrainer(accumulated, options with { PerDeviceTrainBatchSize = 2, GradientAccumulationSteps = 2 }, LeftPadding).Train(examples);
-        new CausalLmTrainer(single, options with { PerDeviceTrainBatchSize = 4, GradientAccumulationSteps = 1 }, LeftPadding).Train(examples);
+        TestTrainers.Create(accumulated, options with { BatchSize = 2, GradientAccumulationSteps = 2 }, LeftPadding).Train(examples);
+        TestTrainers.Create(single, options with { BatchSize = 4, GradientAccumulationSteps = 1 }, LeftPadding).Train(examples);
 
         Assert.True(TrainingFixtures.MaxAbsDifference(accumulated.AdapterSnapshot(), single.AdapterSnapshot()) < 1e-5);
     }
@@ -75,7 +72,7 @@ public sealed class CausalLmTrainerTests : IDisposable
     {
         var examples = TrainingFixtures.Examples(10);
         using var uninterrupted = new TinyCausalLm();
-        new CausalLmTrainer(uninterrupted, Options(8), LeftPadding).Train(examples);
+        TestTrainers.Create(uninterrupted, Options(8), LeftPadding).Train(examples);
 
         var work = Path.Combine(_work, "resume");
         using (var first = new TinyCausalLm())
@@ -89,7 +86,7 @@ public sealed class CausalLmTrainerTests : IDisposable
                 }
             });
             Assert.Throws<OperationCanceledException>(() =>
-                new CausalLmTrainer(first, Options(8), LeftPadding, work).Train(examples, progress, stop.Token));
+                TestTrainers.Create(first, Options(8), LeftPadding, work).Train(examples, progress, stop.Token));
         }
 
         using var resumedModel = new TinyCausalLm();
@@ -101,7 +98,7 @@ public sealed class CausalLmTrainerTests : IDisposable
             }
         }
 
-        var resumed = new CausalLmTrainer(resumedModel, Options(8), LeftPadding, work).Train(examples);
+        var resumed = TestTrainers.Create(resumedModel, Options(8), LeftPadding, work).Train(examples);
 
         Assert.Equal(4, resumed.ResumedFromStep);
         Assert.Equal(8, resumed.History.Count);
@@ -114,7 +111,7 @@ public sealed class CausalLmTrainerTests : IDisposable
     {
         using var model = new TinyCausalLm();
 
-        new CausalLmTrainer(model, Options(5) with { SaveSteps = 1, SaveTotalLimit = 2 }, LeftPadding, _work).Train(TrainingFixtures.Examples(6));
+        TestTrainers.Create(model, Options(5) with { SaveSteps = 1, SaveTotalLimit = 2 }, LeftPadding, _work).Train(TrainingFixtures.Examples(6));
 
         Assert.Equal(["checkpoint-4", "checkpoint-5"], Directory.GetDirectories(_work).Select(d => Path.GetFileName(d)!).Order().ToArray());
     }
@@ -123,10 +120,10 @@ public sealed class CausalLmTrainerTests : IDisposable
     public void Train_refuses_a_checkpoint_from_a_different_run_naming_the_folder()
     {
         using var model = new TinyCausalLm();
-        new CausalLmTrainer(model, Options(2), LeftPadding, _work).Train(TrainingFixtures.Examples(6));
+        TestTrainers.Create(model, Options(2), LeftPadding, _work).Train(TrainingFixtures.Examples(6));
 
         var error = Assert.Throws<InvalidOperationException>(() =>
-            new CausalLmTrainer(model, Options(3), LeftPadding, _work).Train(TrainingFixtures.Examples(6)));
+            TestTrainers.Create(model, Options(3), LeftPadding, _work).Train(TrainingFixtures.Examples(6)));
 
         Assert.Contains("different run", error.Message, StringComparison.Ordinal);
         Assert.Contains(_work, error.Message, StringComparison.Ordinal);
@@ -140,8 +137,8 @@ public sealed class CausalLmTrainerTests : IDisposable
         {
             using var model = new TinyCausalLm(dropout: 0);
             using var global = AdapterSnapshot.Of(model);
-            var options = Options(10) with { ProximalMu = mu, LrSchedulerType = LearningRateSchedulerType.Constant, MaxGradNorm = 0 };
-            var result = new CausalLmTrainer(model, options, LeftPadding, globalAdapter: global.Tensors).Train(examples);
+            var options = Options(10) with { ProximalMu = mu, LrSchedulerType = LrSchedulerType.Constant, MaxGradNorm = 0 };
+            var result = TestTrainers.Create(model, options, LeftPadding, globalAdapter: global.Tensors).Train(examples);
             if (mu > 0)
             {
                 Assert.Contains(result.History, h => h.ProximalTerm > 0);
@@ -162,7 +159,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         using var model = new TinyCausalLm();
         var tooLong = new TokenizedExample(new int[5000], new int[5000]);
 
-        var error = Assert.Throws<ArgumentException>(() => new CausalLmTrainer(model, Options(1), LeftPadding).Train([tooLong]));
+        var error = Assert.Throws<ArgumentException>(() => TestTrainers.Create(model, Options(1), LeftPadding).Train([tooLong]));
 
         Assert.Contains("seq_length", error.Message, StringComparison.Ordinal);
     }
@@ -172,7 +169,7 @@ public sealed class CausalLmTrainerTests : IDisposable
     {
         using var model = new TinyCausalLm();
 
-        var error = Assert.Throws<ArgumentException>(() => new CausalLmTrainer(model, Options(1) with { ProximalMu = 0.1 }, LeftPadding));
+        var error = Assert.Throws<ArgumentException>(() => TestTrainers.Create(model, Options(1) with { ProximalMu = 0.1 }, LeftPadding));
 
         Assert.Contains("globalAdapter", error.Message, StringComparison.Ordinal);
     }
@@ -192,7 +189,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         var steps = int.TryParse(Environment.GetEnvironmentVariable("FEDTUNE_MEMORY_TEST_STEPS"), out var s) ? s : 200;
 
         var before = Tensor.TotalCount;
-        var result = new CausalLmTrainer(model, Options(steps) with { LoggingSteps = 10, SaveSteps = 0 }, LeftPadding).Train(examples, progress);
+        var result = TestTrainers.Create(model, Options(steps) with { LoggingSteps = 10 }, LeftPadding).Train(examples, progress);
         var after = Tensor.TotalCount;
 
         Console.WriteLine($"live tensors over {steps} steps: before {before}, first log {counts[0]}, last log {counts[^1]}, max {counts.Max()}, after {after}; " +

@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.Training.Trainer;
 using Xunit;
 
@@ -14,7 +15,7 @@ public sealed class LearningRateScheduleTests
     [InlineData(10, 0.0)]
     public void Cosine_matches_get_cosine_schedule_with_warmup(int step, double expected)
     {
-        Assert.Equal(expected, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Cosine, step, warmupSteps: 2, totalSteps: 10), 12);
+        Assert.Equal(expected, LearningRateSchedule.Multiplier(LrSchedulerType.Cosine, step, warmupSteps: 2, totalSteps: 10), 12);
     }
 
     [Theory]
@@ -24,15 +25,15 @@ public sealed class LearningRateScheduleTests
     [InlineData(10, 0.0)]
     public void Linear_matches_get_linear_schedule_with_warmup(int step, double expected)
     {
-        Assert.Equal(expected, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Linear, step, warmupSteps: 2, totalSteps: 10), 12);
+        Assert.Equal(expected, LearningRateSchedule.Multiplier(LrSchedulerType.Linear, step, warmupSteps: 2, totalSteps: 10), 12);
     }
 
     [Fact]
     public void Constant_ignores_warmup_and_constant_with_warmup_ramps()
     {
-        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LearningRateSchedulerType.Constant, 0, 5, 10));
-        Assert.Equal(0.2, LearningRateSchedule.Multiplier(LearningRateSchedulerType.ConstantWithWarmup, 1, 5, 10), 12);
-        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LearningRateSchedulerType.ConstantWithWarmup, 7, 5, 10));
+        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LrSchedulerType.Constant, 0, 5, 10));
+        Assert.Equal(0.2, LearningRateSchedule.Multiplier(LrSchedulerType.ConstantWithWarmup, 1, 5, 10), 12);
+        Assert.Equal(1.0, LearningRateSchedule.Multiplier(LrSchedulerType.ConstantWithWarmup, 7, 5, 10));
     }
 
     [Fact]

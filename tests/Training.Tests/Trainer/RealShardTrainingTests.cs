@@ -1,3 +1,4 @@
+using FedTune.Core.Configuration;
 using FedTune.TestSupport;
 using FedTune.Core.Adapters;
 using FedTune.Core.Data;
@@ -32,10 +33,9 @@ public sealed class RealShardTrainingTests(ITestOutputHelper output)
         var evaluator = new CausalLmEvaluator(model, padTokenId: 0, batchSize: 8);
         var before = evaluator.Evaluate(heldOut);
 
-        var result = new CausalLmTrainer(model, new TrainerOptions
+        var result = TestTrainers.Create(model, TestTrainers.Recipe(40, 3e-3) with
         {
-            LearningRate = 3e-3, PerDeviceTrainBatchSize = 8, MaxSteps = 40, LrSchedulerType = LearningRateSchedulerType.Cosine, WarmupRatio = 0.05,
-            LoggingSteps = 10,
+            LrSchedulerType = LrSchedulerType.Cosine, WarmupRatio = 0.05, LoggingSteps = 10,
         }, new CausalLmBatchCollator(0)).Train(train);
         var after = evaluator.Evaluate(heldOut);
 
