@@ -209,6 +209,11 @@ public sealed class FakeFederation : IAsyncDisposable
                 {
                     return;
                 }
+                catch (Exception e) when (e is Azure.RequestFailedException or IOException or TimeoutException or HttpRequestException)
+                {
+                    // A busy emulator: poll again, as a real agent does after a storage error.
+                    await Task.Delay(pollInterval ?? TimeSpan.FromMilliseconds(200), CancellationToken.None);
+                }
             }
         });
     }

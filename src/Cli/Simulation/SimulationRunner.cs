@@ -109,7 +109,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         report = report with { BaseEval = baseEval };
         ReportFolder.Write(report, folder.Path);
 
-        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.RunId, hospitalIds, report.BaseModel.Name);
+        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.RunId, hospitalIds, report.BaseModel.Name, report.BaseModel.Path);
 
         AzuriteProcess? azurite = null;
         try

@@ -97,10 +97,11 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
                 Assert.Empty(record.Failed);
                 Assert.Equal(36, record.TotalExamples); // 2 hospitals x 18 training records
                 Assert.True(record.Metrics.HeldOutNll is > 0 and < 20, $"round {round} held-out NLL {record.Metrics.HeldOutNll}");
-                // FFA-LoRA: with A frozen and shared, averaging B is exact (zero A/B product error); plain LoRA is not.
+                // FFA-LoRA: with A frozen and shared, averaging B is exact (the A/B product error is float rounding, ~1e-7);
+                // plain LoRA's is not.
                 Assert.NotNull(record.LoraProductError);
-                if (freezeA) Assert.Equal(0, record.LoraProductError!.Value, 12);
-                else Assert.True(record.LoraProductError > 0, $"round {round} product error {record.LoraProductError}");
+                if (freezeA) Assert.True(record.LoraProductError < 1e-6, $"round {round} product error {record.LoraProductError}");
+                else Assert.True(record.LoraProductError > 1e-6, $"round {round} product error {record.LoraProductError}");
             }
 
             // Round 0 is an ordinary adapter the orchestrator created (A seeded, B zeros); with freeze_a every A is still it.

@@ -64,7 +64,7 @@ public sealed class HostileHospitalMatrixTests(AzuriteFixture azurite, ITestOutp
                     new(host.Store, Rogue, 0.15f, 20, t => t.Round == 1 && scenario.Behaviour == AgentBehaviour.Replay ? AgentBehaviour.Train : scenario.Behaviour) { Other = scenario.Other },
                     new(host.Store, "h1", 0.1f, 10), new(host.Store, "h2", 0.2f, 20), new(host.Store, "h3", 0.3f, 30),
                 ];
-                federations.Add(new FakeFederation(runId, agents));
+                federations.Add(new FakeFederation(runId, agents, TimeSpan.FromMilliseconds(500)));
                 Assert.Equal(202, (await host.Operator.StartPlanAsync(plan)).StatusCode);
             }
 
@@ -72,7 +72,7 @@ public sealed class HostileHospitalMatrixTests(AzuriteFixture azurite, ITestOutp
             var honest = (LoraAdapter?)null;
             foreach (var (scenario, runId) in runs)
             {
-                var done = await LocalHostHarness.WaitAsync(host.Client, runId, TimeSpan.FromSeconds(240));
+                var done = await LocalHostHarness.WaitAsync(host.Client, runId, TimeSpan.FromSeconds(420));
                 Assert.True(done.RuntimeStatus == OrchestrationRuntimeStatus.Completed, $"{scenario.Name}: {done.RuntimeStatus} {done.FailureDetails?.ErrorMessage}");
                 var last = scenario.Rounds;
                 var record = (await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, last)))!;
