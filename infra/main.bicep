@@ -195,6 +195,19 @@ module functionApp 'modules/functionApp.bicep' = {
   ]
 }
 
+module uploadEvents 'modules/uploadEvents.bicep' = {
+  name: 'upload-events'
+  params: {
+    storageAccountName: storageAccountName
+    location: location
+    tags: tags
+    hospitalContainerPrefix: hospitalContainerPrefix
+  }
+  dependsOn: [
+    storage
+  ]
+}
+
 module hospitalAccess 'modules/hospitalAccess.bicep' = [
   for hospital in hospitals: {
     name: take('hospital-${hospital.name}', 64)

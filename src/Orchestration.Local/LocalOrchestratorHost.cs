@@ -26,7 +26,7 @@ namespace FedTune.Orchestration.Local;
 /// provider (Azurite or a real account) behind the in-process gRPC sidecar (<see cref="TaskHubGrpcServer"/>,
 /// loopback, free port), a Durable Task worker and client talking to it, and the operator HTTP API on 127.0.0.1.
 /// The same orchestrator and activity classes as the Functions app; state lives in storage, so a killed host
-/// that starts again resumes its runs.
+/// that starts again resumes its runs. An <see cref="UploadWatcher"/> raises the upload notices Event Grid raises in Azure.
 /// </summary>
 public sealed class LocalOrchestratorHost : IAsyncDisposable
 {
@@ -34,15 +34,17 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
     private readonly GrpcChannel _channel;
     private readonly IHost _worker;
     private readonly WebApplication? _api;
+    private readonly UploadWatcher? _watcher;
     private bool _stopped;
 
     private LocalOrchestratorHost(WebApplication sidecar, GrpcChannel channel, IHost worker,
-        WebApplication? api, Uri? apiBaseUrl, BlobStore store, OperatorApi operatorApi)
+        WebApplication? api, Uri? apiBaseUrl, BlobStore store, OperatorApi operatorApi, UploadWatcher? watcher)
     {
         _sidecar = sidecar;
         _channel = channel;
         _worker = worker;
         _api = api;
+        _watcher = watcher;
         ApiBaseUrl = apiBaseUrl;
         Store = store;
         Operator = operatorApi;
@@ -124,7 +126,13 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
                 await api.StartAsync(cancellationToken).ConfigureAwait(false);
                 apiBase = new Uri(BoundAddress(api) + "/api/");
             }
-            return new LocalOrchestratorHost(sidecar, channel, worker, api, apiBase, store, operatorApi);
+            UploadWatcher? watcher = null;
+            if (options.UploadWatchInterval > TimeSpan.Zero)
+            {
+                watcher = new UploadWatcher(client, store, options.UploadWatchInterval, loggerFactory.CreateLogger<UploadWatcher>());
+                watcher.Start();
+            }
+            return new LocalOrchestratorHost(sidecar, channel, worker, api, apiBase, store, operatorApi, watcher);
         }
         catch
         {
@@ -186,6 +194,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        if (_watcher != null) await _watcher.DisposeAsync().ConfigureAwait(false);
         if (_api != null) await _api.StopAsync(cancellationToken).ConfigureAwait(false);
         await _worker.StopAsync(cancellationToken).ConfigureAwait(false);
         await _channel.ShutdownAsync().ConfigureAwait(false);

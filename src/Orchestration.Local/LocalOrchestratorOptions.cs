@@ -30,7 +30,12 @@ public sealed record LocalOrchestratorOptions
     /// <summary>Control-queue partitions (1-16); a single local host needs few.</summary>
     public int PartitionCount { get; init; } = 2;
     /// <summary>Longest wait between polls of an idle queue (lower: snappier timers/events, more transactions).</summary>
-    public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxQueuePollingInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// Pause between passes of the <see cref="UploadWatcher"/> (the local stand-in for Event Grid); zero turns it off,
+    /// leaving only the rounds' safety-net poll.
+    /// </summary>
+    public TimeSpan UploadWatchInterval { get; init; } = TimeSpan.FromMilliseconds(250);
     public int MaxConcurrentActivities { get; init; } = 16;
     public int MaxConcurrentOrchestrations { get; init; } = 64;
     /// <summary>Identifies this host in leases and logs; default machine name + process id.</summary>
@@ -48,6 +53,7 @@ public sealed record LocalOrchestratorOptions
         if (ApiPort is < 0 or > 65535) throw new ArgumentException($"API port {ApiPort} is out of range. Fix: use 1-65535, or 0 for a free port.");
         if (PartitionCount is < 1 or > 16) throw new ArgumentException($"Partition count {PartitionCount} must be 1-16.");
         if (LeaseRenewInterval >= LeaseInterval) throw new ArgumentException("LeaseRenewInterval must be shorter than LeaseInterval.");
+        if (UploadWatchInterval < TimeSpan.Zero) throw new ArgumentException("UploadWatchInterval must be zero (off) or positive.");
         if (WorkItemVisibilityTimeout < TimeSpan.FromSeconds(5) || ControlQueueVisibilityTimeout < TimeSpan.FromSeconds(5))
         {
             throw new ArgumentException("Visibility timeouts below 5 s would redeliver messages that are still being processed.");

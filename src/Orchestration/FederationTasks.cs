@@ -12,13 +12,17 @@ public static class FederationTasks
     {
         ArgumentNullException.ThrowIfNull(registry);
         registry.AddOrchestrator<FederationOrchestrator>(TaskNames.FederationOrchestrator);
-        registry.AddOrchestrator<HospitalRoundOrchestrator>(TaskNames.HospitalRoundOrchestrator);
-        registry.AddActivity<WriteRoundTaskActivity>(TaskNames.WriteRoundTask);
-        registry.AddActivity<CheckUploadActivity>(TaskNames.CheckUpload);
+        registry.AddActivity<WriteRoundTasksActivity>(TaskNames.WriteRoundTasks);
+        registry.AddActivity<CheckUploadsActivity>(TaskNames.CheckUploads);
         registry.AddActivity<AggregateRoundActivity>(TaskNames.AggregateRound);
         registry.AddActivity<SaveCheckpointActivity>(TaskNames.SaveCheckpoint);
         registry.AddActivity<ImportCheckpointActivity>(TaskNames.ImportCheckpoint);
         registry.AddActivity<CreateInitialAdapterActivity>(TaskNames.CreateInitialAdapter);
+        registry.AddActivity<CheckSecAggMessagesActivity>(TaskNames.CheckSecAggMessages);
+        registry.AddActivity<WriteSecAggRosterActivity>(TaskNames.WriteSecAggRoster);
+        registry.AddActivity<RouteSecAggSharesActivity>(TaskNames.RouteSecAggShares);
+        registry.AddActivity<WriteSecAggRevealRequestsActivity>(TaskNames.WriteSecAggRevealRequests);
+        registry.AddActivity<AggregateSecureRoundActivity>(TaskNames.AggregateSecureRound);
         return registry;
     }
 }

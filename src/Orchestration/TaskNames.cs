@@ -4,18 +4,21 @@ namespace FedTune.Orchestration;
 public static class TaskNames
 {
     public const string FederationOrchestrator = nameof(FederationOrchestrator);
-    public const string HospitalRoundOrchestrator = nameof(HospitalRoundOrchestrator);
-    public const string WriteRoundTask = nameof(WriteRoundTask);
-    public const string CheckUpload = nameof(CheckUpload);
+    public const string WriteRoundTasks = nameof(WriteRoundTasks);
+    public const string CheckUploads = nameof(CheckUploads);
     public const string AggregateRound = nameof(AggregateRound);
     public const string SaveCheckpoint = nameof(SaveCheckpoint);
     public const string ImportCheckpoint = nameof(ImportCheckpoint);
     public const string CreateInitialAdapter = nameof(CreateInitialAdapter);
+    public const string CheckSecAggMessages = nameof(CheckSecAggMessages);
+    public const string WriteSecAggRoster = nameof(WriteSecAggRoster);
+    public const string RouteSecAggShares = nameof(RouteSecAggShares);
+    public const string WriteSecAggRevealRequests = nameof(WriteSecAggRevealRequests);
+    public const string AggregateSecureRound = nameof(AggregateSecureRound);
 
-    /// <summary>External event that makes a hospital's round check its upload now instead of at the next timer.</summary>
+    /// <summary>
+    /// External event raised on a run's orchestration (instance id = run id) with an <c>UploadNotice</c>: the named
+    /// hospitals' uploads are checked now instead of at the next safety-net poll.
+    /// </summary>
     public const string UploadArrivedEvent = "UploadArrived";
-
-    /// <summary>The deterministic instance id of a hospital's round sub-orchestration.</summary>
-    public static string HospitalRoundInstanceId(string runId, int round, int attempt, string hospitalId) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{runId}:r{round}:a{attempt}:{hospitalId}");
 }

@@ -32,6 +32,20 @@ public sealed class DeploymentSecurityTests(DeployedTemplateFixture deployment) 
     }
 
     [Fact]
+    public void Hospitals_manifests_and_failed_markers_raise_events_into_the_orchestrators_upload_queue()
+    {
+        var subscription = Snapshot.Single("Microsoft.EventGrid/systemTopics/eventSubscriptions").Properties!;
+        var filter = subscription["filter"]!;
+
+        Assert.Empty(InfraSecurityPolicy.CheckUploadEvents(Snapshot));
+        Assert.EndsWith("/containers/hospital-", filter["subjectBeginsWith"]!.GetValue<string>(), StringComparison.Ordinal);
+        var suffixes = filter["advancedFilters"]!.AsArray().Single()!;
+        Assert.Equal("StringEndsWith", suffixes["operatorType"]!.GetValue<string>());
+        Assert.Equal(["/update/manifest.json", "/failed.json"], suffixes["values"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal("upload-events", subscription["deliveryWithResourceIdentity"]!["destination"]!["properties"]!["queueName"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Blob_versioning_blob_soft_delete_and_container_soft_delete_are_on()
     {
         var blobService = Snapshot.Single("Microsoft.Storage/storageAccounts/blobServices").Properties!;

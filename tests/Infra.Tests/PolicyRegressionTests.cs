@@ -22,6 +22,8 @@ public sealed class PolicyRegressionTests
         { "modules/orchestratorAccess.bicep", "'0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'", "'76199698-9eea-4c19-bc75-cec21354c6b6'", InfraSecurityPolicy.OrchestratorRoles },
         { "modules/hospitalAccess.bicep", "scope: account::blobService::hospitalContainer", "scope: account", InfraSecurityPolicy.HospitalIsolation },
         { "modules/hospitalAccess.bicep", "'2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'", "'ba92f5b4-2d11-453d-a403-e96b0029c9fe'", InfraSecurityPolicy.HospitalIsolation },
+        { "modules/uploadEvents.bicep", "scope: account::queueService::queue", "scope: account", InfraSecurityPolicy.UploadEvents },
+        { "modules/uploadEvents.bicep", "'Microsoft.Storage.BlobCreated'", "'Microsoft.Storage.BlobCreated'\n        'Microsoft.Storage.BlobDeleted'", InfraSecurityPolicy.UploadEvents },
     };
 
     [Theory]

@@ -19,6 +19,18 @@ public static class TestPaths
         }
     }
 
+    /// <summary>
+    /// ../shared/models/pythia-70m beside the checkout: pythia-70m's config.json and the real GPT-NeoX-20B tokenizer.json
+    /// (no weights); fails the calling test, naming the folder, when it is absent.
+    /// </summary>
+    public static string RequirePythia70mFolder()
+    {
+        var folder = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "models", "pythia-70m"));
+        Assert.True(File.Exists(Path.Combine(folder, "tokenizer.json")) && File.Exists(Path.Combine(folder, "config.json")),
+            $"This test needs pythia-70m's config.json and tokenizer.json in {folder} (beside the checkout).");
+        return folder;
+    }
+
     /// <summary>The real WikiDoc patient-information file; fails the calling test, naming the missing file, when it is absent.</summary>
     public static string RequireMedicalMeadowFile()
     {

@@ -12,9 +12,9 @@ internal static class BaseCommand
         var defaults = new FedTune.Training.BaseModel.EmbeddedBaseModelOptions();
         var steps = new Option<int>("--steps") { Description = "Pretraining optimizer steps (a fixed count keeps the model the same on every machine).", DefaultValueFactory = _ => defaults.MaxSteps };
         var minutes = new Option<double>("--minutes") { Description = "Safety cap on pretraining time in minutes (a run cut short by it is not the reproducible default).", DefaultValueFactory = _ => defaults.TimeBudget.TotalMinutes };
-        var seed = new Option<int>("--seed") { Description = "Seed (also picks the public split it pretrains on).", DefaultValueFactory = _ => SimulationDefaults.Seed };
-        var data = new Option<string?>("--data") { Description = "Alpaca JSON/JSONL file whose public split is pretrained on (default: the shared medical data)." };
-        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a fixed number of steps (a few CPU minutes) on the public split (disjoint from every hospital's and the evaluation split); cached.")
+        var seed = new Option<int>("--seed") { Description = "Seed (the model's initialisation and batch order).", DefaultValueFactory = _ => SimulationDefaults.Seed };
+        var data = new Option<string?>("--data") { Description = "Alpaca JSON/JSONL file whose general-medicine records are pretrained on (default: the shared medical data)." };
+        var create = new Command("create", "Build the small GPT-NeoX default base model, pretrained a fixed number of steps (a few CPU minutes) on the general-medicine records only (no oncology, cardiovascular or infectious-disease topic: the hospitals' specialties; disjoint from every hospital's and the evaluation split); cached.")
         {
             output, steps, minutes, seed, data,
         };
@@ -38,6 +38,35 @@ internal static class BaseCommand
                 return Task.FromResult(1);
             }
         });
-        return new Command("base", "The embedded default base model.") { create };
+        return new Command("base", "The embedded default base model, or a random model of another model's shape.") { create, Shaped() };
+    }
+
+    /// <summary>`fedtune base shaped --like DIR --out DIR`: random weights of the shape in DIR's config.json, with its tokenizer.json.</summary>
+    private static Command Shaped()
+    {
+        var like = new Option<string>("--like") { Description = "Folder with the model's config.json and tokenizer.json (e.g. ../shared/models/pythia-70m).", Required = true };
+        var output = new Option<string>("--out") { Description = "Model folder to write (config.json, model.safetensors, tokenizer.json).", Required = true };
+        var layers = new Option<int?>("--layers") { Description = "Fewer transformer blocks than the config says (same widths and vocabulary)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => 1234 };
+        var shaped = new Command("shaped", "Write a model of another model's exact shape (its config.json and tokenizer.json) with random weights, to run and measure at the real size without its weights.")
+        {
+            like, output, layers, seed,
+        };
+        shaped.SetAction((parse, cancellationToken) =>
+        {
+            try
+            {
+                var folder = FedTune.Training.BaseModel.ShapedRandomModel.Write(Path.GetFullPath(parse.GetValue(like)!), Path.GetFullPath(parse.GetValue(output)!),
+                    parse.GetValue(layers), parse.GetValue(seed));
+                Console.WriteLine(folder);
+                return Task.FromResult(0);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException)
+            {
+                Console.Error.WriteLine("fedtune base shaped: " + e.Message);
+                return Task.FromResult(1);
+            }
+        });
+        return shaped;
     }
 }

@@ -1,18 +1,49 @@
 using System.CommandLine;
 using System.Globalization;
+using FedTune.Cli.Bench;
+using FedTune.Orchestration.Plans;
 using FedTune.Core.Benchmarks;
 using FedTune.Training.Benchmarks;
 
 namespace FedTune.Cli.Commands;
 
-/// <summary>`fedtune bench aggregate|train`: the measured benchmarks (ratios against a baseline run side by side).</summary>
+/// <summary>`fedtune bench aggregate|train|orchestrator`: the measured benchmarks (ratios against a baseline run side by side).</summary>
 internal static class BenchCommand
 {
     public static Command Create() => new("bench", "Benchmarks that print measured figures side by side with a baseline (PyTorch, memcpy).")
     {
         Aggregate(),
         Train(),
+        Orchestrator(),
     };
+
+    private static Command Orchestrator()
+    {
+        var hospitals = new Option<int>("--hospitals") { Description = "Fake hospitals in the federation (all take part in every round).", DefaultValueFactory = _ => 100 };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds to run.", DefaultValueFactory = _ => 2 };
+        var delay = new Option<double>("--delay") { Description = "Seconds each fake hospital waits after seeing its task before it uploads.", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size") { Description = "Hospitals per task-write and upload-check activity.", DefaultValueFactory = _ => FederationPlan.DefaultBatchSize };
+        var command = new Command("orchestrator",
+            "Per-round overhead and per-hospital cost of the real orchestrator (local host, private Azurite) with N fake hospitals uploading valid adapters after a set delay.")
+        {
+            hospitals, rounds, delay, batch,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            int n = parse.GetValue(hospitals), r = parse.GetValue(rounds), b = parse.GetValue(batch);
+            double d = parse.GetValue(delay);
+            if (n < 1 || r < 1 || b < 1 || d < 0)
+            {
+                await Console.Error.WriteLineAsync("fedtune bench orchestrator: --hospitals, --rounds and --batch-size must be at least 1 and --delay not negative.")
+                    .ConfigureAwait(false);
+                return 2;
+            }
+            await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions { Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b },
+                Console.Out, cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Aggregate()
     {

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
+using FedTune.Training.Lora;
+using FedTune.Training.Modeling;
 using FedTune.Training.Evaluation;
 
 namespace FedTune.Cli.Commands;
@@ -23,15 +26,15 @@ internal static class EvalCommand
         {
             try
             {
-                using var session = LanguageModelSession.Load(parse.GetValue(model)!, parse.GetValue(seq));
-                if (parse.GetValue(adapter) is { } a) session.UseAdapter(LanguageModelSession.ReadAdapter(a));
                 var dataFile = parse.GetValue(data)!;
                 if (!File.Exists(dataFile))
                 {
                     throw new FileNotFoundException($"--data: '{dataFile}' does not exist. Fix: give an Alpaca JSON/JSONL file or JSONL of {{\"input_ids\": [...]}}.", dataFile);
                 }
-                var examples = EvaluationDataset.Load(dataFile, session.Examples);
-                var eval = session.Evaluate(examples, cancellationToken);
+                var adapterPath = parse.GetValue(adapter);
+                var eval = EvaluationDataset.IsPreTokenized(dataFile)
+                    ? ScorePreTokenized(parse.GetValue(model)!, adapterPath, dataFile, cancellationToken)
+                    : ScoreRecords(parse.GetValue(model)!, adapterPath, dataFile, parse.GetValue(seq), cancellationToken);
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, double>
                 {
                     ["tokens"] = eval.Tokens,
@@ -48,5 +51,27 @@ internal static class EvalCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Alpaca records: the session's tokenizer (tokenizer.json) and prompt template.</summary>
+    private static EvalMetrics ScoreRecords(string modelFolder, string? adapter, string dataFile, int seqLength, CancellationToken cancellationToken)
+    {
+        using var session = LanguageModelSession.Load(modelFolder, seqLength);
+        if (adapter is not null) session.UseAdapter(LanguageModelSession.ReadAdapter(adapter));
+        return session.Evaluate(EvaluationDataset.Load(dataFile, session.Examples), cancellationToken);
+    }
+
+    /// <summary>Pre-tokenized ids: the model alone (no tokenizer.json needed; pads are masked, so their id does not matter).</summary>
+    private static EvalMetrics ScorePreTokenized(string modelFolder, string? adapter, string dataFile, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(modelFolder))
+        {
+            throw new DirectoryNotFoundException($"The model folder '{modelFolder}' does not exist. Fix: give a Hugging Face model folder (config.json, model.safetensors).");
+        }
+        using var model = HuggingFaceModelLoader.Load(modelFolder);
+        if (adapter is not null) LoraAdapterExchange.Attach(model, LanguageModelSession.ReadAdapter(adapter));
+        var result = new CausalLmEvaluator(model, model.Config.EosTokenId ?? 0, batchSize: 8)
+            .Evaluate(EvaluationDataset.ReadPreTokenized(dataFile), cancellationToken);
+        return new EvalMetrics(result.Tokens, result.MeanNll, result.Perplexity);
     }
 }

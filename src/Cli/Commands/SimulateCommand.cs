@@ -11,13 +11,15 @@ internal static class SimulateCommand
     public static Command Create()
     {
         var shared = new SimulationCommandOptions();
-        var compare = new Option<bool>("--compare") { Description = "Also train the centralized and local-only baselines on the same splits and step budget." };
+        var compare = new Option<bool>("--compare") { Description = "Train the centralized and local-only baselines on the same splits and step budget (the default; kept for older scripts)." };
+        var noCompare = new Option<bool>("--no-compare") { Description = "Skip the centralized and local-only baselines (the report then has no comparison)." };
+        var noAudit = new Option<bool>("--no-audit") { Description = "Skip the privacy audit that runs after the federation by default." };
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
         var outageLimit = new Option<TimeSpan?>("--storage-outage-limit") { Description = "How long storage may stay unreachable (retried, the private Azurite restarted) before the run stops, marked failed and resumable (default 00:10:00)." };
-        var audit = new Option<bool>("--audit") { Description = "After the run, run the privacy audit (membership inference on every model and checkpoint, canary exposure) into privacy/ and add it to report.md." };
-        var canaries = new Option<int?>("--canaries") { Description = "Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure." };
+        var audit = new Option<bool>("--audit") { Description = "Run the privacy audit after the federation (the default; kept for older scripts)." };
+        var canaries = new Option<int?>("--canaries") { Description = $"Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure per arm (default {SimulationDefaults.Canaries} when the audit runs, 0 with --no-audit)." };
         var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
         var auditBootstrap = new Option<int?>("--audit-bootstrap") { Description = $"Bootstrap resamples for the audit's confidence intervals (default {SimulationDefaults.AuditBootstrap})." };
         var command = new Command("simulate",
@@ -25,6 +27,8 @@ internal static class SimulateCommand
             "train for R rounds, and write a report (metrics.csv, rounds.json, plots, report.md, the final adapter and merged model).");
         shared.AddTo(command);
         command.Add(compare);
+        command.Add(noCompare);
+        command.Add(noAudit);
         command.Add(resume);
         command.Add(fresh);
         command.Add(deadline);
@@ -41,6 +45,8 @@ internal static class SimulateCommand
                 options = SimulationOptionsBinder.Bind(shared.Read(parse) with
                 {
                     Compare = parse.GetValue(compare),
+                    NoCompare = parse.GetValue(noCompare),
+                    NoAudit = parse.GetValue(noAudit),
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),
                     RoundDeadline = parse.GetValue(deadline),
@@ -77,6 +83,13 @@ internal static class SimulateCommand
         {
             await display.DisposeAsync().ConfigureAwait(false);
             await Console.Error.WriteLineAsync("fedtune simulate: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception e) when (StorageFailure.IsOutage(e))
+        {
+            await display.DisposeAsync().ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"fedtune simulate: storage is unreachable ({StorageFailure.Describe(e)}){CliErrorLog.Write("simulate", e)}. " +
+                "Fix: check --storage / FEDTUNE_STORAGE, then run the same command again (it resumes).").ConfigureAwait(false);
             return 1;
         }
         await display.DisposeAsync().ConfigureAwait(false);

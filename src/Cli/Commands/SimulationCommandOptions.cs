@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FedTune.Cli.Simulation;
+using FedTune.Core.Data;
 
 namespace FedTune.Cli.Commands;
 
@@ -19,7 +20,11 @@ internal sealed class SimulationCommandOptions
     public Option<int?> SeqLength { get; } = new("--seq-length") { Description = $"Tokens per example (default {SimulationDefaults.SeqLength}, or train.seq_length)." };
     public Option<int?> BatchSize { get; } = new("--batch-size") { Description = $"Examples per optimizer step (default {SimulationDefaults.BatchSize})." };
     public Option<double?> LearningRate { get; } = new("--learning-rate") { Description = $"Peak learning rate (default from the config, else {SimulationDefaults.LearningRate})." };
-    public Option<bool> NonIid { get; } = new("--non-iid") { Description = "Split hospitals by topic (non-IID) instead of uniformly at random." };
+    public Option<bool> NonIid { get; } = new("--non-iid") { Description = "Split hospitals by topic (the same as --partition topic)." };
+    public Option<HospitalPartitioning?> Partition { get; } = new("--partition")
+    {
+        Description = "How hospitals' data differs: BySpecialty (default: an oncology centre, a cardiovascular centre, an infectious-disease clinic), ByTopic, DirichletByTopic or Iid.",
+    };
     public Option<string?> Data { get; } = new("--data") { Description = "An Alpaca JSON/JSONL file to split (default: ../shared/data/medical-meadow/wikidoc_patient_information.json)." };
     public Option<int?> EvalExamples { get; } = new("--eval-examples") { Description = $"Held-out evaluation records (default {SimulationDefaults.EvalExamples})." };
     public Option<int?> RecordsPerHospital { get; } = new("--records-per-hospital") { Description = $"At most this many private records per hospital (default {SimulationDefaults.RecordsPerHospital}; 0 = all of its share)." };
@@ -28,12 +33,12 @@ internal sealed class SimulationCommandOptions
     public Option<string?> Storage { get; } = new("--storage") { Description = "A storage connection string (default: FEDTUNE_STORAGE, else a private Azurite)." };
 
     public IEnumerable<Symbol> All =>
-        [Config, Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage];
+        [Config, Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Partition, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage];
 
     public void AddTo(Command command)
     {
         command.Add(Config);
-        foreach (var option in new Option[] { Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage })
+        foreach (var option in new Option[] { Model, Hospitals, Rounds, MaxSteps, SeqLength, BatchSize, LearningRate, NonIid, Partition, Data, EvalExamples, RecordsPerHospital, Seed, Out, Storage })
         {
             command.Add(option);
         }
@@ -50,6 +55,7 @@ internal sealed class SimulationCommandOptions
         BatchSize = parse.GetValue(BatchSize),
         LearningRate = parse.GetValue(LearningRate),
         NonIid = parse.GetValue(NonIid),
+        Partitioning = parse.GetValue(Partition),
         DataPath = parse.GetValue(Data),
         EvalExamples = parse.GetValue(EvalExamples),
         RecordsPerHospital = parse.GetValue(RecordsPerHospital),

@@ -19,6 +19,8 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"- Base model: {report.BaseModel.Name} ({(report.BaseModel.Source == "embedded" ? "the embedded default base model" : "from the configuration")}, `{report.BaseModel.Path}`)"));
         md.AppendLine();
 
+        ArmComparisonMarkdown.Append(md, report);
+
         md.AppendLine("## Held-out perplexity");
         md.AppendLine();
         md.AppendLine("Every arm is scored on the same held-out evaluation split, which no hospital trains on.");
@@ -74,6 +76,22 @@ public static class ReportMarkdownWriter
                 "with respect to any one hospital's whole contribution, δ being federation.differential_privacy.delta.");
             md.AppendLine();
         }
+        var secure = report.Rounds.Where(r => r.SecureAggregation is not null).ToList();
+        if (secure.Count > 0)
+        {
+            md.AppendLine(Inv($"Secure aggregation (pairwise masking, Bonawitz et al. 2017) was on in {secure.Count} of {report.Rounds.Count} round(s): ") +
+                "the orchestrator read only masked uploads and unmasked their sum, never one hospital's adapter.");
+            md.AppendLine();
+            foreach (var r in secure)
+            {
+                var facts = r.SecureAggregation!;
+                md.AppendLine(Inv($"- round {r.Round}: threshold {facts.Threshold}, {facts.Neighbours} neighbours each, {facts.Survivors.Count} of {facts.Roster.Count} summed") +
+                    (facts.Dropped.Count > 0 ? $", dropped after sharing: {string.Join(", ", facts.Dropped)}" : ""));
+            }
+
+            md.AppendLine();
+        }
+
         var rejected = report.Rounds.SelectMany(r => r.Hospitals.Where(h => h.RejectionReason is not null).Select(h => (r.Round, h))).ToList();
         if (rejected.Count > 0)
         {
@@ -96,6 +114,14 @@ public static class ReportMarkdownWriter
                     $"| {h.HospitalId} | {h.State.ToString().ToLowerInvariant()} | {Fmt(h.TrainLoss)} | {Fmt(h.EvalNll)} | {Fmt(h.EvalPerplexity)} | " +
                     $"{h.TrainExamples} | {h.EvalExamples} | {FormatDuration(h.TrainSeconds)} |"));
             }
+            md.AppendLine();
+        }
+
+        if (report.Rounds.Count > 0)
+        {
+            md.AppendLine("## " + RecipeAsRunMarkdown.Title);
+            md.AppendLine();
+            md.AppendLine(RecipeAsRunMarkdown.ToMarkdown(report.Rounds).TrimEnd());
             md.AppendLine();
         }
 

@@ -76,6 +76,10 @@ public sealed record HospitalRoundReport
     public long BytesUp { get; init; }
     public long BytesDown { get; init; }
     public double TrainSeconds { get; init; }
+    /// <summary>Seconds from the agent seeing the task to its adapter upload completing (its manifest's busy_seconds).</summary>
+    public double BusySeconds { get; init; }
+    /// <summary>The recipe as this hospital's agent ran it, from its manifest; null when it sent none.</summary>
+    public FedTune.Core.Protocol.TrainingAsRun? Ran { get; init; }
     public string? RejectionReason { get; init; }
 }
 
@@ -83,7 +87,14 @@ public sealed record HospitalRoundReport
 public sealed record RoundReport
 {
     public required int Round { get; init; }
+    /// <summary>Round start (tasks issued) to the new global adapter written.</summary>
     public required double DurationSeconds { get; init; }
+    /// <summary>
+    /// <see cref="DurationSeconds"/> minus the slowest uploaded hospital's <see cref="HospitalRoundReport.BusySeconds"/>: the
+    /// time the round spent on anything but the hospitals' work (task pickup, upload notice, checks, aggregation).
+    /// </summary>
+    public double? IdleSeconds => Hospitals.Where(h => h.State == HospitalRoundState.Uploaded && h.BusySeconds > 0).Select(h => (double?)h.BusySeconds).Max()
+        is { } busiest ? DurationSeconds - busiest : null;
     public EvalMetrics? GlobalEval { get; init; }
     public required IReadOnlyList<HospitalRoundReport> Hospitals { get; init; }
 
@@ -107,6 +118,9 @@ public sealed record RoundReport
 
     /// <summary>How this round's hospitals were drawn.</summary>
     public string? Sampling { get; init; }
+
+    /// <summary>Set when the round was securely aggregated (the orchestrator read only the masked uploads' sum).</summary>
+    public Core.Protocol.SecureAggregationFacts? SecureAggregation { get; init; }
 }
 
 /// <summary>A point of a baseline's held-out curve: after the optimizer steps the federation had made by <see cref="Round"/>.</summary>
@@ -116,6 +130,26 @@ public sealed record BaselinePoint(int Round, long OptimizerSteps, EvalMetrics E
 /// <param name="Arm">"centralized" or "local-only".</param>
 /// <param name="Label">What the legend shows, e.g. "centralized" or "local-only hospital-1".</param>
 public sealed record BaselineCurve(string Arm, string Label, IReadOnlyList<BaselinePoint> Points);
+
+/// <summary>A model's held-out metrics on the evaluation records of one specialty.</summary>
+/// <param name="Specialty">The specialty ("oncology", ...).</param>
+/// <param name="HeldBy">The hospitals whose private data is of this specialty (empty when none, e.g. IID shards hold every specialty).</param>
+public sealed record SpecialtyEval(string Specialty, IReadOnlyList<string> HeldBy, EvalMetrics Eval);
+
+/// <summary>
+/// One arm's final model scored on the whole held-out evaluation split and on each specialty's part of it, so a
+/// hospital's local-only model is also scored on the other hospitals' specialties.
+/// </summary>
+/// <param name="Arm">"base", "federated", "centralized" or "local-only".</param>
+/// <param name="Label">What the tables show, e.g. "local-only hospital-1".</param>
+/// <param name="All">The whole evaluation split (token-weighted over the specialties).</param>
+public sealed record ArmScore(string Arm, string Label, EvalMetrics All, IReadOnlyList<SpecialtyEval> BySpecialty);
+
+/// <summary>One model's greedy answer to a question.</summary>
+public sealed record ModelAnswer(string Label, string Answer);
+
+/// <summary>A held-out medical question, its reference answer, and what each compared model answers (greedy, short).</summary>
+public sealed record QuestionAnswers(string Specialty, string Question, string Reference, IReadOnlyList<ModelAnswer> Answers);
 
 /// <summary>Folders the run exported, relative to the report folder.</summary>
 public sealed record RunArtifacts
@@ -149,6 +183,12 @@ public sealed record RunReport
 
     public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
     public IReadOnlyList<BaselineCurve> Baselines { get; init; } = [];
+
+    /// <summary>Every arm's final model on the whole held-out split and per specialty (base first, then federated, centralized, local-only).</summary>
+    public IReadOnlyList<ArmScore> ArmScores { get; init; } = [];
+
+    /// <summary>The same held-out questions answered by the base, federated, one local-only and the centralized model.</summary>
+    public IReadOnlyList<QuestionAnswers> Answers { get; init; } = [];
     public RunArtifacts Artifacts { get; init; } = new();
 
     /// <summary>Extra markdown sections other parts add (e.g. the privacy audit), in order.</summary>

@@ -24,13 +24,15 @@ public static class BaselineOnlyRunner
         ArgumentNullException.ThrowIfNull(status);
         var folder = new RunFolder(options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", arm == BaselineArm.Centralized ? "centralized" : "local-only"));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
-        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+        var dataFile = options.DataPath is null && config is not null
+            ? DatasetFile.Resolve(config.Dataset.Name)
+            : SimulationData.ResolveDataFile(options.DataPath);
         var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
         folder.Clear();
         Directory.CreateDirectory(folder.Path);
         var started = DateTimeOffset.UtcNow;
         status.SetStage("splitting the data");
-        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory);
+        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory).Files;
         var hospitalIds = SimulationData.HospitalIds(options.Hospitals);
         var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, "baseline-run", hospitalIds, baseModel.Name, baseModel.Path);
 
@@ -67,7 +69,7 @@ public static class BaselineOnlyRunner
             Settings = new RunSettings
             {
                 Hospitals = options.Hospitals, Rounds = options.Rounds, MaxStepsPerRound = options.MaxSteps, SeqLength = options.SeqLength,
-                BatchSize = options.BatchSize, LearningRate = options.LearningRate, Partitioning = options.NonIid ? "non-IID (by topic)" : "IID",
+                BatchSize = options.BatchSize, LearningRate = options.LearningRate, Partitioning = options.PartitioningLabel,
                 Seed = options.Seed, EvalExamples = options.EvalExamples, DataPath = dataFile, Strategy = "none (" + (arm == BaselineArm.Centralized ? "centralized" : "local-only") + ")",
                 ConfigPath = options.ConfigPath,
             },

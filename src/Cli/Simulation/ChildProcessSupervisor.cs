@@ -17,9 +17,10 @@ public sealed class ChildProcessSupervisor : IAsyncDisposable
     public const string SupervisorPidVariable = FedTune.ClientAgent.Hosting.SupervisorWatch.PidVariable;
 
     // $1 = owner pid, then the command. The watcher leads the process group. It stops the whole group when the owner is
-    // gone, and forwards TERM/INT/HUP to the child.
+    // gone, and forwards TERM/INT/HUP to the child. Its own stderr is silenced once the child started (bash's job notices,
+    // such as "Killed", would otherwise land in the child's log as if the child wrote them).
     private const string WatcherScript =
-        "owner=$1; shift; " + SupervisorPidVariable + "=$$ \"$@\" & child=$!; " +
+        "owner=$1; shift; " + SupervisorPidVariable + "=$$ \"$@\" & child=$!; exec 2>/dev/null; " +
         "trap 'kill -TERM $child 2>/dev/null; wait $child 2>/dev/null; exit $?' TERM INT HUP; " +
         "while kill -0 $child 2>/dev/null; do " +
         "if ! kill -0 $owner 2>/dev/null; then trap '' TERM; kill -TERM -- -$$ 2>/dev/null; sleep 5; kill -KILL -- -$$ 2>/dev/null; exit 0; fi; " +

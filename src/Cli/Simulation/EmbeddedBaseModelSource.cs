@@ -10,8 +10,10 @@ namespace FedTune.Cli.Simulation;
 
 /// <summary>
 /// The embedded default base model for machines without model files: a small GPT-NeoX pretrained for a bounded few
-/// CPU minutes on the <b>public</b> split of the data (the splitter's public part for the same seed, disjoint from
-/// every hospital's shard and from the evaluation split), cached per data file and seed, so it is built once.
+/// CPU minutes on the <b>general-medicine</b> records of the data (the splitter's public part with
+/// <see cref="PublicPartSelection.GeneralMedicine"/>: every topic no specialty claims), so it has never seen an oncology,
+/// cardiovascular or infectious-disease topic, the specialties the hospitals hold. Disjoint from every hospital's shard
+/// and from the evaluation split; cached per data file and seed, so it is built once.
 /// </summary>
 public static class EmbeddedBaseModelSource
 {
@@ -23,7 +25,7 @@ public static class EmbeddedBaseModelSource
     {
         ArgumentNullException.ThrowIfNull(say);
         var records = new AlpacaDatasetReader().ReadAll(dataFile);
-        var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions { HospitalCount = 1, Seed = seed });
+        var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions { HospitalCount = 1, Seed = seed, PublicPart = PublicPartSelection.GeneralMedicine });
         var texts = split.Public.Select(r => AlpacaPromptTemplate.Alpaca.FormatPrompt(r) + r.Output).ToList();
         folder ??= DefaultFolder(dataFile, seed);
         var options = new EmbeddedBaseModelOptions { Seed = seed };
@@ -32,7 +34,7 @@ public static class EmbeddedBaseModelSource
         if (!Directory.Exists(folder))
         {
             say(string.Create(CultureInfo.InvariantCulture,
-                $"Building the embedded default base model (once: {options.MaxSteps} pretraining steps, about 3 minutes on two cores, capped at {options.TimeBudget.TotalMinutes:F0}) from the {texts.Count} public records into {folder}"));
+                $"Building the embedded default base model (once: {options.MaxSteps} pretraining steps, about 3 minutes on two cores, capped at {options.TimeBudget.TotalMinutes:F0}) from the {texts.Count} general-medicine records into {folder}"));
         }
         var result = EmbeddedBaseModel.Create(texts, folder, options, say, cancellationToken);
         say(string.Create(CultureInfo.InvariantCulture,
@@ -46,6 +48,6 @@ public static class EmbeddedBaseModelSource
     {
         using var stream = File.OpenRead(dataFile);
         var hash = Convert.ToHexStringLower(SHA256.HashData(stream))[..12];
-        return Path.Combine(EmbeddedBaseModel.DefaultCacheRoot(), string.Create(CultureInfo.InvariantCulture, $"embedded-{hash}-seed{seed}"));
+        return Path.Combine(EmbeddedBaseModel.DefaultCacheRoot(), string.Create(CultureInfo.InvariantCulture, $"embedded-general-{hash}-seed{seed}"));
     }
 }

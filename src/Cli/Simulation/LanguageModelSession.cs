@@ -18,6 +18,7 @@ public sealed class LanguageModelSession : IDisposable
 {
     private readonly GptNeoXForCausalLM _model;
     private bool _adapterAttached;
+    private LoraAdapter? _lastAdapter;
 
     private LanguageModelSession(string folder, GptNeoXForCausalLM model, ITextTokenizer tokenizer, int seqLength)
     {
@@ -66,6 +67,43 @@ public sealed class LanguageModelSession : IDisposable
             LoraAdapterExchange.Attach(_model, adapter);
             _adapterAttached = true;
         }
+        _lastAdapter = adapter;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="adapter"/> on the model, or with null makes the model compute the plain base model again
+    /// (an attached adapter's B matrices set to zero: LoRA then adds exactly nothing).
+    /// </summary>
+    public void UseAdapterOrBase(LoraAdapter? adapter)
+    {
+        if (adapter is not null)
+        {
+            UseAdapter(adapter);
+            _lastAdapter = adapter;
+            return;
+        }
+        if (_adapterAttached)
+        {
+            var current = _lastAdapter ?? throw new InvalidOperationException("The attached adapter is unknown: load a new session for the base model.");
+            LoraAdapterExchange.Import(_model, current.With(t => t.Name.Contains("lora_B", StringComparison.Ordinal) ? new float[t.Data.Length] : t.Data));
+        }
+    }
+
+    /// <summary>The current model's greedy answer (at most <paramref name="maxNewTokens"/> tokens) to <paramref name="question"/> in the Alpaca template.</summary>
+    public string Answer(string question, int maxNewTokens)
+    {
+        var prompt = FedTune.Training.Data.AlpacaPromptTemplate.Alpaca.FormatPrompt(new AlpacaRecord("Answer this question truthfully", question, ""));
+        var ids = Tokenizer.Encode(prompt).Select(i => (long)i).ToArray();
+        var options = new FedTune.Training.Generation.GenerationOptions
+        {
+            MaxNewTokens = maxNewTokens,
+            EosTokenId = Tokenizer.EosTokenId,
+            PadTokenId = Tokenizer.PadTokenId,
+        }.Validate();
+        _model.SetTraining(false);
+        var output = FedTune.Training.Generation.TextGenerator.Generate(_model, [ids], options)[0];
+        var text = Tokenizer.Decode(output.Select(i => (int)i));
+        return string.Join(' ', text.Split((char[])['\n', '\r'], StringSplitOptions.RemoveEmptyEntries)).Trim();
     }
 
     /// <summary>Reads an adapter from a PEFT folder or a FedTune wire-format file.</summary>

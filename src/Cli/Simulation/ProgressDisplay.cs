@@ -50,7 +50,7 @@ public sealed class ProgressDisplay : IAsyncDisposable
         {
             table.AddRow(
                 new Markup(Markup.Escape(h.HospitalId)),
-                new Markup(StateMarkup(h.State)),
+                new Markup(h.Activity is { } activity && h.State == HospitalRoundState.Waiting ? "[yellow]" + Markup.Escape(activity) + "[/]" : StateMarkup(h.State)),
                 new Markup(h.Loss is { } l ? l.ToString("F4", CultureInfo.InvariantCulture) : "–"),
                 new Markup(Markup.Escape(ReportMarkdownWriter.FormatDuration((DateTimeOffset.UtcNow - h.Since).TotalSeconds))));
         }

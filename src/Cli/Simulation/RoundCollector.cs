@@ -44,6 +44,8 @@ public sealed class RoundCollector(BlobStore store, string runId)
                 BytesUp = p.AdapterBytes,
                 BytesDown = previousGlobalBytes,
                 TrainSeconds = manifest?.Timings.TrainSeconds ?? 0,
+                BusySeconds = manifest?.Timings.BusySeconds ?? 0,
+                Ran = manifest?.Ran,
             });
         }
         foreach (var r in record.Rejected) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
@@ -62,6 +64,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
             GlobalDeltaNorm = record.GlobalDeltaNorm,
             Weighting = record.Weighting,
             Sampling = record.Sampling,
+            SecureAggregation = record.SecureAggregation,
             Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };
     }

@@ -67,13 +67,44 @@ public sealed class RunFolder
         foreach (var file in Directory.GetFiles(Path)) File.Delete(file);
     }
 
-    /// <summary>A fingerprint of the settings that change a run's result (not --out, --storage or --compare).</summary>
+    /// <summary>
+    /// A fingerprint of everything that changes a run's result (not --out, --storage or --compare): the settings, the
+    /// configuration's content (not its path: editing r or alpha in the same file starts a new run), the data file's
+    /// content and the base model folder's files (names and content).
+    /// </summary>
     public static string Fingerprint(SimulationOptions o, string dataFile, string model)
     {
         ArgumentNullException.ThrowIfNull(o);
         var text = FormattableString.Invariant(
-            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.NonIid}|{dataFile}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}|{o.ConfigPath}|{model}") + (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "");
+            $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.Partitioning}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}") +
+            (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "") +
+            "|config=" + (o.ConfigPath is null ? "built-in" : ContentFingerprint.OfFile(o.ConfigPath)) +
+            "|data=" + ContentFingerprint.OfFile(dataFile) +
+            "|model=" + ContentFingerprint.OfFolder(model);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+}
+
+/// <summary>SHA-256 of a file's bytes, or of a folder's files (relative names and bytes, in ordinal order).</summary>
+public static class ContentFingerprint
+{
+    public static string OfFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    public static string OfFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) return OfFile(folder);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+                     .Select(f => System.IO.Path.GetRelativePath(folder, f)).Order(StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(file + "\n"));
+            hash.AppendData(Convert.FromHexString(OfFile(System.IO.Path.Combine(folder, file))));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
 

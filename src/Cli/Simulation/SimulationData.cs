@@ -4,6 +4,21 @@ using FedTune.Core.Storage;
 
 namespace FedTune.Cli.Simulation;
 
+/// <summary>The shard files a simulation wrote, with what the report needs to compare arms per specialty.</summary>
+/// <param name="Files">The files (evaluation split, each hospital's train and held-out records).</param>
+/// <param name="EvaluationSpecialties">Each evaluation record's specialty, in file order.</param>
+/// <param name="HospitalSpecialties">The specialties each hospital holds (empty lists unless partitioned by specialty).</param>
+/// <param name="PublicPart">How the public part (the embedded base model's pretraining data) was drawn.</param>
+public sealed record PreparedData(
+    PartitionedDatasetFiles Files,
+    IReadOnlyList<MedicalSpecialty> EvaluationSpecialties,
+    IReadOnlyDictionary<string, IReadOnlyList<MedicalSpecialty>> HospitalSpecialties,
+    PublicPartSelection PublicPart)
+{
+    /// <summary>The canaries planted in a hospital's training shard, when asked for.</summary>
+    public CanarySet? Canaries { get; init; }
+}
+
 /// <summary>
 /// Splits the real records into a public part (never used here: the embedded base model's pretraining data), a
 /// held-out evaluation split and one private shard per hospital, seeded, and writes each hospital's shard to its own
@@ -32,7 +47,7 @@ public static class SimulationData
 
     /// <summary>Splits <paramref name="dataFile"/> and writes the parts under <paramref name="directory"/>.</summary>
     /// <remarks>When <paramref name="canaries"/> is given, its records are planted in its hospital's training shard before the shards are written.</remarks>
-    public static PartitionedDatasetFiles Prepare(SimulationOptions options, string dataFile, string directory, CanarySet? canaries = null)
+    public static PreparedData Prepare(SimulationOptions options, string dataFile, string directory, CanarySet? canaries = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var records = new AlpacaDatasetReader().ReadAll(dataFile);
@@ -43,7 +58,8 @@ public static class SimulationData
         var split = MedicalDataSplitter.Split(records, new MedicalSplitOptions
         {
             HospitalCount = options.Hospitals,
-            Partitioning = options.NonIid ? HospitalPartitioning.ByTopic : HospitalPartitioning.Iid,
+            Partitioning = options.Partitioning,
+            PublicPart = PublicPartSelection.GeneralMedicine,
             Seed = options.Seed,
         });
         split = Trim(split, options.EvalExamples, options.RecordsPerHospital);
@@ -55,7 +71,8 @@ public static class SimulationData
             throw new InvalidOperationException("The data splitter named the hospital folders " + string.Join(", ", files.Hospitals.Select(h => h.Name)) +
                 "; the simulation expects " + string.Join(", ", ids) + ".");
         }
-        return files;
+        return new PreparedData(files, split.EvaluationSpecialties,
+            split.Hospitals.ToDictionary(h => h.Name, h => h.Specialties, StringComparer.Ordinal), split.PublicPartUsed) { Canaries = canaries };
     }
 
     /// <summary>Keeps the first <paramref name="evalExamples"/> evaluation records and at most <paramref name="perHospital"/>
@@ -70,6 +87,11 @@ public static class SimulationData
             int heldOut = Math.Max(h.HeldOut.Count == 0 ? 0 : 1, (int)Math.Round((double)h.HeldOut.Count * perHospital / total));
             return h with { Train = h.Train.Take(perHospital - heldOut).ToList(), HeldOut = h.HeldOut.Take(heldOut).ToList() };
         }).ToList();
-        return split with { Evaluation = split.Evaluation.Take(evalExamples).ToList(), Hospitals = hospitals };
+        return split with
+        {
+            Evaluation = split.Evaluation.Take(evalExamples).ToList(),
+            EvaluationSpecialties = split.EvaluationSpecialties.Take(evalExamples).ToList(),
+            Hospitals = hospitals,
+        };
     }
 }

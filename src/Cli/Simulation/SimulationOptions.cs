@@ -1,4 +1,5 @@
 using System.Globalization;
+using FedTune.Core.Data;
 
 namespace FedTune.Cli.Simulation;
 
@@ -34,7 +35,9 @@ public sealed record SimulationOptions
     public int SeqLength { get; init; } = SimulationDefaults.SeqLength;
     public int BatchSize { get; init; } = SimulationDefaults.BatchSize;
     public double LearningRate { get; init; } = SimulationDefaults.LearningRate;
-    public bool NonIid { get; init; }
+
+    /// <summary>How the hospitals' shards differ: by specialty (the default), by topic, or IID.</summary>
+    public HospitalPartitioning Partitioning { get; init; } = HospitalPartitioning.BySpecialty;
 
     /// <summary>Alpaca JSON/JSONL file to split; null means the shared medical data.</summary>
     public string? DataPath { get; init; }
@@ -50,7 +53,7 @@ public sealed record SimulationOptions
     /// <summary>The run folder (report, shards, models); default runs/&lt;timestamp&gt; under the current folder.</summary>
     public string? OutputDirectory { get; init; }
 
-    /// <summary>Also train and evaluate the centralized and local-only baselines on the same splits.</summary>
+    /// <summary>Also train and evaluate the centralized and local-only baselines on the same splits (on by default in `fedtune simulate`).</summary>
     public bool Compare { get; init; }
 
     public ResumeMode Resume { get; init; } = ResumeMode.Auto;
@@ -61,11 +64,14 @@ public sealed record SimulationOptions
     /// <summary>Candidate numbers each canary's secret is ranked among (exposure tops out at log2 of this).</summary>
     public int CanaryCandidates { get; init; } = SimulationDefaults.CanaryCandidates;
 
-    /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md.</summary>
+    /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md (on by default in `fedtune simulate`).</summary>
     public bool Audit { get; init; }
 
     /// <summary>Bootstrap resamples for the audit's confidence intervals.</summary>
     public int AuditBootstrap { get; init; } = SimulationDefaults.AuditBootstrap;
+
+    /// <summary>Members and as many non-members the run's own audit scores at most (seeded sample).</summary>
+    public int AuditRecordsPerSide { get; init; } = SimulationDefaults.AuditRecordsPerSide;
 
     /// <summary>Blob/queue/table storage; null starts a private Azurite.</summary>
     public string? StorageConnectionString { get; init; }
@@ -102,6 +108,15 @@ public sealed record SimulationOptions
         }
         return this;
     }
+
+    /// <summary>How the report and the progress lines name <see cref="Partitioning"/>.</summary>
+    public string PartitioningLabel => Partitioning switch
+    {
+        HospitalPartitioning.BySpecialty => "non-IID by specialty",
+        HospitalPartitioning.ByTopic => "non-IID by topic",
+        HospitalPartitioning.DirichletByTopic => "non-IID by topic (Dirichlet)",
+        _ => "IID",
+    };
 
     private static void Require(bool ok, string option, object value, string expected)
     {

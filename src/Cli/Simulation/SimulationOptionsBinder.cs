@@ -1,4 +1,5 @@
 using FedTune.Core.Configuration;
+using FedTune.Core.Data;
 
 namespace FedTune.Cli.Simulation;
 
@@ -14,12 +15,21 @@ public sealed record SimulationOverrides
     public int? BatchSize { get; init; }
     public double? LearningRate { get; init; }
     public bool NonIid { get; init; }
+
+    /// <summary>--partition: iid, topic or specialty (null: not given).</summary>
+    public HospitalPartitioning? Partitioning { get; init; }
     public string? DataPath { get; init; }
     public int? EvalExamples { get; init; }
     public int? RecordsPerHospital { get; init; }
     public int? Seed { get; init; }
     public string? OutputDirectory { get; init; }
     public bool Compare { get; init; }
+
+    /// <summary>--no-compare: skip the centralized and local-only baselines (they run by default).</summary>
+    public bool NoCompare { get; init; }
+
+    /// <summary>--no-audit: skip the privacy audit (it runs by default).</summary>
+    public bool NoAudit { get; init; }
     public bool Resume { get; init; }
     public bool Fresh { get; init; }
     public string? StorageConnectionString { get; init; }
@@ -38,6 +48,10 @@ public static class SimulationOptionsBinder
     {
         ArgumentNullException.ThrowIfNull(cli);
         environment ??= Environment.GetEnvironmentVariable;
+        if (cli.NonIid && cli.Partitioning is { } given && given != HospitalPartitioning.ByTopic)
+        {
+            throw new ArgumentException($"--non-iid (by topic) contradicts --partition {given}. Fix: give one of them.");
+        }
         if (cli.Resume && cli.Fresh)
         {
             throw new ArgumentException("--resume and --fresh contradict each other. Fix: give one of them (or neither: resume when possible).");
@@ -60,20 +74,20 @@ public static class SimulationOptionsBinder
             SeqLength = cli.SeqLength ?? options.SeqLength,
             BatchSize = cli.BatchSize ?? options.BatchSize,
             LearningRate = cli.LearningRate ?? options.LearningRate,
-            NonIid = cli.NonIid || options.NonIid,
+            Partitioning = cli.Partitioning ?? (cli.NonIid ? HospitalPartitioning.ByTopic : options.Partitioning),
             DataPath = cli.DataPath is null ? null : Path.GetFullPath(cli.DataPath),
             EvalExamples = cli.EvalExamples ?? options.EvalExamples,
             RecordsPerHospital = cli.RecordsPerHospital ?? options.RecordsPerHospital,
             Seed = cli.Seed ?? options.Seed,
             OutputDirectory = cli.OutputDirectory is null ? null : Path.GetFullPath(cli.OutputDirectory),
-            Compare = cli.Compare,
+            Compare = !cli.NoCompare,
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,
             StorageOutageLimit = cli.StorageOutageLimit ?? options.StorageOutageLimit,
-            Canaries = cli.Canaries ?? options.Canaries,
+            Canaries = cli.Canaries ?? (cli.NoAudit ? options.Canaries : SimulationDefaults.Canaries),
             CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
-            Audit = cli.Audit,
+            Audit = !cli.NoAudit,
             AuditBootstrap = cli.AuditBootstrap ?? options.AuditBootstrap,
         };
         return options.Validate();

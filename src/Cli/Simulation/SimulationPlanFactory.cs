@@ -12,7 +12,10 @@ namespace FedTune.Cli.Simulation;
 /// </summary>
 public static class SimulationPlanFactory
 {
-    /// <summary>The built-in configuration used when no YAML is given (LoRA r=8, alpha=16 on query_key_value; FedAvg).</summary>
+    /// <summary>
+    /// The built-in configuration used when no YAML is given: LoRA r=8, alpha=16 on every linear layer of the GPT-NeoX
+    /// blocks (attention and MLP: a domain shift to new specialties needs more than the attention projections), FedAvg.
+    /// </summary>
     public static FedTuneConfig DefaultConfig(SimulationOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
@@ -25,7 +28,7 @@ public static class SimulationPlanFactory
                 peft_lora_r: 8
                 peft_lora_alpha: 16
                 peft_lora_dropout: 0.0
-                target_modules: null
+                target_modules: [query_key_value, dense, dense_h_to_4h, dense_4h_to_h]
             train:
               save_every_round: 1
               seq_length: {o.SeqLength}
@@ -54,14 +57,16 @@ public static class SimulationPlanFactory
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(o);
-        double lrMin = config.Recipe.LearningRateMin is { } min && o.ConfigPath is not null ? min : o.LearningRate / 10;
+        // The recipe's schedule across rounds as the YAML gives it: FlowerTune's cosine down to learning_rate_min when
+        // set (the built-in defaults set it to a tenth), else the same rate every round.
+        double? lrMin = config.Recipe.LearningRateMin is { } min ? Math.Min(min, o.LearningRate) : null;
         var simulated = config with
         {
             Recipe = config.Recipe with
             {
                 BaseModel = baseModelName,
                 LearningRate = o.LearningRate,
-                LearningRateMin = Math.Min(lrMin, o.LearningRate),
+                LearningRateMin = lrMin,
                 MaxSteps = o.MaxSteps,
                 BatchSize = o.BatchSize,
                 SeqLength = o.SeqLength,

@@ -24,15 +24,16 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     /// <summary>Waits out storage outages (and restarts the private Azurite) for every storage call of the run.</summary>
     private StorageOutageGuard _storage = new(null, options.StorageOutageLimit, say);
 
-    /// <summary>The federation's (epsilon, delta) privacy spent so far, when it runs with client-level DP.</summary>
-
     /// <summary>Runs the simulation; returns the final report (its outcome says whether it completed).</summary>
     public async Task<RunReport> RunAsync(CancellationToken cancellationToken)
     {
         var folder = new RunFolder(RunDirectory(options));
         var config = options.ConfigPath is null ? null : FedTuneConfigLoader.LoadFile(options.ConfigPath);
         foreach (var notice in config?.KeysWithoutEffect ?? []) say("Note: " + notice);
-        var dataFile = SimulationData.ResolveDataFile(options.DataPath);
+        var dataFile = options.DataPath is null && config is not null
+            ? DatasetFile.Resolve(config.Dataset.Name)
+            : SimulationData.ResolveDataFile(options.DataPath);
+        if (config is not null) say($"Data: dataset.name '{config.Dataset.Name}' → {(options.DataPath is null ? dataFile : "not used: --data " + dataFile)}");
 
         status.SetStage("resolving the base model");
         var baseModel = BaseModelResolver.Resolve(options.ModelPath, config, dataFile, options.Seed, say, cancellationToken);
@@ -43,40 +44,39 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         Directory.CreateDirectory(folder.Path);
 
         var started = decision.Resume ? folder.ReadState()!.StartedUtc : DateTimeOffset.UtcNow;
-        var hospitalIds = SimulationData.HospitalIds(options.Hospitals);
-        var report = new RunReport
+        var report = new LiveReport(new RunReport
         {
             RunId = decision.RunId,
             StartedUtc = started,
             Outcome = RunOutcome.Running,
             Settings = Settings(dataFile, config),
             BaseModel = baseModel,
-        };
+        }, folder.Path);
         folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = RunOutcome.Running, StartedUtc = started });
 
         try
         {
-            report = await RunFederationAsync(folder, config, dataFile, report, hospitalIds, cancellationToken).ConfigureAwait(false);
-            report = report with { Outcome = RunOutcome.Completed, FinishedUtc = DateTimeOffset.UtcNow };
+            await RunStepsAsync(folder, config, report, cancellationToken).ConfigureAwait(false);
+            report.Set(r => r with { Outcome = RunOutcome.Completed, FinishedUtc = DateTimeOffset.UtcNow });
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            report = report with
+            report.Set(r => r with
             {
                 Outcome = RunOutcome.Cancelled,
                 FinishedUtc = DateTimeOffset.UtcNow,
                 FailureMessage = "stopped by the user; run the same command again to resume (or add --fresh to start over)",
-            };
+            });
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or ArgumentException
                                       or FedTune.Core.Protocol.ContentHashMismatchException or Azure.RequestFailedException
                                       or AggregateException or HttpRequestException or StorageUnavailableException)
         {
-            report = report with { Outcome = RunOutcome.Failed, FinishedUtc = DateTimeOffset.UtcNow, FailureMessage = RunFailure.Describe(e, folder, options) };
+            report.Set(r => r with { Outcome = RunOutcome.Failed, FinishedUtc = DateTimeOffset.UtcNow, FailureMessage = RunFailure.Describe(e, folder, options) });
         }
-        folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = report.Outcome, StartedUtc = started });
-        ReportFolder.Write(report, folder.Path);
-        return report;
+        folder.WriteState(new RunState { RunId = decision.RunId, SettingsFingerprint = fingerprint, Outcome = report.Current.Outcome, StartedUtc = started });
+        ReportFolder.Write(report.Current, folder.Path);
+        return report.Current;
     }
 
     /// <summary>The run folder: --out, else runs/simulate in the current folder.</summary>
@@ -86,31 +86,66 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         return options.OutputDirectory ?? Path.Combine(Directory.GetCurrentDirectory(), "runs", "simulate");
     }
 
-    private async Task<RunReport> RunFederationAsync(RunFolder folder, FedTuneConfig? config, string dataFile, RunReport report,
-        IReadOnlyList<string> hospitalIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// The simulation's steps, in order. Each is one method below; each adds what it found to <paramref name="report"/>,
+    /// which rewrites the report folder, so a run stopped at any step leaves a report of everything before it.
+    /// </summary>
+    private async Task RunStepsAsync(RunFolder folder, FedTuneConfig? config, LiveReport report, CancellationToken cancellationToken)
+    {
+        var data = SplitData(folder, report.Current.Settings.DataPath);
+        using var session = LanguageModelSession.Load(report.Current.BaseModel.Path, options.SeqLength);
+        var heldOut = ScoreBaseModel(session, data, report, cancellationToken);
+        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.Current.RunId,
+            SimulationData.HospitalIds(options.Hospitals), report.Current.BaseModel.Name, report.Current.BaseModel.Path);
+        await FederateAsync(folder, plan, data, session, heldOut.Examples, report, cancellationToken).ConfigureAwait(false);
+        var federated = ExportFinalModel(folder, plan, session, report);
+        var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.Examples, report, cancellationToken) : [];
+        CompareArms(session, heldOut, federated, baselines, report, cancellationToken);
+        await AuditPrivacyAsync(folder, data.Files, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The held-out evaluation split, tokenized, and grouped by specialty for the arm comparison.</summary>
+    private sealed record HeldOut(IReadOnlyList<FedTune.Training.Data.TokenizedExample> Examples, HeldOutBySpecialty BySpecialty,
+        IReadOnlyList<(MedicalSpecialty Specialty, AlpacaRecord Record)> Questions);
+
+    /// <summary>Step 1: splits the data into hospitals' shards and the held-out split (planting canaries when asked).</summary>
+    private PreparedData SplitData(RunFolder folder, string dataFile)
     {
         status.SetStage("splitting the data");
         var canaries = SimulationAuditWiring.CreateCanaries(options);
-        var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory, canaries);
+        var data = SimulationData.Prepare(options, dataFile, folder.DataDirectory, canaries);
+        var files = data.Files;
         if (canaries is not null)
         {
             canaries.Save(Path.Combine(folder.Path, FedTune.Core.Privacy.CanarySet.FileName));
             say($"Canaries: {canaries.Canaries.Count} fake patient records planted in {files.Hospitals[canaries.Options.HospitalIndex].Name}'s training shard ({FedTune.Core.Privacy.CanarySet.FileName})");
         }
-        say($"Data: {dataFile} split into {files.Hospitals.Count} hospitals ({string.Join(", ", files.Hospitals.Select(h => $"{h.Name}: {h.TrainCount} train + {h.HeldOutCount} held out"))}) " +
-            $"and {options.EvalExamples} held-out evaluation records ({(options.NonIid ? "non-IID by topic" : "IID")}, seed {options.Seed}); shards in {folder.DataDirectory}");
+        say($"Data: {dataFile} split into {files.Hospitals.Count} hospitals ({string.Join(", ", files.Hospitals.Select(h => $"{h.Name}{SpecialtiesOf(data, h.Name)}: {h.TrainCount} train + {h.HeldOutCount} held out"))}) " +
+            $"and {options.EvalExamples} held-out evaluation records ({options.PartitioningLabel}, seed {options.Seed}); shards in {folder.DataDirectory}");
+        return data;
+    }
 
+    private static string SpecialtiesOf(PreparedData data, string hospital) =>
+        data.HospitalSpecialties.TryGetValue(hospital, out var held) && held.Count > 0 ? " (" + string.Join(", ", held.Select(HeldOutBySpecialty.Name)) + ")" : "";
+
+    /// <summary>Step 2: the base model on the held-out split (the bar every arm must beat), overall and per specialty.</summary>
+    private HeldOut ScoreBaseModel(LanguageModelSession session, PreparedData data, LiveReport report, CancellationToken cancellationToken)
+    {
         status.SetStage("scoring the base model on the held-out split");
-        using var session = LanguageModelSession.Load(report.BaseModel.Path, options.SeqLength);
-        if (canaries is not null) SimulationAuditWiring.RequireCanariesFit(canaries, session.Examples);
-        var evalExamples = session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath));
-        var baseEval = session.Evaluate(evalExamples, cancellationToken);
-        status.SetBaseEval(baseEval);
-        report = report with { BaseEval = baseEval };
-        ReportFolder.Write(report, folder.Path);
+        if (data.Canaries is { } canaries) SimulationAuditWiring.RequireCanariesFit(canaries, session.Examples);
+        var records = new AlpacaDatasetReader().ReadAll(data.Files.EvaluationPath);
+        var examples = session.Tokenize(records);
+        var bySpecialty = HeldOutBySpecialty.Create(examples, data.EvaluationSpecialties, data);
+        var baseScore = bySpecialty.Score(session, "base", "base model", cancellationToken);
+        status.SetBaseEval(baseScore.All);
+        report.Update(r => r with { BaseEval = baseScore.All, ArmScores = [baseScore] });
+        return new HeldOut(examples, bySpecialty, ArmComparison.PickQuestions(records, data.EvaluationSpecialties));
+    }
 
-        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.RunId, hospitalIds, report.BaseModel.Name, report.BaseModel.Path);
-
+    /// <summary>Step 3: storage, the orchestrator and one agent per hospital; follows the rounds until the last is scored.</summary>
+    private async Task FederateAsync(RunFolder folder, FederationPlan plan, PreparedData data, LanguageModelSession session,
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> heldOut, LiveReport report, CancellationToken cancellationToken)
+    {
         AzuriteProcess? azurite = null;
         try
         {
@@ -134,89 +169,125 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
                 ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
-            var existing = await _storage.RunAsync(ct => host.Operator.FindRunAsync(plan.RunId, ct), "looking up the run", cancellationToken).ConfigureAwait(false);
-            if (existing is null)
-            {
-                var started = await _storage.RunAsync(ct => host.Operator.StartPlanAsync(plan, ct), "starting the run", cancellationToken).ConfigureAwait(false);
-                if (started.StatusCode >= 300)
-                {
-                    throw new InvalidOperationException($"The orchestrator refused the run ({started.StatusCode}): {System.Text.Encoding.UTF8.GetString(started.Body ?? [])}");
-                }
-            }
-            else
-            {
-                say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
-            }
-
+            await StartOrResumeRunAsync(host, plan, cancellationToken).ConfigureAwait(false);
             say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
-            await StoredEvaluations.SaveSetupAsync(host.Store, report, cancellationToken).ConfigureAwait(false);
+            await StoredEvaluations.SaveSetupAsync(host.Store, report.Current, cancellationToken).ConfigureAwait(false);
 
             status.SetStage("starting the hospital agents");
-            status.SetHospitals(hospitalIds, plan.Rounds);
+            status.SetHospitals(plan.Hospitals, plan.Rounds);
             await using var fleet = new AgentFleet();
-            fleet.Start(files.Hospitals, connection, report.BaseModel.Path, report.BaseModel.Name, folder);
-            say($"Agents: {files.Hospitals.Count} agent processes (logs in {folder.AgentsDirectory}/<hospital>/agent.log)");
+            fleet.Start(data.Files.Hospitals, connection, report.Current.BaseModel.Path, report.Current.BaseModel.Name, folder);
+            say($"Agents: {data.Files.Hospitals.Count} agent processes (logs in {folder.AgentsDirectory}/<hospital>/agent.log)");
 
-            report = await FollowRoundsAsync(host, fleet, session, evalExamples, plan, folder, report, cancellationToken).ConfigureAwait(false);
-
+            await FollowRoundsAsync(host, fleet, session, heldOut, plan, folder, report, cancellationToken).ConfigureAwait(false);
             status.SetStage("stopping the agents");
         }
         finally
         {
             azurite?.Dispose();
         }
+    }
 
+    private async Task StartOrResumeRunAsync(LocalOrchestratorHost host, FederationPlan plan, CancellationToken cancellationToken)
+    {
+        var existing = await _storage.RunAsync(ct => host.Operator.FindRunAsync(plan.RunId, ct), "looking up the run", cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            say($"Resuming run {plan.RunId}: the orchestration is {existing.RuntimeStatus}");
+            return;
+        }
+        var started = await _storage.RunAsync(ct => host.Operator.StartPlanAsync(plan, ct), "starting the run", cancellationToken).ConfigureAwait(false);
+        if (started.StatusCode >= 300)
+        {
+            throw new InvalidOperationException($"The orchestrator refused the run ({started.StatusCode}): {System.Text.Encoding.UTF8.GetString(started.Body ?? [])}");
+        }
+    }
+
+    /// <summary>Step 4: the final global adapter in PEFT layout and the merged model in Hugging Face layout.</summary>
+    private LoraAdapter ExportFinalModel(RunFolder folder, FederationPlan plan, LanguageModelSession session, LiveReport report)
+    {
         status.SetStage("exporting the final model");
         var finalAdapter = LanguageModelSession.ReadAdapter(FinalAdapterFile(folder, plan.Rounds));
         session.Export(finalAdapter, folder.AdapterDirectory, folder.MergedModelDirectory);
-        report = report with
+        report.Update(r => r with
         {
             Artifacts = new RunArtifacts
             {
                 AdapterDirectory = Path.GetFileName(folder.AdapterDirectory),
                 MergedModelDirectory = Path.GetFileName(folder.MergedModelDirectory),
             },
-        };
+        });
         say($"Final global adapter (PEFT): {folder.AdapterDirectory}; merged model (Hugging Face layout): {folder.MergedModelDirectory}");
-
-        if (options.Compare)
-        {
-            report = report with { Baselines = RunBaselines(report.BaseModel.Path, files, evalExamples, plan, folder, cancellationToken) };
-        }
-
-        var auditInputs = SimulationAuditWiring.Describe(folder, report.BaseModel.Path, files, report.Rounds,
-            withBaselines: options.Compare);
-        say($"Privacy audit inputs: {SimulationAuditWiring.Save(auditInputs, folder)} (fedtune privacy-audit --run {folder.Path})");
-        if (options.Audit)
-        {
-            status.SetStage("privacy audit: membership inference and canary exposure");
-            ReportFolder.Write(report, folder.Path);
-            try
-            {
-                var section = await SimulationAuditWiring.RunAsync(auditInputs, folder, options, say, cancellationToken).ConfigureAwait(false);
-                report = report with { ExtraSections = [.. report.ExtraSections, section] };
-                say($"Privacy audit: {folder.PrivacyDirectory}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or ArgumentException)
-            {
-                // The federation's results are complete and already on disk: an audit failure must not turn them into a failed run.
-                report = report with
-                {
-                    AuditFailure = e.Message,
-                    ExtraSections = [.. report.ExtraSections, SimulationAuditWiring.FailureSection(e.Message, folder)],
-                };
-                say($"Privacy audit failed: {e.Message}");
-            }
-        }
-        return report;
+        return finalAdapter;
     }
 
-    private async Task<RunReport> FollowRoundsAsync(LocalOrchestratorHost host, AgentFleet fleet, LanguageModelSession session,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, RunReport report,
+    /// <summary>Step 5: the centralized and local-only baselines on the same splits and step budget (their adapters saved for the audit).</summary>
+    private List<(BaselineCurve Curve, string AdapterDirectory)> TrainBaselines(RunFolder folder, FederationPlan plan, PartitionedDatasetFiles files,
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> heldOut, LiveReport report, CancellationToken cancellationToken)
+    {
+        var reader = new AlpacaDatasetReader();
+        var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
+        var trained = new List<(BaselineCurve Curve, string AdapterDirectory)>();
+        var central = SimulationAuditWiring.CentralizedAdapterDirectory(folder);
+        trained.Add((BaselineRunner.Centralized(report.Current.BaseModel.Path, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), heldOut, plan.Rounds,
+            options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, central), central));
+        report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
+        foreach (var (name, records) in shards)
+        {
+            var local = SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name);
+            trained.Add((BaselineRunner.LocalOnly(report.Current.BaseModel.Path, options.SeqLength, name, records, heldOut, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
+                status, cancellationToken, local), local));
+            report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
+        }
+        return trained;
+    }
+
+    /// <summary>Step 6: every arm's final model per specialty, and the same questions answered by base, federated, one local-only and centralized.</summary>
+    private void CompareArms(LanguageModelSession session, HeldOut heldOut, LoraAdapter federated,
+        IReadOnlyList<(BaselineCurve Curve, string AdapterDirectory)> baselines, LiveReport report, CancellationToken cancellationToken)
+    {
+        status.SetStage("comparing the arms per specialty and answering three held-out questions");
+        var arms = new List<ArmComparison.Arm> { new("base", "base model", null, Answers: true), new("federated", "federated", federated, Answers: true) };
+        var central = baselines.Where(b => b.Curve.Arm == "centralized").ToList();
+        var locals = baselines.Where(b => b.Curve.Arm == "local-only").ToList();
+        arms.AddRange(locals.Select((b, i) => new ArmComparison.Arm("local-only", b.Curve.Label, LanguageModelSession.ReadAdapter(b.AdapterDirectory), Answers: i == 0)));
+        arms.AddRange(central.Select(b => new ArmComparison.Arm("centralized", b.Curve.Label, LanguageModelSession.ReadAdapter(b.AdapterDirectory), Answers: true)));
+        var (scores, answers) = ArmComparison.Run(session, heldOut.BySpecialty, arms, heldOut.Questions, cancellationToken);
+        report.Update(r => r with { ArmScores = scores, Answers = answers });
+    }
+
+    /// <summary>Step 7: the privacy audit inputs, and (on by default) the audit itself; a failed audit leaves the run's results standing.</summary>
+    private async Task AuditPrivacyAsync(RunFolder folder, PartitionedDatasetFiles files, LiveReport report, CancellationToken cancellationToken)
+    {
+        var auditInputs = SimulationAuditWiring.Describe(folder, report.Current.BaseModel.Path, files, report.Current.Rounds, withBaselines: options.Compare);
+        say($"Privacy audit inputs: {SimulationAuditWiring.Save(auditInputs, folder)} (fedtune privacy-audit --run {folder.Path})");
+        if (!options.Audit) return;
+        status.SetStage("privacy audit: membership inference and canary exposure");
+        try
+        {
+            double passes = (double)options.Rounds * options.MaxSteps * options.BatchSize / Math.Max(1, files.Hospitals.Min(h => h.TrainCount));
+            var section = await SimulationAuditWiring.RunAsync(auditInputs, folder, options, say, cancellationToken, passes).ConfigureAwait(false);
+            report.Update(r => r with { ExtraSections = [.. r.ExtraSections, section] });
+            say($"Privacy audit: {folder.PrivacyDirectory}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or InvalidOperationException or ArgumentException)
+        {
+            // The federation's results are complete and already on disk: an audit failure must not turn them into a failed run.
+            report.Update(r => r with
+            {
+                AuditFailure = e.Message,
+                ExtraSections = [.. r.ExtraSections, SimulationAuditWiring.FailureSection(e.Message, folder)],
+            });
+            say($"Privacy audit failed: {e.Message}");
+        }
+    }
+
+    /// <summary>Polls the orchestration: shows what each agent reports, and scores each round's global adapter as soon as it exists.</summary>
+    private async Task FollowRoundsAsync(LocalOrchestratorHost host, AgentFleet fleet, LanguageModelSession session,
+        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, LiveReport report,
         CancellationToken cancellationToken)
     {
         var collector = new RoundCollector(host.Store, plan.RunId);
-        var rounds = new List<RoundReport>();
         int next = 1;
         long previousGlobalBytes = 0;
         status.StartRound(1);
@@ -245,15 +316,13 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
                 foreach (var h in row.Hospitals) status.SetHospital(h.HospitalId, h.State, h.TrainLoss);
                 status.FinishRound(record.Round, global);
-                rounds.Add(row);
-                report = report with { Rounds = [.. rounds] };
-                ReportFolder.Write(report, folder.Path);
+                report.Update(r => r with { Rounds = [.. r.Rounds.Where(x => x.Round != row.Round), row] });
                 next++;
                 if (next <= plan.Rounds) status.StartRound(next);
             }
 
             var view = await _storage.RunAsync(ct => host.Operator.FindRunAsync(plan.RunId, ct), "following the run", cancellationToken).ConfigureAwait(false);
-            if (next > plan.Rounds) return report;
+            if (next > plan.Rounds) return;
             if (view is { RuntimeStatus: "failed" or "terminated" or "canceled" })
             {
                 throw new InvalidOperationException($"The federation run {plan.RunId} {view.RuntimeStatus}: {view.Failure ?? view.Status?.Message ?? "no reason given"}");
@@ -266,20 +335,13 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         }
     }
 
+    /// <summary>Shows, for each hospital, the activity its agent reports in its own status for this round.</summary>
     private void ShowAgents(IReadOnlyDictionary<string, AgentStatus?> statuses, string runId, int round)
     {
         foreach (var (id, s) in statuses)
         {
-            if (s is null || s.RunId != runId || s.Round != round) continue;
-            var state = s.Activity switch
-            {
-                AgentActivity.Downloading or AgentActivity.Training or AgentActivity.Evaluating => HospitalRoundState.Training,
-                AgentActivity.Uploading => HospitalRoundState.Training,
-                _ => s.TasksCompleted > 0 ? HospitalRoundState.Uploaded : HospitalRoundState.Waiting,
-            };
-            if (s.Activity == AgentActivity.Idle && s.LastError is null) state = HospitalRoundState.Uploaded;
             // The live step loss belongs to training; an upload's loss is the round record's (one value per hospital and round).
-            status.SetHospital(id, state, state == HospitalRoundState.Training ? s.LastLoss : null);
+            if (AgentActivityText.For(s, runId, round) is { } activity) status.SetAgentActivity(id, activity, s?.Activity == AgentActivity.Training ? s.LastLoss : null);
         }
     }
 
@@ -298,24 +360,6 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
     private static string FinalAdapterFile(RunFolder folder, int rounds) => RoundAdapterFile(folder, rounds);
 
-    private List<BaselineCurve> RunBaselines(string modelFolder, PartitionedDatasetFiles files,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, CancellationToken cancellationToken)
-    {
-        var reader = new AlpacaDatasetReader();
-        var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
-        var curves = new List<BaselineCurve>
-        {
-            BaselineRunner.Centralized(modelFolder, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), evalExamples, plan.Rounds,
-                options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, SimulationAuditWiring.CentralizedAdapterDirectory(folder)),
-        };
-        foreach (var (name, records) in shards)
-        {
-            curves.Add(BaselineRunner.LocalOnly(modelFolder, options.SeqLength, name, records, evalExamples, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
-                status, cancellationToken, SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name)));
-        }
-        return curves;
-    }
-
     private RunSettings Settings(string dataFile, FedTuneConfig? config) => new()
     {
         Hospitals = options.Hospitals,
@@ -324,7 +368,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         SeqLength = options.SeqLength,
         BatchSize = options.BatchSize,
         LearningRate = options.LearningRate,
-        Partitioning = options.NonIid ? "non-IID (by topic)" : "IID",
+        Partitioning = options.PartitioningLabel,
         Seed = options.Seed,
         EvalExamples = options.EvalExamples,
         DataPath = dataFile,

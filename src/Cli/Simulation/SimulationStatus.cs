@@ -3,7 +3,9 @@ using FedTune.Cli.Reporting;
 namespace FedTune.Cli.Simulation;
 
 /// <summary>One hospital's live state in the current round.</summary>
-public sealed record HospitalStatus(string HospitalId, HospitalRoundState State, double? Loss, DateTimeOffset Since);
+/// <param name="State">The round's outcome for this hospital as the orchestrator recorded it (waiting until the round closes).</param>
+/// <param name="Activity">What the hospital's agent itself last reported for this round ("training step 4/10", "uploading", ...); null before it reports.</param>
+public sealed record HospitalStatus(string HospitalId, HospitalRoundState State, double? Loss, DateTimeOffset Since, string? Activity = null);
 
 /// <summary>An immutable picture of a running simulation, for the progress display.</summary>
 public sealed record StatusSnapshot(
@@ -77,7 +79,7 @@ public sealed class SimulationStatus
         {
             _round = round;
             _stage = FormattableString.Invariant($"round {round} of {_totalRounds}");
-            foreach (var id in _order) _hospitals[id] = _hospitals[id] with { State = HospitalRoundState.Waiting, Since = _time.GetUtcNow() };
+            foreach (var id in _order) _hospitals[id] = _hospitals[id] with { State = HospitalRoundState.Waiting, Activity = null, Since = _time.GetUtcNow() };
         }
         Changed?.Invoke(FormattableString.Invariant($"round {round} of {_totalRounds} started"));
     }
@@ -96,13 +98,32 @@ public sealed class SimulationStatus
             }
             changed = old.State != state || (loss is not null && loss != old.Loss);
             // A loss belongs to the state it was reported in: a new state without one shows none (never training's step loss as "uploaded").
-            _hospitals[id] = old with { State = state, Loss = loss ?? (old.State == state ? old.Loss : null), Since = old.State != state ? _time.GetUtcNow() : old.Since };
+            _hospitals[id] = old with { State = state, Activity = null, Loss = loss ?? (old.State == state ? old.Loss : null), Since = old.State != state ? _time.GetUtcNow() : old.Since };
         }
         if (changed)
         {
             var lossText = loss is { } l ? FormattableString.Invariant($" loss {l:F4}") : "";
             Changed?.Invoke(FormattableString.Invariant($"round {round}: {id} {state.ToString().ToLowerInvariant()}{lossText}"));
         }
+    }
+
+    /// <summary>What hospital <paramref name="id"/>'s agent reports it is doing in the current round (its own status, not an inference).</summary>
+    public void SetAgentActivity(string id, string activity, double? loss = null)
+    {
+        bool changed;
+        int round;
+        lock (_gate)
+        {
+            round = _round;
+            if (!_hospitals.TryGetValue(id, out var old))
+            {
+                _order.Add(id);
+                old = new HospitalStatus(id, HospitalRoundState.Waiting, null, _time.GetUtcNow());
+            }
+            changed = old.Activity != activity;
+            _hospitals[id] = old with { Activity = activity, Loss = loss ?? old.Loss, Since = changed ? _time.GetUtcNow() : old.Since };
+        }
+        if (changed) Changed?.Invoke(FormattableString.Invariant($"round {round}: {id} {activity}"));
     }
 
     public void SetBaseEval(EvalMetrics eval)

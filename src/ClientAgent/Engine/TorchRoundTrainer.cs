@@ -47,11 +47,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var examples = new AlpacaExampleTokenizer(tokenizer, options: TokenizationOptions.For(recipe, model.MaxSequenceLength));
         var train = examples.TokenizeAll(request.Data.Train);
         var run = TrainerRun.For(recipe, task.LearningRate, train.Count, task.Seed);
+        var collator = new CausalLmBatchCollator(tokenizer.PadTokenId, recipe.PaddingSide);
         var proximalAnchor = recipe.ProximalMu > 0 ? SnapshotAdapter(model) : null;
         TrainingResult result;
         try
         {
-            var collator = new CausalLmBatchCollator(tokenizer.PadTokenId, recipe.PaddingSide);
             var trainer = new CausalLmTrainer(model, recipe, run, collator, request.CheckpointFolder, proximalAnchor);
             var checkpoints = new TrainerCheckpointStore(request.CheckpointFolder);
             var progress = new SynchronousProgress(entry =>
@@ -71,7 +71,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
 
         double trainSeconds = watch.Elapsed.TotalSeconds;
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
-        var ran = AsRun(recipe, run, config, model, result, device);
+        var ran = AsRun(recipe, run, config, model, collator, result, device);
         var trained = LoraAdapterExchange.Export(model, config);
         TaskWorkFolder.WriteAtomic(request.OutputAdapterFile, AdapterWireFormat.ToBytes(trained));
 
@@ -98,7 +98,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
 
     /// <summary>The recipe as this round ran it: each value read back from the model, the adapter and the trainer.</summary>
     private static TrainingAsRun AsRun(TrainingRecipe recipe, TrainerRun run, LoraAdapterConfig adapter, GptNeoXForCausalLM model,
-        TrainingResult result, Device device)
+        CausalLmBatchCollator collator, TrainingResult result, Device device)
     {
         using var process = Process.GetCurrentProcess();
         return new TrainingAsRun
@@ -107,7 +107,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             BaseModelBytes = model.BaseModelBytes(),
             GradientCheckpointing = model.GradientCheckpointing,
             CheckpointedBlockPasses = model.Backbone.CheckpointedBlockPasses,
-            PaddingSide = recipe.PaddingSide,
+            PaddingSide = collator.PaddingSide,
             SeqLength = (int)Math.Min(recipe.SeqLength, model.MaxSequenceLength),
             BatchSize = recipe.BatchSize,
             GradientAccumulationSteps = recipe.GradientAccumulationSteps,

@@ -29,6 +29,7 @@ public sealed partial class RoundTaskRunner(
     private const int DownloadChunk = 1 << 16;
     private readonly FaultInjection _faults = new(options.FaultInjection, logger);
     private readonly string _hospitalId = BlobLayout.NormalizeHospitalId(options.HospitalId);
+    private readonly SecureAggregationParticipant _secure = new(store, options, time, logger, BlobLayout.NormalizeHospitalId(options.HospitalId));
 
     public async Task<TaskOutcome> RunAsync(PendingTask pending, CancellationToken stopping)
     {
@@ -86,6 +87,12 @@ public sealed partial class RoundTaskRunner(
         var markerBlob = new BlobRef(task.Container, task.FailedMarkerBlob);
         if (await store.ExistsAsync(manifestBlob, ct).ConfigureAwait(false) || await store.ExistsAsync(markerBlob, ct).ConfigureAwait(false))
         {
+            if (task.SecureAggregation is not null && await store.ExistsAsync(manifestBlob, ct).ConfigureAwait(false))
+            {
+                // Restarted after its masked upload: the survivors' reveal may still be owed.
+                await _secure.RevealAsync(task, workspace.TaskFolder(pending.RoundFolder), ct).ConfigureAwait(false);
+            }
+
             return TaskOutcome.AlreadyDone;
         }
 
@@ -100,7 +107,7 @@ public sealed partial class RoundTaskRunner(
             folder.WriteState(state);
         }
 
-        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = Math.Max(0, task.Recipe.MaxSteps), LastLoss = null });
+        status.Update(s => s with { RunId = task.RunId, Round = task.Round, Step = 0, MaxSteps = Math.Max(0, task.Recipe.MaxSteps), LastLoss = null, LastOutcome = null });
         LogTaskTaken(logger, task.RunId, task.Round, task.Attempt, state.Phase);
         try
         {
@@ -136,6 +143,11 @@ public sealed partial class RoundTaskRunner(
                 return TaskOutcome.Skipped;
             }
 
+            if (state.Phase == TaskPhase.New && task.SecureAggregation is not null)
+            {
+                await _secure.PublishKeysAsync(task, folder, ct).ConfigureAwait(false);
+            }
+
             state = state.Phase switch
             {
                 TaskPhase.New => Save(folder, await DownloadAsync(task, folder, state, ct).ConfigureAwait(false)),
@@ -153,6 +165,11 @@ public sealed partial class RoundTaskRunner(
             if (state.Phase == TaskPhase.Completed)
             {
                 folder.DeleteBulkyFiles();
+                if (task.SecureAggregation is not null)
+                {
+                    await _secure.RevealAsync(task, folder, ct).ConfigureAwait(false);
+                }
+
                 LogCompleted(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics?.TrainLoss, state.Metrics?.HeldOutNll);
                 return TaskOutcome.Completed;
             }
@@ -247,6 +264,15 @@ public sealed partial class RoundTaskRunner(
             throw new TaskFailedException(FailureReasons.TrainingError,
                 $"Training failed ({e.GetType().Name}). The agent's local log has the details; fix the cause and the orchestrator can re-issue the round.",
                 e.ToString(), e);
+        }
+
+        if (task.SecureAggregation is not null)
+        {
+            await _secure.MaskTrainedAdapterAsync(task, folder, outcome.ExampleCount, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            UploadEncoder.EncodeInPlace(folder.TrainedAdapterFile, task.Recipe.WirePrecision, task.Seed);
         }
 
         byte[] adapterBytes = await File.ReadAllBytesAsync(folder.TrainedAdapterFile, ct).ConfigureAwait(false);

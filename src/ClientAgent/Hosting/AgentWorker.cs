@@ -65,6 +65,7 @@ public sealed partial class AgentWorker(
                             if (_settled.Contains(task.RoundFolder)) continue;
                             var outcome = await runner.RunAsync(task, stoppingToken).ConfigureAwait(false);
                             active |= outcome != TaskOutcome.Busy;
+                            if (outcome != TaskOutcome.Busy) status.Update(s => s with { LastOutcome = outcome });
                             if (outcome is TaskOutcome.Completed or TaskOutcome.Failed or TaskOutcome.Skipped or TaskOutcome.AlreadyDone)
                             {
                                 _settled.Add(task.RoundFolder);
@@ -84,9 +85,14 @@ public sealed partial class AgentWorker(
                             if (stoppingToken.IsCancellationRequested) break;
                         }
                     }
+                    catch (Exception e) when (!stoppingToken.IsCancellationRequested && IsStorageOutage(e))
+                    {
+                        // Storage down: one line per failed poll (no stack trace); the task's state stays in the work folder.
+                        LogStorageDown(_logger, OneLine(e));
+                    }
                     catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is not OutOfMemoryException)
                     {
-                        // Storage unreachable, permissions, an unexpected bug in one task: log it and keep polling with backoff.
+                        // Permissions, an unexpected bug in one task: log it with its details and keep polling with backoff.
                         LogPollFailed(_logger, e);
                     }
 
@@ -111,6 +117,19 @@ public sealed partial class AgentWorker(
             }
         }
     }
+
+    /// <summary>True when <paramref name="e"/> (or everything it aggregates, as the SDK's "Retry failed after N tries") is a transient storage failure.</summary>
+    internal static bool IsStorageOutage(Exception e) =>
+        e is AggregateException a ? a.InnerExceptions.Count > 0 && a.InnerExceptions.All(IsStorageOutage) : StorageRetry.IsTransient(e);
+
+    private static string OneLine(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.InnerExceptions[^1];
+        return e.Message.Split('\n', 2)[0].Trim();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage unreachable ({Error}); task state is kept in the work folder, retrying after the backoff")]
+    private static partial void LogStorageDown(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The agent cannot start: {Problem}")]
     private static partial void LogFatal(ILogger logger, string problem);

@@ -18,5 +18,8 @@ public sealed record AgentStatus
     public int TasksSkipped { get; init; }
     /// <summary>The last failure's reason code and message (as written to the failed-task marker).</summary>
     public string? LastError { get; init; }
+
+    /// <summary>How the task of <see cref="Round"/> ended (null while it runs or before any task): what a progress display shows once the agent is idle again.</summary>
+    public FedTune.ClientAgent.Execution.TaskOutcome? LastOutcome { get; init; }
     public DateTimeOffset UpdatedUtc { get; init; }
 }

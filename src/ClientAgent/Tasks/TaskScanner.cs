@@ -4,7 +4,8 @@ namespace FedTune.ClientAgent.Tasks;
 
 /// <summary>
 /// Finds the hospital's open round tasks with one listing of its container: a round folder holding
-/// <c>task.json</c> but neither <c>update/manifest.json</c> nor <c>failed.json</c>. Oldest (by name: run, then round) first.
+/// <c>task.json</c> but neither <c>update/manifest.json</c> nor <c>failed.json</c>, or (secure aggregation) a reveal
+/// request the hospital has not answered yet. Oldest (by name: run, then round) first.
 /// </summary>
 public sealed class TaskScanner(BlobStore store, string hospitalId)
 {
@@ -16,6 +17,8 @@ public sealed class TaskScanner(BlobStore store, string hospitalId)
     {
         var tasks = new List<string>();
         var finished = new HashSet<string>(StringComparer.Ordinal);
+        var revealAsked = new HashSet<string>(StringComparer.Ordinal);
+        var revealed = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var name in store.ListNamesAsync(_container, BlobLayout.RunsPrefix, cancellationToken).ConfigureAwait(false))
         {
             if (name.EndsWith("/" + BlobLayout.TaskFileName, StringComparison.Ordinal))
@@ -26,13 +29,21 @@ public sealed class TaskScanner(BlobStore store, string hospitalId)
             {
                 finished.Add(name[..^("update/" + BlobLayout.ManifestFileName).Length]);
             }
+            else if (name.EndsWith("/secagg/" + SecAggFiles.RevealRequest, StringComparison.Ordinal))
+            {
+                revealAsked.Add(name[..^("secagg/" + SecAggFiles.RevealRequest).Length]);
+            }
+            else if (name.EndsWith("/secagg/" + SecAggFiles.Reveal, StringComparison.Ordinal))
+            {
+                revealed.Add(name[..^("secagg/" + SecAggFiles.Reveal).Length]);
+            }
             else if (name.EndsWith("/" + AgentBlobNames.FailedMarkerFileName, StringComparison.Ordinal))
             {
                 finished.Add(name[..^AgentBlobNames.FailedMarkerFileName.Length]);
             }
         }
 
-        return tasks.Where(folder => !finished.Contains(folder))
+        return tasks.Where(folder => !finished.Contains(folder) || (revealAsked.Contains(folder) && !revealed.Contains(folder)))
             .Order(StringComparer.Ordinal)
             .Select(folder => new PendingTask(new BlobRef(_container, folder + BlobLayout.TaskFileName), folder))
             .ToList();

@@ -1,3 +1,4 @@
+using FedTune.Core.Compression;
 using FedTune.Core.Formats;
 
 namespace FedTune.Core.Adapters;
@@ -17,7 +18,15 @@ public static class AdapterWireFormat
     public static void Write(Stream destination, LoraAdapter adapter, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         ArgumentNullException.ThrowIfNull(adapter);
-        SafetensorsWriter.Write(destination, PeftAdapterFolder.ToSafetensors(adapter), BuildMetadata(adapter, extraMetadata));
+        Write(destination, adapter.Config, PeftAdapterFolder.ToSafetensors(adapter), extraMetadata);
+    }
+
+    /// <summary>Writes already-encoded tensors (e.g. F16 or int8 from <see cref="CompressedAdapterWire"/>) with the adapter's config.</summary>
+    public static void Write(Stream destination, LoraAdapterConfig config, IEnumerable<SafetensorsTensor> tensors,
+        IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        SafetensorsWriter.Write(destination, tensors, BuildMetadata(config, extraMetadata));
     }
 
     /// <summary>The wire bytes.</summary>
@@ -28,7 +37,10 @@ public static class AdapterWireFormat
         return memory.ToArray();
     }
 
-    /// <summary>Reads an adapter from a seekable stream (a non-seekable one is buffered first).</summary>
+    /// <summary>
+    /// Reads an adapter from a seekable stream (a non-seekable one is buffered first), in any <see cref="WirePrecision"/>:
+    /// F16 and int8 files are decoded to F32.
+    /// </summary>
     public static LoraAdapter Read(Stream source, string sourceName = "adapter stream")
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -41,7 +53,10 @@ public static class AdapterWireFormat
         }
 
         using var reader = SafetensorsReader.Open(source, leaveOpen: true, sourceName);
-        return PeftAdapterFolder.FromSafetensors(ReadConfig(reader), reader);
+        var config = ReadConfig(reader);
+        return CompressedAdapterWire.PrecisionOf(reader) == WirePrecision.Int8
+            ? CompressedAdapterWire.ReadInt8(config, reader)
+            : PeftAdapterFolder.FromSafetensors(config, reader);
     }
 
     /// <summary>The adapter config carried in a wire file's metadata.</summary>
@@ -57,7 +72,7 @@ public static class AdapterWireFormat
         return LoraAdapterConfig.FromJson(json, $"{reader.Source} (__metadata__.{ConfigMetadataKey})");
     }
 
-    private static Dictionary<string, string> BuildMetadata(LoraAdapter adapter, IReadOnlyDictionary<string, string>? extra)
+    private static Dictionary<string, string> BuildMetadata(LoraAdapterConfig config, IReadOnlyDictionary<string, string>? extra)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (extra is not null)
@@ -69,7 +84,7 @@ public static class AdapterWireFormat
         }
 
         metadata["format"] = "pt";
-        metadata[ConfigMetadataKey] = adapter.Config.ToJson();
+        metadata[ConfigMetadataKey] = config.ToJson();
         metadata[VersionMetadataKey] = Version;
         return metadata;
     }

@@ -32,12 +32,14 @@ internal sealed class WireUpdateReader : IUpdateReader
 {
     private readonly Stream _stream;
     private readonly SafetensorsReader _reader;
+    private readonly string? _compressedWireSha256;
     private LoraAdapterConfig? _config;
 
-    private WireUpdateReader(Stream stream, SafetensorsReader reader)
+    private WireUpdateReader(Stream stream, SafetensorsReader reader, string? compressedWireSha256 = null)
     {
         _stream = stream;
         _reader = reader;
+        _compressedWireSha256 = compressedWireSha256;
         Tensors = reader.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToArray();
     }
 
@@ -69,7 +71,21 @@ internal sealed class WireUpdateReader : IUpdateReader
                 AdapterWireFormat.ReadConfig(reader); // throws the "not a FedTune adapter" error
             }
 
-            return new WireUpdateReader(stream, reader);
+            if (Compression.CompressedAdapterWire.PrecisionOf(reader) == Compression.WirePrecision.Fp32)
+            {
+                return new WireUpdateReader(stream, reader);
+            }
+
+            // An F16 or int8 upload is decoded once to the F32 wire form the validator and strategies read; its hash
+            // stays the hash of the bytes the hospital sent.
+            stream.Seek(0, SeekOrigin.Begin);
+            var sentSha256 = Convert.ToHexStringLower(SHA256.HashData(stream));
+            stream.Seek(0, SeekOrigin.Begin);
+            var decoded = new MemoryStream(AdapterWireFormat.ToBytes(AdapterWireFormat.Read(stream, reader.Source)), writable: false);
+            reader.Dispose();
+            stream.Dispose();
+            stream = decoded;
+            return new WireUpdateReader(decoded, SafetensorsReader.Open(decoded, leaveOpen: true, $"update from {clientId}"), sentSha256);
         }
         catch
         {
@@ -82,6 +98,11 @@ internal sealed class WireUpdateReader : IUpdateReader
 
     public string ComputeSha256()
     {
+        if (_compressedWireSha256 is not null)
+        {
+            return _compressedWireSha256;
+        }
+
         _stream.Seek(0, SeekOrigin.Begin);
         return Convert.ToHexStringLower(SHA256.HashData(_stream));
     }
@@ -117,7 +138,8 @@ internal sealed class WireUpdateReader : IUpdateReader
             }
         }
 
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+        var decodedSha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+        return _compressedWireSha256 ?? decodedSha256;
     }
 
     public void Dispose()

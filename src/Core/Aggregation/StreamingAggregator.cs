@@ -88,18 +88,6 @@ public sealed class StreamingAggregator
     /// <summary>How declared example counts become bounded weights (default: the declared counts, as plain FedAvg).</summary>
     public UpdateWeighting Weighting { get; init; } = UpdateWeighting.Declared;
 
-    /// <summary>The aggregator a configuration asks for.</summary>
-    public static StreamingAggregator FromConfig(FedTuneConfig config, GaussianNoise? noise = null)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        var federation = config.Federation;
-        var strategy = AggregationStrategy.Create(federation.Strategy, federation.DifferentialPrivacy, noise);
-        return new StreamingAggregator(strategy, new UpdateValidator(federation.Validation), federation.DifferentialPrivacy)
-        {
-            IsFrozen = config.Recipe.Lora.FreezeA ? name => PeftKeys.IsLoraA(name, out _) : null,
-        };
-    }
-
     public AggregationResult Aggregate(
         LoraAdapter global,
         IReadOnlyList<ClientUpdate> updates,

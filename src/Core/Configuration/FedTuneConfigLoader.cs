@@ -52,6 +52,13 @@ public static class FedTuneConfigLoader
         ["norm_bounded"] = StrategyName.NormBounded,
     };
 
+    private static readonly Dictionary<string, Compression.WirePrecision> WirePrecisionNames = new(StringComparer.Ordinal)
+    {
+        ["fp32"] = Compression.WirePrecision.Fp32,
+        ["fp16"] = Compression.WirePrecision.Fp16,
+        ["int8"] = Compression.WirePrecision.Int8,
+    };
+
     /// <summary>Reads and validates a YAML file.</summary>
     public static FedTuneConfig LoadFile(string path)
     {
@@ -187,6 +194,7 @@ public static class FedTuneConfigLoader
             Lora = ReadLora(lora),
             SeqLength = train.Int("seq_length", ConfigDefaults.SeqLength, 8, 1 << 20),
             PaddingSide = train.Enum("padding_side", ConfigDefaults.Padding, PaddingSides),
+            WirePrecision = train.Enum("wire_precision", Compression.WirePrecision.Fp32, WirePrecisionNames),
             LearningRateMin = lrMin,
             ProximalMu = strategy.ProximalMu,
         };
@@ -286,6 +294,7 @@ public static class FedTuneConfigLoader
             Weighting = s.Has("weighting") ? s.Enum("weighting", Aggregation.WeightingKind.Budget, Weightings) : null,
             WeightingCap = s.Double("weighting_cap", ConfigDefaults.WeightingCap, 1, 1e6),
             Seed = s.Int("seed", trainingSeed, 0),
+            SecureAggregation = ReadSecureAggregation(s.Section("secure_aggregation")),
         };
         if (federation.MinAvailableClients < federation.MinFitClients)
         {
@@ -294,6 +303,28 @@ public static class FedTuneConfigLoader
 
         s.RejectUnknownKeys();
         return federation;
+    }
+
+    private static SecureAggregationConfig? ReadSecureAggregation(YamlSection? s)
+    {
+        if (s is null || !s.Bool("enabled", false))
+        {
+            s?.RejectUnknownKeys();
+            return null;
+        }
+
+        var config = new SecureAggregationConfig
+        {
+            Threshold = s.NullableInt("threshold", null, 2, 255),
+            Neighbours = s.NullableInt("neighbours", null, 2, 254),
+        };
+        if (config.Neighbours is { } k && k % 2 != 0)
+        {
+            throw s.Error("neighbours", $"{k} is odd; each hospital masks with neighbours/2 on each side of a ring, so use an even number (or leave it out for every pair).");
+        }
+
+        s.RejectUnknownKeys();
+        return config;
     }
 
     private static List<HospitalConfig> ReadHospitals(YamlSection s)
@@ -453,6 +484,11 @@ public static class FedTuneConfigLoader
         if (hospitals > 0 && hospitals < config.Federation.MinAvailableClients)
         {
             throw root.Error("federation", $"federation.min_available_clients is {config.Federation.MinAvailableClients} but only {hospitals} hospitals are listed; lower it or add hospitals.");
+        }
+
+        if (config.Federation.SecureAggregation is not null && SecureAggregationConfig.RefusalFor(config) is { } refusal)
+        {
+            throw root.Error("federation", refusal);
         }
     }
 }

@@ -68,6 +68,9 @@ public sealed record FederationConfig
     /// <summary>Seed for client sampling and DP noise.</summary>
     public int Seed { get; init; } = ConfigDefaults.Seed;
 
+    /// <summary>Secure aggregation (<c>secure_aggregation: {enabled: true}</c>); null when off, the default.</summary>
+    public SecureAggregationConfig? SecureAggregation { get; init; }
+
     /// <summary>Number of clients sampled in a round with <paramref name="available"/> clients (Flower's rule).</summary>
     public int ClientsToSample(int available) => Math.Max((int)(available * FractionFit), MinFitClients);
 }

@@ -29,6 +29,12 @@ public sealed record TrainingRecipe
     /// <summary><c>train.padding_side</c>: which side a batch's shorter examples are padded on.</summary>
     public PaddingSide PaddingSide { get; init; } = ConfigDefaults.Padding;
 
+    /// <summary>
+    /// <c>train.wire_precision</c>: how adapters travel, both directions: the agent uploads its update and the
+    /// orchestrator writes the global adapter in fp32, fp16 or int8 (absmax blocks of 64, stochastic rounding).
+    /// </summary>
+    public Compression.WirePrecision WirePrecision { get; init; } = Compression.WirePrecision.Fp32;
+
     /// <summary><c>per_device_train_batch_size</c>: examples per micro-batch.</summary>
     public int BatchSize { get; init; } = ConfigDefaults.PerDeviceTrainBatchSize;
 

@@ -11,4 +11,11 @@ public enum HospitalPartitioning
 
     /// <summary>Each topic's records spread over hospitals by proportions drawn from Dirichlet(alpha): smaller alpha, more skew.</summary>
     DirichletByTopic,
+
+    /// <summary>
+    /// Each hospital holds whole specialties (<see cref="MedicalSpecialtyClassifier"/>): with three hospitals, one
+    /// oncology centre, one cardiovascular centre, one infectious-disease clinic; with more, a specialty's topics are
+    /// dealt among the hospitals that hold it. General-medicine topics in the pool go, whole, to the smallest hospital.
+    /// </summary>
+    BySpecialty,
 }

@@ -28,12 +28,33 @@ public static class MedicalDataSplitter
             }
         }
 
+        var specialties = MedicalSpecialtyClassifier.ClassifyAll(unique);
         var random = new Random(options.Seed);
         Shuffle(unique, random);
 
-        var publicCount = (int)Math.Round(unique.Count * options.PublicFraction);
-        var evaluationCount = (int)Math.Round(unique.Count * options.EvaluationFraction);
-        var pool = unique.Skip(publicCount + evaluationCount).ToList();
+        var publicPart = options.PublicPart;
+        int generalCount = unique.Count(r => specialties[r] == MedicalSpecialty.General);
+        if (publicPart == PublicPartSelection.GeneralMedicine && (generalCount == 0 || generalCount == unique.Count))
+        {
+            publicPart = PublicPartSelection.Random;
+        }
+
+        List<AlpacaRecord> publicRecords, rest;
+        if (publicPart == PublicPartSelection.GeneralMedicine)
+        {
+            publicRecords = unique.Where(r => specialties[r] == MedicalSpecialty.General).ToList();
+            rest = unique.Where(r => specialties[r] != MedicalSpecialty.General).ToList();
+        }
+        else
+        {
+            var publicCount = (int)Math.Round(unique.Count * options.PublicFraction);
+            publicRecords = unique.Take(publicCount).ToList();
+            rest = unique.Skip(publicCount).ToList();
+        }
+
+        var evaluationCount = Math.Min(rest.Count, (int)Math.Round(unique.Count * options.EvaluationFraction));
+        var evaluation = rest.Take(evaluationCount).ToList();
+        var pool = rest.Skip(evaluationCount).ToList();
         if (pool.Count < options.HospitalCount)
         {
             throw new ArgumentException(
@@ -41,11 +62,13 @@ public static class MedicalDataSplitter
                 "use more records, fewer hospitals or smaller public/evaluation fractions.");
         }
 
+        var held = new List<MedicalSpecialty>[options.HospitalCount];
         var assignment = options.Partitioning switch
         {
             HospitalPartitioning.Iid => DealIid(pool, options.HospitalCount),
             HospitalPartitioning.ByTopic => DealByTopic(pool, options.HospitalCount, random),
             HospitalPartitioning.DirichletByTopic => DealDirichlet(pool, options.HospitalCount, options.DirichletAlpha, random),
+            HospitalPartitioning.BySpecialty => DealBySpecialty(pool, options.HospitalCount, specialties, random, held),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Partitioning, "Unknown partitioning."),
         };
 
@@ -63,15 +86,50 @@ public static class MedicalDataSplitter
             Shuffle(own, new Random(unchecked(options.Seed * 31 + h + 1)));
             var heldOut = own.Count < 2 ? 0 : Math.Max(options.HospitalHeldOutFraction > 0 ? 1 : 0,
                 (int)Math.Round(own.Count * options.HospitalHeldOutFraction));
-            hospitals.Add(new HospitalShard(h, $"hospital-{h + 1}", own.Skip(heldOut).ToList(), own.Take(heldOut).ToList()));
+            hospitals.Add(new HospitalShard(h, $"hospital-{h + 1}", own.Skip(heldOut).ToList(), own.Take(heldOut).ToList())
+            {
+                Specialties = held[h] ?? [],
+            });
         }
 
-        return new MedicalDataSplit(
-            unique.Take(publicCount).ToList(),
-            unique.Skip(publicCount).Take(evaluationCount).ToList(),
-            hospitals,
-            duplicates,
-            options);
+        return new MedicalDataSplit(publicRecords, evaluation, hospitals, duplicates, options)
+        {
+            EvaluationSpecialties = evaluation.Select(r => specialties[r]).ToList(),
+            PublicPartUsed = publicPart,
+        };
+    }
+
+    /// <summary>
+    /// Specialty s goes to hospital s mod H when there are at most as many hospitals as specialties; with more, hospital
+    /// h holds specialty h mod K and a specialty's topics are dealt (largest first) to the smallest of its hospitals.
+    /// General-medicine topics in the pool go whole to the smallest hospital.
+    /// </summary>
+    private static List<AlpacaRecord>[] DealBySpecialty(List<AlpacaRecord> pool, int hospitals, Dictionary<AlpacaRecord, MedicalSpecialty> specialties,
+        Random random, List<MedicalSpecialty>[] held)
+    {
+        var buckets = NewBuckets(hospitals);
+        var list = MedicalSpecialtyClassifier.Specialties;
+        for (int h = 0; h < hospitals; h++) held[h] = [];
+        var holders = new Dictionary<MedicalSpecialty, int[]>();
+        for (int s = 0; s < list.Count; s++)
+        {
+            holders[list[s]] = hospitals > list.Count
+                ? Enumerable.Range(0, hospitals).Where(h => h % list.Count == s).ToArray()
+                : [s % hospitals];
+            foreach (var h in holders[list[s]]) held[h].Add(list[s]);
+        }
+        holders[MedicalSpecialty.General] = Enumerable.Range(0, hospitals).ToArray();
+
+        foreach (var specialty in list.Append(MedicalSpecialty.General))
+        {
+            var records = pool.Where(r => specialties[r] == specialty).ToList();
+            foreach (var group in TopicGroups(records, random))
+            {
+                var smallest = holders[specialty].MinBy(h => buckets[h].Count);
+                buckets[smallest].AddRange(group);
+            }
+        }
+        return buckets;
     }
 
     private static List<AlpacaRecord>[] NewBuckets(int count) =>

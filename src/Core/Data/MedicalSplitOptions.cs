@@ -1,5 +1,19 @@
 namespace FedTune.Core.Data;
 
+/// <summary>How the public part (the embedded base model's pretraining data) is drawn.</summary>
+public enum PublicPartSelection
+{
+    /// <summary><see cref="MedicalSplitOptions.PublicFraction"/> of the records, at random: the base model has seen every topic.</summary>
+    Random,
+
+    /// <summary>
+    /// Every record whose topic is <see cref="MedicalSpecialty.General"/>: the base model never sees a specialty topic,
+    /// so the hospitals' data is a domain shift for it. Falls back to <see cref="Random"/> when the data has no general
+    /// or no specialty topics (the split says which it used).
+    /// </summary>
+    GeneralMedicine,
+}
+
 /// <summary>
 /// How <see cref="MedicalDataSplitter"/> divides records. Fractions are of the de-duplicated records: first a PUBLIC
 /// split (to pretrain the embedded base model) and a global EVALUATION split are drawn at random; the rest is
@@ -17,6 +31,9 @@ public sealed record MedicalSplitOptions
     public double HospitalHeldOutFraction { get; init; } = 0.1;
 
     public HospitalPartitioning Partitioning { get; init; } = HospitalPartitioning.Iid;
+
+    /// <summary>How the public part is chosen: a random <see cref="PublicFraction"/>, or every general-medicine topic.</summary>
+    public PublicPartSelection PublicPart { get; init; } = PublicPartSelection.Random;
 
     /// <summary>Concentration for <see cref="HospitalPartitioning.DirichletByTopic"/>; 0.5 is strongly skewed, 100 is near IID.</summary>
     public double DirichletAlpha { get; init; } = 0.5;

@@ -132,6 +132,17 @@ public static partial class BlobLayout
     public static BlobRef FailedTaskMarker(string runId, int round, string hospitalId, int attempt = 0) =>
         new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round, attempt) + "failed.json");
 
+    /// <summary>
+    /// A secure-aggregation message of one hospital's round (<see cref="SecAggFiles"/>): keys, shares and reveal written by
+    /// the agent; roster, inbox and reveal request written by the orchestrator. All in the hospital's own round folder.
+    /// </summary>
+    public static BlobRef SecAggMessage(string runId, int round, string hospitalId, int attempt, string fileName) =>
+        new(HospitalContainer(hospitalId), HospitalRoundFolder(runId, round, attempt) + "secagg/" + fileName);
+
+    /// <summary>The orchestrator's own copy of a round's secure-aggregation roster (hospitals cannot write the global container).</summary>
+    public static BlobRef SecAggRosterRecord(string runId, int round, int attempt) =>
+        new(GlobalContainer, $"runs/{ValidateRunId(runId)}/secagg/{RoundSegment(round)}-attempt-{attempt.ToString(CultureInfo.InvariantCulture)}/roster.json");
+
     /// <summary>Prefix under which an agent lists its container for round tasks (blobs ending in <see cref="TaskFileName"/>).</summary>
     public const string RunsPrefix = "runs/";
 

@@ -18,6 +18,13 @@ namespace FedTune.Core.Protocol;
 [JsonSerializable(typeof(CheckpointRecord))]
 [JsonSerializable(typeof(GlobalEvaluationRecord))]
 [JsonSerializable(typeof(ContentRef))]
+[JsonSerializable(typeof(SecureAggregation.SecAggPublicKeys))]
+[JsonSerializable(typeof(SecAggRoster))]
+[JsonSerializable(typeof(SecAggShareBundle))]
+[JsonSerializable(typeof(SecAggInbox))]
+[JsonSerializable(typeof(SecAggRevealRequest))]
+[JsonSerializable(typeof(SecureAggregation.SecAggReveal))]
+[JsonSerializable(typeof(SecureAggregation.SecAggClientState))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext;
 
 /// <summary>Serialize/parse protocol records; parse errors name the blob and the problem.</summary>

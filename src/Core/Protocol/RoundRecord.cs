@@ -38,7 +38,13 @@ public sealed record RoundRecord
     public string? Weighting { get; init; }
     /// <summary>How the round's hospitals were drawn (fixed-size sample, or Poisson as the DP accountant assumes).</summary>
     public string? Sampling { get; init; }
+    /// <summary>Set when the round was securely aggregated: the orchestrator read only the masked uploads' sum.</summary>
+    public SecureAggregationFacts? SecureAggregation { get; init; }
 }
+
+/// <summary>How a securely aggregated round went: threshold, who published keys, who shared, whose upload was summed, who dropped after sharing.</summary>
+public sealed record SecureAggregationFacts(int Threshold, int Neighbours, IReadOnlyList<string> Roster, IReadOnlyList<string> Sharers,
+    IReadOnlyList<string> Survivors, IReadOnlyList<string> Dropped);
 
 /// <param name="Weight">The hospital's share of the round: its bounded weight over the sum (1 / divisor under DP).</param>
 public sealed record RoundParticipant(string HospitalId, long ExampleCount, double Weight, UpdateMetrics Metrics, long AdapterBytes, string AdapterSha256)

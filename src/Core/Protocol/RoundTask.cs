@@ -38,4 +38,6 @@ public sealed record RoundTask
     public required string UpdateFolder { get; init; }
     public required string ManifestBlob { get; init; }
     public required string FailedMarkerBlob { get; init; }
+    /// <summary>Secure aggregation for this round (null: off, the agent uploads its adapter in clear).</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
 }

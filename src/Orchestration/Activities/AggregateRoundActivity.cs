@@ -100,7 +100,9 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             double? globalDeltaNorm = null;
             if (result.QuorumMet && participants.Count >= request.MinFitClients)
             {
-                newGlobal = await store.UploadContentAddressedAsync(AdapterWireFormat.ToBytes(result.Global),
+                var globalBytes = Core.Compression.CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision,
+                    Core.Randomness.SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
+                newGlobal = await store.UploadContentAddressedAsync(globalBytes,
                     sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
                 if (result.State.M != null || result.State.V != null)
                 {
@@ -251,7 +253,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         return null;
     }
 
-    private static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
+    internal static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {
         Produced = record.GlobalAdapter != null,
         GlobalAdapter = record.GlobalAdapter,

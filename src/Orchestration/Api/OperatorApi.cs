@@ -3,6 +3,7 @@ using System.Text;
 using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using FedTune.Orchestration.Activities;
+using FedTune.Orchestration.Events;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
 using FedTune.Orchestration.Status;
@@ -216,20 +217,23 @@ public sealed class OperatorApi(DurableTaskClient client, BlobStore store, Func<
         return string.IsNullOrEmpty(text) || (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value) && value >= -1);
     }
 
-    /// <summary>Makes the hospital's round check its upload now (optional; the monitor finds uploads by itself).</summary>
+    /// <summary>
+    /// Makes the run check the hospital's upload of the round now (the same notice the Event Grid trigger and the local
+    /// upload watcher raise; optional, since those find uploads by themselves).
+    /// </summary>
     public async Task<OperatorResponse> NotifyUploadArrivedAsync(string runId, int round, string hospitalId, CancellationToken cancellationToken = default)
     {
         if (!BlobLayout.IsValidHospitalId(hospitalId)) return OperatorResponse.Problem(400, "invalid_hospital", $"'{hospitalId}' is not a hospital id.");
         var view = await FindRunAsync(runId, cancellationToken).ConfigureAwait(false);
         if (view == null) return NotFound(runId);
-        int attempt = view.Status?.Round == round ? view.Status.Attempt : 0;
-        var instance = TaskNames.HospitalRoundInstanceId(runId, round, attempt, BlobLayout.NormalizeHospitalId(hospitalId));
-        if (await client.GetInstanceAsync(instance, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not { IsRunning: true })
+        if (view.RuntimeStatus != "running" || view.Status?.Round != round || view.Status.Phase != FederationPhases.Training)
         {
             return OperatorResponse.Problem(409, "round_not_waiting", $"Hospital {hospitalId} has no round {round} waiting for an upload in run {runId}.");
         }
-        await client.RaiseEventAsync(instance, TaskNames.UploadArrivedEvent, hospitalId, cancellationToken).ConfigureAwait(false);
-        return OperatorResponse.Json(202, new { run_id = runId, round, hospital_id = hospitalId, notified = true });
+        var hospital = BlobLayout.NormalizeHospitalId(hospitalId);
+        await new UploadEventRouter(client).NotifyAsync([new UploadLocation(runId, round, view.Status.Attempt, hospital)], cancellationToken)
+            .ConfigureAwait(false);
+        return OperatorResponse.Json(202, new { run_id = runId, round, hospital_id = hospital, notified = true });
     }
 
     private static RunView ToView(OrchestrationMetadata metadata)

@@ -125,19 +125,24 @@
     const message = $("message");
     message.hidden = !status.message;
     message.textContent = status.message || "";
-    renderHospitals(view.round_in_progress);
+    renderHospitals(view.round_in_progress, status.counts);
     renderRecipe(view.recipe);
     renderRounds();
     renderCharts();
   }
 
-  function renderHospitals(progress) {
+  function renderHospitals(progress, counts) {
     const tbody = $("hospitals").tBodies[0];
     const last = run.rounds[run.rounds.length - 1];
     let rows, title;
     if (progress) {
       title = "Round " + progress.round + " in progress (" + progress.phase + ")";
       rows = progress.hospitals;
+      // Rounds with more hospitals than the status lists show counts only.
+      if (rows.length === 0 && counts) {
+        title += ": " + counts.selected + " sampled, " + counts.pending + " pending, " + counts.uploaded + " uploaded, " +
+          counts.failed + " rejected, " + counts.stragglers + " stragglers";
+      }
     } else if (last) {
       title = "Round " + last.round + " (finished)";
       rows = last.hospitals;

@@ -32,8 +32,27 @@ public sealed record RoundSummary(
 /// <summary>The federation's output when it completes.</summary>
 public sealed record FederationResult(string RunId, int RoundsCompleted, ContentRef? GlobalAdapter, double? Epsilon, IReadOnlyList<RoundSummary> History);
 
-/// <summary>Input of one hospital's round (sub-orchestration).</summary>
-public sealed record HospitalRoundInput(RoundTask Task, MonitorSettings Monitor);
+/// <summary>
+/// One chunk of a round's task writes: the plan (without its hospital list, which the chunk names) and where the round
+/// stands; the activity builds each <see cref="RoundTask"/> with <see cref="RoundTaskFactory"/>, so the history holds
+/// a few hundred ids per chunk instead of every task.
+/// </summary>
+public sealed record RoundTaskBatch(FederationPlan Plan, int Round, int Attempt, ContentRef GlobalAdapter, DateTimeOffset IssuedUtc,
+    IReadOnlyList<string> Hospitals)
+{
+    /// <summary>The round's secure-aggregation settings, the same in every task (null: plain aggregation).</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
+}
+
+/// <summary>One chunk of upload checks: the hospitals of a round whose manifest or failed-task marker to look for.</summary>
+public sealed record UploadCheckBatch(string RunId, int Round, int Attempt, IReadOnlyList<string> Hospitals);
+
+/// <summary>
+/// The <see cref="TaskNames.UploadArrivedEvent"/> payload: these hospitals wrote a manifest or a failed-task marker for
+/// this round and attempt (raised by the Event Grid trigger in Azure, by the local host's upload watcher, or by the
+/// operator route). A hint only: the orchestrator checks the blobs itself.
+/// </summary>
+public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals);
 
 [JsonConverter(typeof(JsonStringEnumConverter<HospitalRoundState>))]
 public enum HospitalRoundState
@@ -54,12 +73,12 @@ public sealed record HospitalRoundOutcome
     public long ExampleCount { get; init; }
     public string? ReasonCode { get; init; }
     public string? Message { get; init; }
-    public int Checks { get; init; }
 }
 
 /// <summary>What a check of a hospital's upload location found.</summary>
 public sealed record UploadCheckResult
 {
+    public required string HospitalId { get; init; }
     public required HospitalRoundState State { get; init; }
     public string? ManifestBlob { get; init; }
     public ContentRef? Adapter { get; init; }
@@ -98,6 +117,12 @@ public sealed record AggregateRequest
     public string? PrivacyLedger { get; init; }
     /// <summary>Set when the round was drawn by Poisson sampling with this rate (DP with fraction_fit below 1).</summary>
     public double? PoissonRate { get; init; }
+    /// <summary>The precision the new global adapter is written in (the download direction of the wire).</summary>
+    public Core.Compression.WirePrecision WirePrecision { get; init; } = Core.Compression.WirePrecision.Fp32;
+    /// <summary>The round's secure aggregation (null: off); with it the uploads are masked and only their sum is read.</summary>
+    public SecureAggregationTask? SecureAggregation { get; init; }
+    /// <summary>With secure aggregation: the hospitals whose encrypted shares were routed (they mask with each other).</summary>
+    public IReadOnlyList<string>? SecAggSharers { get; init; }
 }
 
 /// <summary>Result of the aggregation: whether a new global adapter was produced, and the round record's place.</summary>

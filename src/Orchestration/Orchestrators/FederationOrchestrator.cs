@@ -6,8 +6,9 @@ using Microsoft.DurableTask;
 namespace FedTune.Orchestration.Orchestrators;
 
 /// <summary>
-/// The federation: for each round, sample hospitals (deterministic from seed, round and attempt), fan out one
-/// <see cref="HospitalRoundOrchestrator"/> per hospital, fan in, check the quorum, aggregate, checkpoint, then
+/// The federation: for each round, sample hospitals (deterministic from seed, round and attempt), write their tasks and
+/// wait for their uploads (<see cref="RoundFanOut"/>: chunked activities, upload events, a slow safety-net timer),
+/// check the quorum, aggregate, checkpoint, then
 /// ContinueAsNew every <see cref="FederationPlan.RoundsPerExecution"/> rounds so the history stays small.
 /// Deterministic: no I/O, clock or randomness except through the context and the seeded sampler.
 /// </summary>
@@ -80,27 +81,15 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         var tracker = new RoundTracker(selected);
-        var pending = new Dictionary<Task<HospitalRoundOutcome>, string>();
-        foreach (var hospital in selected)
-        {
-            var task = RoundTaskFactory.Create(plan, state.Round, state.Attempt, hospital, state.GlobalAdapter!, roundStarted);
-            var call = context.CallSubOrchestratorAsync<HospitalRoundOutcome>(TaskNames.HospitalRoundOrchestrator,
-                new HospitalRoundInput(task, plan.Monitor),
-                new SubOrchestrationOptions { InstanceId = TaskNames.HospitalRoundInstanceId(plan.RunId, state.Round, state.Attempt, hospital) });
-            pending.Add(call, hospital);
-        }
+        var secure = SecureAggregationPlanner.TaskFor(plan, state.Round, state.Attempt, selected.Count, roundStarted);
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
-
-        var outcomes = new List<HospitalRoundOutcome>(selected.Count);
-        while (pending.Count > 0)
+        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter!, secure, roundStarted, selected).ConfigureAwait(true);
+        var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
+        var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline, batch =>
         {
-            var done = await Task.WhenAny(pending.Keys).ConfigureAwait(true);
-            pending.Remove(done);
-            var outcome = await done.ConfigureAwait(true);
-            outcomes.Add(outcome);
-            tracker.Record(outcome);
+            foreach (var outcome in batch) tracker.Record(outcome);
             context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
-        }
+        }).ConfigureAwait(true);
         outcomes.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
 
         var quorum = QuorumRules.Evaluate(outcomes, plan.MinFitClients);
@@ -110,7 +99,13 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
 
         context.SetCustomStatus(StatusFor(state, FederationPhases.Aggregating, tracker));
-        var aggregated = await context.CallActivityAsync<AggregateResult>(TaskNames.AggregateRound, new AggregateRequest
+        if (secure != null)
+        {
+            var uploaded = outcomes.Where(o => o.State == HospitalRoundState.Uploaded).Select(o => o.HospitalId).ToArray();
+            await SecureAggregationRelay.RequestRevealAsync(context, plan, state.Round, state.Attempt, uploaded, secure).ConfigureAwait(true);
+        }
+
+        var aggregated = await context.CallActivityAsync<AggregateResult>(secure == null ? TaskNames.AggregateRound : TaskNames.AggregateSecureRound, new AggregateRequest
         {
             RunId = plan.RunId,
             Round = state.Round,
@@ -130,6 +125,9 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
             PoissonRate = poisson ? plan.FractionFit : null,
+            WirePrecision = plan.Recipe.WirePrecision,
+            SecureAggregation = secure,
+            SecAggSharers = sharers,
         }, ActivityRetry.Options).ConfigureAwait(true);
         if (!aggregated.Produced)
         {

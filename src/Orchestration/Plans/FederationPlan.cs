@@ -32,11 +32,16 @@ public sealed record FederationPlan
     /// <summary>How every hospital trains, in every round (base model included); each task carries it unchanged.</summary>
     public required TrainingRecipe Recipe { get; init; }
     public required AggregationSettings Aggregation { get; init; }
+    /// <summary>Secure aggregation settings; null when off (the default).</summary>
+    public Core.Configuration.SecureAggregationConfig? SecureAggregation { get; init; }
     /// <summary>Keep the global adapter as a checkpoint every this many rounds (0: never).</summary>
     public int SaveEveryRound { get; init; }
     /// <summary>Keep at most this many checkpoints, deleting the oldest (0: keep all).</summary>
     public int SaveTotalLimit { get; init; }
     public MonitorSettings Monitor { get; init; } = new();
+    /// <summary>Hospitals per task-write and upload-check activity (chunks run in parallel; see docs/orchestrator.md).</summary>
+    public int BatchSize { get; init; } = DefaultBatchSize;
+    public const int DefaultBatchSize = 250;
     /// <summary>Rounds per orchestration execution before ContinueAsNew trims the history.</summary>
     public int RoundsPerExecution { get; init; } = 1;
     /// <summary>Start from a checkpoint of an earlier run instead of a fresh LoRA.</summary>
@@ -55,11 +60,14 @@ public enum QuorumFailurePolicy
     Retry,
 }
 
-/// <summary>How a hospital's round is watched: check, then wait (timer or UploadArrived event), backing off.</summary>
+/// <summary>
+/// The round's safety-net poll: uploads are found through UploadArrived notices; this timer checks every hospital still
+/// pending after <see cref="FirstPoll"/>, then backing off to <see cref="MaxPoll"/>, in case a notice was lost.
+/// </summary>
 public sealed record MonitorSettings
 {
-    public TimeSpan FirstPoll { get; init; } = TimeSpan.FromSeconds(5);
-    public TimeSpan MaxPoll { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan FirstPoll { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan MaxPoll { get; init; } = TimeSpan.FromMinutes(5);
     public double BackoffFactor { get; init; } = 2.0;
 }
 

@@ -71,6 +71,7 @@ public static class FederationPlanBuilder
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
                     : null,
             },
+            SecureAggregation = federation.SecureAggregation,
             SaveEveryRound = config.SaveEveryRound,
             SaveTotalLimit = config.Recipe.SaveTotalLimit ?? 0,
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
@@ -110,11 +111,14 @@ public static class FederationPlanBuilder
         }
     }
 
-    /// <summary>Polling that fits the deadline: first check after 1/60 of it (1 s to 15 s), backing off to 1/10 (at most 2 min).</summary>
+    /// <summary>
+    /// The safety-net poll for a deadline (uploads arrive as events; this only catches a lost one): first full check
+    /// after 1/10 of it (10 s to 2 min), backing off to 1/4 (30 s to 10 min).
+    /// </summary>
     public static MonitorSettings MonitorFor(TimeSpan deadline) => new()
     {
-        FirstPoll = Clamp(deadline / 60, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(15)),
-        MaxPoll = Clamp(deadline / 10, TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(2)),
+        FirstPoll = Clamp(deadline / 10, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(2)),
+        MaxPoll = Clamp(deadline / 4, TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(10)),
         BackoffFactor = 2,
     };
 

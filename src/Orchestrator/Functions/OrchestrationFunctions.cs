@@ -18,17 +18,13 @@ public sealed class OrchestrationFunctions(BlobStore store)
     public static Task<FederationResult?> Federation([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new FederationOrchestrator().RunAsync(context, Input<FederationState>(context));
 
-    [Function(TaskNames.HospitalRoundOrchestrator)]
-    public static Task<HospitalRoundOutcome> HospitalRound([OrchestrationTrigger] TaskOrchestrationContext context) =>
-        new HospitalRoundOrchestrator().RunAsync(context, Input<HospitalRoundInput>(context));
+    [Function(TaskNames.WriteRoundTasks)]
+    public Task<int> WriteRoundTasks([ActivityTrigger] RoundTaskBatch input, FunctionContext context) =>
+        new WriteRoundTasksActivity(store).ExecuteAsync(input, context.CancellationToken);
 
-    [Function(TaskNames.WriteRoundTask)]
-    public Task<bool> WriteRoundTask([ActivityTrigger] RoundTask input, FunctionContext context) =>
-        new WriteRoundTaskActivity(store).ExecuteAsync(input, context.CancellationToken);
-
-    [Function(TaskNames.CheckUpload)]
-    public Task<UploadCheckResult> CheckUpload([ActivityTrigger] UploadCheckRequest input, FunctionContext context) =>
-        new CheckUploadActivity(store).ExecuteAsync(input, context.CancellationToken);
+    [Function(TaskNames.CheckUploads)]
+    public Task<IReadOnlyList<UploadCheckResult>> CheckUploads([ActivityTrigger] UploadCheckBatch input, FunctionContext context) =>
+        new CheckUploadsActivity(store).ExecuteAsync(input, context.CancellationToken);
 
     [Function(TaskNames.AggregateRound)]
     public Task<AggregateResult> AggregateRound([ActivityTrigger] AggregateRequest input, FunctionContext context) =>
@@ -45,6 +41,26 @@ public sealed class OrchestrationFunctions(BlobStore store)
     [Function(TaskNames.ImportCheckpoint)]
     public Task<ImportedCheckpoint> ImportCheckpoint([ActivityTrigger] ImportCheckpointRequest input, FunctionContext context) =>
         new ImportCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.CheckSecAggMessages)]
+    public Task<SecAggMessageStatus> CheckSecAggMessages([ActivityTrigger] SecAggMessageCheck input, FunctionContext context) =>
+        new CheckSecAggMessagesActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.WriteSecAggRoster)]
+    public Task<IReadOnlyList<string>> WriteSecAggRoster([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new WriteSecAggRosterActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.RouteSecAggShares)]
+    public Task<IReadOnlyList<string>> RouteSecAggShares([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new RouteSecAggSharesActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.WriteSecAggRevealRequests)]
+    public Task<bool> WriteSecAggRevealRequests([ActivityTrigger] SecAggRelayRequest input, FunctionContext context) =>
+        new WriteSecAggRevealRequestsActivity(store).ExecuteAsync(input, context.CancellationToken);
+
+    [Function(TaskNames.AggregateSecureRound)]
+    public Task<AggregateResult> AggregateSecureRound([ActivityTrigger] AggregateRequest input, FunctionContext context) =>
+        new AggregateSecureRoundActivity(store).ExecuteAsync(input, context.CancellationToken);
 
     private static T Input<T>(TaskOrchestrationContext context) where T : class =>
         context.GetInput<T>() ?? throw new InvalidOperationException($"{context.Name} was started without its {typeof(T).Name} input.");

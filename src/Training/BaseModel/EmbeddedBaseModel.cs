@@ -73,7 +73,9 @@ public static class EmbeddedBaseModel
         }.Validate();
 
         torch.random.manual_seed(options.Seed);
-        using var model = new GptNeoXForCausalLM(config, torch.cuda.is_available() ? CUDA : CPU);
+        // Always on the CPU, also where a GPU is present: a GPU's kernels round differently, and the default model must be
+        // the same on every machine for a seed.
+        using var model = new GptNeoXForCausalLM(config, CPU);
         model.InitializeRandom(options.Seed);
         model.SetBaseTrainable(true);
         model.SetTraining(true);

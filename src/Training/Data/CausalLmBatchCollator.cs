@@ -4,7 +4,11 @@ using static TorchSharp.torch;
 
 namespace FedTune.Training.Data;
 
-/// <summary>Pads examples to the longest in the batch on the chosen side and moves them to the device.</summary>
+/// <summary>
+/// Pads examples to the longest in the batch on the chosen side and moves them to the device. An example's first token
+/// is never scored (nothing precedes it; with left padding the position before it is a pad), so its label is always
+/// ignored: a padded batch scores exactly the tokens each example scores alone.
+/// </summary>
 public sealed class CausalLmBatchCollator(int padTokenId, PaddingSide paddingSide = PaddingSide.Left)
 {
     public PaddingSide PaddingSide { get; } = paddingSide;
@@ -44,7 +48,7 @@ public sealed class CausalLmBatchCollator(int padTokenId, PaddingSide paddingSid
             {
                 ids[offset + t] = example.InputIds[t];
                 mask[offset + t] = 1;
-                labels[offset + t] = example.Labels[t];
+                labels[offset + t] = t == 0 ? TokenizedExample.IgnoreIndex : example.Labels[t];
             }
 
             scored += example.ScoredTokenCount;

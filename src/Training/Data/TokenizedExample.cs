@@ -29,10 +29,12 @@ public sealed record TokenizedExample(int[] InputIds, int[] Labels)
         }
     }
 
-    /// <summary>An example scored on every token (pre-tokenized evaluation data, full-sequence loss).</summary>
+    /// <summary>An example scored on every token after the first (pre-tokenized evaluation data, full-sequence loss).</summary>
     public static TokenizedExample FullSequence(int[] inputIds)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
-        return new TokenizedExample(inputIds, (int[])inputIds.Clone());
+        var labels = (int[])inputIds.Clone();
+        if (labels.Length > 0) labels[0] = IgnoreIndex;
+        return new TokenizedExample(inputIds, labels);
     }
 }

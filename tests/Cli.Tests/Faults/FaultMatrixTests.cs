@@ -28,13 +28,14 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
             learning_rate: 0.01
             per_device_train_batch_size: 4
             max_steps: 3
+            save_steps: 1
         federation:
           rounds: 3
           min_fit_clients: 2
           min_available_clients: 2
         """;
 
-    private static readonly TimeSpan PhaseTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan PhaseTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan NoOrphanTimeout = TimeSpan.FromSeconds(30);
 
@@ -46,22 +47,35 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Every_fault_of_the_matrix_leaves_no_process_behind_and_the_resumed_run_ends_bit_identical_to_an_uninterrupted_one()
     {
-        var overrides = new SimulationOverrides { Hospitals = 2, EvalExamples = 4, RecordsPerHospital = 8, Seed = 7 };
+        var overrides = new SimulationOverrides { Hospitals = 2, EvalExamples = 4, RecordsPerHospital = 8, Seed = 7, NoCompare = true, NoAudit = true };
         var options = _simulation.Options(Config, overrides);
         var reference = await TinySimulation.RunAsync(options, output);
         Assert.True(reference.Outcome == RunOutcome.Completed, reference.FailureMessage);
 
         var run = Path.Combine(Path.GetDirectoryName(_simulation.RunDirectory)!, "faulted");
+        try
+        {
+            await RunMatrixAsync(options, run);
+        }
+        catch
+        {
+            // Kept for the post-mortem (agent logs, errors.log, Azurite's data): the temp folder is deleted on dispose.
+            var kept = Path.Combine(Path.GetTempPath(), "fedtune-fault-matrix-failed-" + Guid.NewGuid().ToString("N")[..8]);
+            CopyFolder(run, kept);
+            output.WriteLine("The faulted run's folder is kept in " + kept);
+            throw;
+        }
+    }
+
+    private async Task RunMatrixAsync(SimulationOptions options, string run)
+    {
         string[] args =
         [
             options.ConfigPath!, "--model", options.ModelPath!, "--data", options.DataPath!, "--out", run,
             "--hospitals", "2", "--eval-examples", "4", "--records-per-hospital", "8", "--seed", "7", "--round-deadline", "00:04:00",
+            "--no-compare", "--no-audit",
         ];
-        var pauseAt = (string point) => new Dictionary<string, string>
-        {
-            ["FEDTUNE_AGENT_FaultInjection__PauseAt"] = point,
-            ["FEDTUNE_AGENT_Training__SaveSteps"] = "1",
-        };
+        var pauseAt = (string point) => new Dictionary<string, string> { ["FEDTUNE_AGENT_FaultInjection__PauseAt"] = point };
 
         // 1. Training: both agents parked after their first checkpoint of round 1; hospital-1's agent is killed.
         await FailedAttemptAsync(args, run, pauseAt("Training"), "training", "agent (kill -9)", async sim =>
@@ -78,17 +92,17 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
             RunProcesses.Signal(RunProcesses.AgentSupervisor(run, "hospital-2").Pid, "KILL");
         }, expectInMessage: "hospital-2");
 
-        // 3. Aggregation: both hospitals of the round uploaded, the orchestrator (in the simulate process) aggregating: killed.
+        // 3. Task pickup: round 2's task picked up, agents parked while downloading the global adapter; the parent is killed.
+        await KilledParentAttemptAsync(args, run, pauseAt("Download"), "task pickup", async sim =>
+            await AgentLogAsync(run, "hospital-1", "paused at Download"));
+
+        // 4. Aggregation: both hospitals of the round uploaded, the orchestrator (in the simulate process) aggregating: killed.
         await KilledParentAttemptAsync(args, run, [], "aggregation", async sim =>
         {
             var first = await sim.WaitForLineAsync(l => l.Contains(": hospital-1 uploaded", StringComparison.Ordinal), PhaseTimeout);
             var round = first[..first.IndexOf(':', StringComparison.Ordinal)];
             await sim.WaitForLineAsync(l => l.StartsWith(round + ": hospital-2 uploaded", StringComparison.Ordinal), PhaseTimeout);
         });
-
-        // 4. Task pickup: round 2's task picked up, agents parked while downloading the global adapter; the parent is killed.
-        await KilledParentAttemptAsync(args, run, pauseAt("Download"), "task pickup", async sim =>
-            await AgentLogAsync(run, "hospital-1", "paused at Download"));
 
         // 5. Checkpoint: round 2's global adapter checkpointed, Azurite killed (simulate starts it again on the same data);
         // then storage taken away (Azurite frozen for 8 s) while round 3 trains. The run carries on and completes.
@@ -179,6 +193,18 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
             }
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{hospital}'s agent never logged '{text}'");
             await Task.Delay(200);
+        }
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        if (!Directory.Exists(from)) return;
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            try { File.Copy(file, file.Replace(from, to, StringComparison.Ordinal), overwrite: true); }
+            catch (IOException) { }
         }
     }
 

@@ -26,7 +26,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IDisposable
                 max_steps: 1
             federation:
               rounds: 1
-            """, new SimulationOverrides { Hospitals = 1, EvalExamples = 4, RecordsPerHospital = 4, StorageConnectionString = unreachable }) with
+            """, new SimulationOverrides { Hospitals = 1, EvalExamples = 4, RecordsPerHospital = 4, NoCompare = true, NoAudit = true, StorageConnectionString = unreachable }) with
         {
             StorageOutageLimit = TimeSpan.FromSeconds(3),
         };

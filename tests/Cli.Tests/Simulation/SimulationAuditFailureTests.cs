@@ -33,7 +33,7 @@ public sealed class SimulationAuditFailureTests(ITestOutputHelper output) : IDis
               rounds: 1
               min_fit_clients: 2
               min_available_clients: 2
-            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 12, Audit = true, AuditBootstrap = 20 });
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 12, NoCompare = true, Canaries = 0, AuditBootstrap = 20 });
         var runDir = _simulation.RunDirectory;
         var blocker = Path.Combine(runDir, SimulationAuditWiring.PrivacyFolderName);
 

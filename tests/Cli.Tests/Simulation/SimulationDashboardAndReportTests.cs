@@ -38,7 +38,7 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
               rounds: 3
               min_fit_clients: 2
               min_available_clients: 2
-            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16 });
+            """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, NoAudit = true });
         var runDir = _simulation.RunDirectory;
 
         // Watch the printed address in a browser while the federation runs.
@@ -80,6 +80,15 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
             Assert.True(new FileInfo(Path.Combine(rebuilt, plot)).Length > 10_000, plot + " is missing or trivially small");
         }
         Assert.Equal(MetricsRows(Path.Combine(runDir, ReportFolder.MetricsFile)), MetricsRows(Path.Combine(rebuilt, ReportFolder.MetricsFile)));
+
+        // A run id the storage does not know: a one-line error that names the fix, exit code 1.
+        var unknown = await Assert.ThrowsAsync<InvalidDataException>(() =>
+            StoredRunReport.ReadAsync(FedTune.Core.Protocol.BlobStore.FromConnectionString(azurite.ConnectionString), "never-ran", CancellationToken.None));
+        Assert.Contains("has no round records", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix:", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await new RootCommand { ReportCommand.Create() }
+            .Parse(["report", "--run-id", "never-ran", "--storage", azurite.ConnectionString, "--out", rebuilt + "-unknown"]).InvokeAsync());
+        Assert.False(Directory.Exists(rebuilt + "-unknown"));
     }
 
     private static string Section(string markdown, string from, string to)

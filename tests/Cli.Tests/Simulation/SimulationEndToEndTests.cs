@@ -61,6 +61,17 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
         Assert.True(report.FinalGlobalEval!.MeanNll < report.BaseEval!.MeanNll,
             $"federated held-out NLL {report.FinalGlobalEval.MeanNll} is not below the base model's {report.BaseEval.MeanNll}");
         Assert.Equal(["centralized", "local-only", "local-only"], report.Baselines.Select(b => b.Arm));
+
+        // Hospitals hold specialties; every arm's final model is scored per specialty, each local-only model on the other hospital's too.
+        Assert.Equal(["base model", "federated", "local-only hospital-1", "local-only hospital-2", "centralized"], report.ArmScores.Select(a => a.Label));
+        var localOne = report.ArmScores.Single(a => a.Label == "local-only hospital-1");
+        Assert.Contains(localOne.BySpecialty, s => s.HeldBy.SequenceEqual(["hospital-2"]));
+        Assert.Contains(localOne.BySpecialty, s => s.HeldBy.SequenceEqual(["hospital-1"]));
+        Assert.All(report.ArmScores, a => Assert.Equal(a.All.Tokens, a.BySpecialty.Sum(s => s.Eval.Tokens)));
+        Assert.Equal(report.ArmScores[0].All.MeanNll, report.BaseEval!.MeanNll, 4);
+        Assert.Equal(report.FinalGlobalEval!.MeanNll, report.ArmScores[1].All.MeanNll, 3);
+        Assert.Equal(3, report.Answers.Count);
+        Assert.All(report.Answers, q => Assert.Equal(["base model", "federated", "local-only hospital-1", "centralized"], q.Answers.Select(a => a.Label)));
         Assert.All(report.Baselines, b => Assert.Equal([1, 2], b.Points.Select(p => p.Round)));
 
         foreach (var file in new[] { ReportFolder.MetricsFile, ReportFolder.RoundsFile, ReportFolder.ReportFile })
@@ -92,10 +103,16 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
         Assert.Equal(3, inputs.NonMembersFiles.Count);
         Assert.NotNull(inputs.CanaryFile);
         var auditJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "privacy", PrivacyAuditResult.JsonFileName)))!;
-        Assert.Equal(7, auditJson["models"]!.AsArray().Count);
+        // The run's own audit covers each arm's final model (and the base model as a control); the standalone command adds every round's checkpoint.
+        Assert.Equal(["base", "federated", "centralized", "local-only hospital-1", "local-only hospital-2"],
+            auditJson["models"]!.AsArray().Select(m => (string)m!["label"]!));
         Assert.Equal(2, auditJson["models"]![1]!["canaries"]!.AsArray().Count);
         var markdown = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
+        Assert.Contains("## Why federate: every arm on the same held-out records", markdown, StringComparison.Ordinal);
+        Assert.Contains("### The same held-out questions, answered by each model", markdown, StringComparison.Ordinal);
         Assert.Contains("## Privacy audit", markdown, StringComparison.Ordinal);
+        Assert.Contains("What the audit found, per arm", markdown, StringComparison.Ordinal);
+        Assert.Contains("- **local-only hospital-2** (LocalOnly): ", markdown, StringComparison.Ordinal);
         Assert.Contains("(privacy/privacy-roc-loss.png)", markdown, StringComparison.Ordinal);
         Assert.True(new FileInfo(Path.Combine(runDir, "privacy", "privacy-roc-loss.png")).Length > 10_000);
 
@@ -104,7 +121,7 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
             .Parse(["privacy-audit", "--run", runDir, "--output", cliOutput, "--bootstrap", "50"]).InvokeAsync();
         Assert.Equal(0, exit);
         var cliJson = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(cliOutput, PrivacyAuditResult.JsonFileName)))!;
-        Assert.Equal(auditJson["models"]!.AsArray().Select(m => (string)m!["label"]!), cliJson["models"]!.AsArray().Select(m => (string)m!["label"]!));
+        Assert.Equal(["base", .. inputs.Models.Select(m => m.Label)], cliJson["models"]!.AsArray().Select(m => (string)m!["label"]!));
 
         // Clean shutdown: no agent, watcher or Azurite process of this run is left.
         await ChildProcessSupervisorTests.WaitForAsync(() => ProcessesMentioning(runDir).Count == 0, TimeSpan.FromSeconds(30));

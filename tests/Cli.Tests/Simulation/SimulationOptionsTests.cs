@@ -2,6 +2,7 @@ using System.CommandLine;
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
+using FedTune.Core.Data;
 using FedTune.TestSupport;
 using Xunit;
 
@@ -24,6 +25,20 @@ public sealed class SimulationOptionsTests : IDisposable
         Assert.Equal(SimulationDefaults.MaxSteps, o.MaxSteps);
         Assert.Equal(ResumeMode.Auto, o.Resume);
         Assert.Null(o.StorageConnectionString);
+    }
+
+    [Fact]
+    public void By_default_hospitals_hold_specialties_and_the_baselines_and_the_audit_run()
+    {
+        var o = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
+        Assert.Equal((HospitalPartitioning.BySpecialty, true, true), (o.Partitioning, o.Compare, o.Audit));
+        Assert.Equal((SimulationDefaults.Canaries, SimulationDefaults.CanaryCandidates), (o.Canaries, o.CanaryCandidates));
+
+        var quick = SimulationOptionsBinder.Bind(new SimulationOverrides { NoCompare = true, NoAudit = true, NonIid = true }, NoEnvironment);
+        Assert.Equal((HospitalPartitioning.ByTopic, false, false, 0), (quick.Partitioning, quick.Compare, quick.Audit, quick.Canaries));
+        Assert.Equal(HospitalPartitioning.Iid, SimulationOptionsBinder.Bind(new SimulationOverrides { Partitioning = HospitalPartitioning.Iid }, NoEnvironment).Partitioning);
+        Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { NonIid = true, Partitioning = HospitalPartitioning.Iid }, NoEnvironment));
+        Assert.NotEqual(RunFolder.Fingerprint(o, "d", "m"), RunFolder.Fingerprint(o with { Partitioning = HospitalPartitioning.Iid }, "d", "m"));
     }
 
     [Fact]
@@ -75,15 +90,43 @@ public sealed class SimulationOptionsTests : IDisposable
     [Fact]
     public void Audit_and_canary_options_bind_validate_and_change_the_fingerprint()
     {
-        var plain = SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment);
+        var plain = SimulationOptionsBinder.Bind(new SimulationOverrides { NoAudit = true }, NoEnvironment);
         Assert.Equal((false, 0), (plain.Audit, plain.Canaries));
         var audited = SimulationOptionsBinder.Bind(new SimulationOverrides { Audit = true, Canaries = 3, CanaryCandidates = 200, AuditBootstrap = 50 }, NoEnvironment);
         Assert.Equal((true, 3, 200, 50), (audited.Audit, audited.Canaries, audited.CanaryCandidates, audited.AuditBootstrap));
-        Assert.NotEqual(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(audited, "d", "m"));
-        Assert.Equal(RunFolder.Fingerprint(plain, "d", "m"), RunFolder.Fingerprint(plain with { Audit = true }, "d", "m"));
+        var data = _temp.WriteFile("d.json", "[]");
+        var model = _temp.WriteFile("m.bin", "weights");
+        Assert.NotEqual(RunFolder.Fingerprint(plain, data, model), RunFolder.Fingerprint(audited, data, model));
+        Assert.Equal(RunFolder.Fingerprint(plain, data, model), RunFolder.Fingerprint(plain with { Audit = true }, data, model));
         var e = Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { Canaries = -1 }, NoEnvironment));
         Assert.Contains("--canaries is -1", e.Message, StringComparison.Ordinal);
         Assert.Empty(SimulateCommand.Create().Parse(["--audit", "--canaries", "2", "--canary-candidates", "100", "--audit-bootstrap", "200"]).Errors);
+    }
+
+    [Fact]
+    public void The_resume_fingerprint_follows_the_configs_content_the_data_and_the_base_model_not_the_config_path()
+    {
+        var config = _temp.WriteFile("run.yaml", SeedConfigYaml.Nested);
+        var data = _temp.WriteFile("data.json", "[{\"instruction\": \"q\", \"input\": \"\", \"output\": \"a\"}]");
+        var model = Directory.CreateDirectory(_temp.File("model")).FullName;
+        File.WriteAllText(Path.Combine(model, "config.json"), "{}");
+        File.WriteAllText(Path.Combine(model, "model.safetensors"), "weights");
+        var options = SimulationOptionsBinder.Bind(new SimulationOverrides { ConfigPath = config }, NoEnvironment);
+        var first = RunFolder.Fingerprint(options, data, model);
+
+        var copy = _temp.WriteFile("copy.yaml", SeedConfigYaml.Nested);
+        Assert.Equal(first, RunFolder.Fingerprint(options with { ConfigPath = copy }, data, model));
+
+        File.WriteAllText(config, SeedConfigYaml.Nested.Replace("peft_lora_alpha: 64", "peft_lora_alpha: 32", StringComparison.Ordinal));
+        var edited = RunFolder.Fingerprint(options, data, model);
+        Assert.NotEqual(first, edited);
+
+        File.AppendAllText(data, " ");
+        var newData = RunFolder.Fingerprint(options, data, model);
+        Assert.NotEqual(edited, newData);
+
+        File.WriteAllText(Path.Combine(model, "model.safetensors"), "other weights");
+        Assert.NotEqual(newData, RunFolder.Fingerprint(options, data, model));
     }
 
     [Fact]

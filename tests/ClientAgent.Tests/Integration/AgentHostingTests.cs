@@ -57,4 +57,31 @@ public sealed class AgentHostingTests(AzuriteFixture azurite)
         Assert.Contains("HospitalId 'From CommandLine'", output, StringComparison.Ordinal);
         Assert.Contains("Storage:Mode is ManagedIdentity", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_agent_whose_supervisor_is_gone_stops_by_itself_instead_of_running_orphaned()
+    {
+        using var bed = new AgentTestBed(azurite);
+        // The supervisor it was told about is not its parent: exactly what an agent sees after its watcher was killed.
+        using var agent = AgentProcess.Start(AgentTestBed.CommandLine(bed.Options()),
+            new Dictionary<string, string> { [FedTune.ClientAgent.Hosting.SupervisorWatch.PidVariable] = "1" });
+
+        Assert.Equal(0, await agent.WaitForExitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("The agent's supervisor (pid 1) is gone; stopping", agent.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task While_storage_is_down_the_agent_says_so_in_one_line_per_poll_without_a_stack_trace()
+    {
+        using var bed = new AgentTestBed(azurite);
+        var options = bed.Options();
+        options.Storage.ConnectionString = FedTune.Core.Storage.AzuriteProcess.ConnectionStringFor(
+            FedTune.Core.Storage.AzuriteProcess.FreeTcpPort(), FedTune.Core.Storage.AzuriteProcess.FreeTcpPort(), FedTune.Core.Storage.AzuriteProcess.FreeTcpPort());
+        using var agent = AgentProcess.Start(AgentTestBed.CommandLine(options));
+
+        await agent.WaitForOutputAsync("Storage unreachable (", TimeSpan.FromMinutes(2));
+
+        Assert.DoesNotContain("   at ", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("AggregateException", agent.Output, StringComparison.Ordinal);
+    }
 }

@@ -37,7 +37,7 @@ public sealed class AgentProcess : IDisposable
         }
     }
 
-    public static AgentProcess Start(IEnumerable<string> args)
+    public static AgentProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -48,6 +48,7 @@ public sealed class AgentProcess : IDisposable
         info.ArgumentList.Add(AgentDll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         return new AgentProcess(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start."));
     }
 

@@ -19,10 +19,14 @@ public static class InfraSecurityPolicy
     public const string EntraOnlyTelemetry = "entra-only-telemetry";
     public const string OrchestratorRoles = "orchestrator-roles";
     public const string HospitalIsolation = "hospital-isolation";
+    public const string UploadEvents = "upload-events";
+    public const string UploadEventsQueue = "upload-events";
 
     private const string StorageAccountType = "Microsoft.Storage/storageAccounts";
     private const string ContainerType = "Microsoft.Storage/storageAccounts/blobServices/containers";
     private const string IdentityType = "Microsoft.ManagedIdentity/userAssignedIdentities";
+    private const string SystemTopicType = "Microsoft.EventGrid/systemTopics";
+    private const string EventSubscriptionType = "Microsoft.EventGrid/systemTopics/eventSubscriptions";
 
     public static IReadOnlyList<PolicyViolation> Check(string compiledTemplate, DeploymentSnapshot snapshot, ExpectedDeployment expected) =>
     [
@@ -35,7 +39,62 @@ public static class InfraSecurityPolicy
         .. CheckEntraOnlyTelemetry(snapshot),
         .. CheckOrchestratorRoles(snapshot),
         .. CheckHospitalIsolation(snapshot, expected),
+        .. CheckUploadEvents(snapshot),
     ];
+
+    /// <summary>
+    /// Uploads raise events: one Event Grid system topic on the storage account with its own identity, one subscription
+    /// delivering only BlobCreated events of hospital containers, with that identity (no keys), to the upload-events queue,
+    /// and that identity may only send messages to that queue.
+    /// </summary>
+    public static IEnumerable<PolicyViolation> CheckUploadEvents(DeploymentSnapshot snapshot)
+    {
+        var topics = snapshot.OfType(SystemTopicType).ToList();
+        var subscriptions = snapshot.OfType(EventSubscriptionType).ToList();
+        if (topics.Count != 1 || subscriptions.Count != 1)
+        {
+            yield return new(UploadEvents, $"expected one Event Grid system topic and one subscription, found {topics.Count} and {subscriptions.Count}");
+            yield break;
+        }
+        var topic = topics[0];
+        if (topic.Body["identity"]?["type"]?.GetValue<string>() != "SystemAssigned")
+        {
+            yield return new(UploadEvents, "the system topic must deliver with its system-assigned identity");
+        }
+        if (topic.StringProperty("topicType") != "Microsoft.Storage.StorageAccounts" ||
+            topic.StringProperty("source")?.Contains(snapshot.Single(StorageAccountType).Id, StringComparison.OrdinalIgnoreCase) != true)
+        {
+            yield return new(UploadEvents, "the system topic must watch the deployment's storage account");
+        }
+        var properties = subscriptions[0].Properties;
+        var types = properties?["filter"]?["includedEventTypes"]?.AsArray().Select(t => t?.GetValue<string>()).ToList() ?? [];
+        if (types is not ["Microsoft.Storage.BlobCreated"])
+        {
+            yield return new(UploadEvents, $"the subscription must deliver only Microsoft.Storage.BlobCreated, not [{string.Join(", ", types)}]");
+        }
+        var delivery = properties?["deliveryWithResourceIdentity"];
+        if (delivery?["identity"]?["type"]?.GetValue<string>() != "SystemAssigned" ||
+            delivery["destination"]?["endpointType"]?.GetValue<string>() != "StorageQueue" ||
+            delivery["destination"]?["properties"]?["queueName"]?.GetValue<string>() != UploadEventsQueue)
+        {
+            yield return new(UploadEvents, $"the subscription must deliver with the topic's identity to the storage queue {UploadEventsQueue}");
+        }
+        foreach (var assignment in snapshot.RoleAssignments.Where(a => IsTopicPrincipal(snapshot, a.PrincipalId)))
+        {
+            if (assignment.RoleDefinitionGuid != AzureRoles.StorageQueueDataMessageSender ||
+                !assignment.Scope.EndsWith("/queues/" + UploadEventsQueue, StringComparison.Ordinal))
+            {
+                yield return new(UploadEvents, $"the system topic's identity holds role {assignment.RoleDefinitionGuid} on {assignment.Scope}; " +
+                    $"it may only send messages to the {UploadEventsQueue} queue");
+            }
+        }
+    }
+
+    /// <summary>The system topic's principal id, known at deployment time only: a reference() to the topic's identity.</summary>
+    private static bool IsTopicPrincipal(DeploymentSnapshot snapshot, string principalId) =>
+        principalId.StartsWith("[reference(", StringComparison.Ordinal)
+        && snapshot.OfType(SystemTopicType).Any(t => principalId.Contains(t.Id, StringComparison.OrdinalIgnoreCase))
+        && principalId.EndsWith(".principalId]", StringComparison.Ordinal);
 
     public static IEnumerable<PolicyViolation> CheckStorageHardening(DeploymentSnapshot snapshot)
     {
@@ -287,7 +346,8 @@ public static class InfraSecurityPolicy
         {
             var isHospital = hospitalPrincipals.Contains(assignment.PrincipalId);
             var isOrchestrator = IsOrchestratorPrincipal(snapshot, assignment.PrincipalId);
-            if (!isHospital && !isOrchestrator)
+            // The Event Grid topic's own grant is checked by CheckUploadEvents.
+            if (!isHospital && !isOrchestrator && !IsTopicPrincipal(snapshot, assignment.PrincipalId))
             {
                 yield return new(HospitalIsolation, $"role {assignment.RoleDefinitionGuid} on {assignment.Scope} goes to an unknown principal {assignment.PrincipalId}");
             }

@@ -22,7 +22,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("fedavg");
-        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
 
         var started = await host.Operator.StartPlanAsync(plan);
@@ -62,7 +62,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("straggler");
         var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 2, deadline: "6s"), "test.yaml", runId,
-            monitor: LocalHostHarness.FastMonitor);
+            monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h == "c" ? _ => AgentBehaviour.Silent : null));
 
@@ -83,7 +83,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumfail");
         var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 2, minFit: 3, deadline: "5s", onQuorumFailure: "fail"), "test.yaml", runId,
-            monitor: LocalHostHarness.FastMonitor);
+            monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Fail, "c" => _ => AgentBehaviour.Silent, _ => null }));
 
@@ -108,7 +108,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumretry");
         var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 3, deadline: "5s", onQuorumFailure: "retry", maxRetries: 1),
-            "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+            "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         // Hospital c misses the first attempt only.
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h == "c" ? t => t.Attempt == 0 ? AgentBehaviour.Silent : AgentBehaviour.Train : null));
@@ -128,7 +128,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("reject");
-        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Corrupt, "c" => _ => AgentBehaviour.NaN, _ => null }));
 
@@ -153,7 +153,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var first = LocalHostHarness.UniqueRunId("ckpt-src");
-        var firstPlan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.FastMonitor);
+        var firstPlan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.SafetyNetPoll);
         await using (var agents = new FakeFederation(first, LocalHostHarness.ThreeAgents(host.Store)))
         {
             await host.Operator.StartPlanAsync(firstPlan);
@@ -163,7 +163,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         var second = LocalHostHarness.UniqueRunId("ckpt-dst");
         await using var agents2 = new FakeFederation(second, LocalHostHarness.ThreeAgents(host.Store));
         await host.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", second,
-            new CheckpointSource(first, null), LocalHostHarness.FastMonitor));
+            new CheckpointSource(first, null), LocalHostHarness.SafetyNetPoll));
         var done = await LocalHostHarness.WaitAsync(host.Client, second, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
@@ -183,7 +183,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
                 delta: 1e-5
             """);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
-        await host.Operator.StartPlanAsync(TestConfigs.Plan(yaml, "dp.yaml", runId, monitor: LocalHostHarness.FastMonitor));
+        await host.Operator.StartPlanAsync(TestConfigs.Plan(yaml, "dp.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll));
         var done = await LocalHostHarness.WaitAsync(host.Client, runId, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);

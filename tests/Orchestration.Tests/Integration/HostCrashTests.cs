@@ -27,7 +27,7 @@ public sealed class HostCrashTests(AzuriteFixture azurite, ITestOutputHelper out
             var referenceRun = LocalHostHarness.UniqueRunId("ref");
             await using var agents = new FakeFederation(referenceRun, LocalHostHarness.ThreeAgents(reference.Store));
             await reference.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "t.yaml", referenceRun,
-                monitor: LocalHostHarness.FastMonitor));
+                monitor: LocalHostHarness.SafetyNetPoll));
             var done = await LocalHostHarness.WaitAsync(reference.Client, referenceRun, TimeSpan.FromSeconds(120));
             Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
             referenceSha = done.ReadOutputAs<FederationResult>()!.GlobalAdapter!.Sha256;
@@ -115,7 +115,7 @@ public sealed class HostCrashTests(AzuriteFixture azurite, ITestOutputHelper out
         {
             var dll = Path.Combine(AppContext.BaseDirectory, "FedTune.Orchestration.TestHost.dll");
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardInput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { dll, connectionString, taskHub, "500", "1000" }) psi.ArgumentList.Add(arg);
+            foreach (var arg in new[] { dll, connectionString, taskHub, "30000", "60000" }) psi.ArgumentList.Add(arg);
             var process = Process.Start(psi)!;
             process.ErrorDataReceived += (_, _) => { };
             process.BeginErrorReadLine();

@@ -57,7 +57,7 @@ public sealed class HostileHospitalMatrixTests(AzuriteFixture azurite, ITestOutp
             foreach (var (scenario, runId) in runs)
             {
                 var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: scenario.Rounds, hospitals: $"{Rogue}, h1, h2, h3", minFit: 2, minAvailable: 2),
-                    "hostile.yaml", runId, monitor: LocalHostHarness.FastMonitor);
+                    "hostile.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
                 plans[runId] = plan;
                 FakeHospitalAgent[] agents =
                 [

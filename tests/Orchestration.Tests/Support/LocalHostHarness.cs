@@ -10,9 +10,10 @@ namespace FedTune.Orchestration.Tests.Support;
 /// <summary>Starting local hosts with test timings (fast polls, short leases) and waiting for runs.</summary>
 internal static class LocalHostHarness
 {
-    public static readonly MonitorSettings FastMonitor = new()
+    /// <summary>A slow safety-net poll (30 s, then 60 s): rounds in tests end on upload events, as in production.</summary>
+    public static readonly MonitorSettings SafetyNetPoll = new()
     {
-        FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1), BackoffFactor = 2,
+        FirstPoll = TimeSpan.FromSeconds(30), MaxPoll = TimeSpan.FromSeconds(60), BackoffFactor = 2,
     };
 
     public static string NewTaskHub() => "t" + Guid.NewGuid().ToString("N")[..12];
@@ -26,7 +27,7 @@ internal static class LocalHostHarness
         LeaseRenewInterval = TimeSpan.FromSeconds(2),
         LeaseAcquireInterval = TimeSpan.FromSeconds(1),
         MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
-        MonitorFor = _ => FastMonitor,
+        MonitorFor = _ => SafetyNetPoll,
         LoggerFactory = FileLoggerProvider.FromEnvironment(),
     };
 

@@ -18,7 +18,8 @@ public sealed class CausalLmBatchCollatorTests
 
         Assert.Equal(new long[] { 0, 0, 5, 6, 7, 8, 9, 10, 11, 12 }, batch.InputIds.data<long>().ToArray());
         Assert.Equal(new long[] { 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 }, batch.AttentionMask.data<long>().ToArray());
-        Assert.Equal(new long[] { -100, -100, -100, 6, 7, 8, 9, 10, 11, 12 }, batch.Labels.data<long>().ToArray());
+        // An example's first token is never scored (nothing precedes it), whatever its label says.
+        Assert.Equal(new long[] { -100, -100, -100, 6, 7, -100, 9, 10, 11, 12 }, batch.Labels.data<long>().ToArray());
         Assert.Equal(2 + 4, batch.ScoredTokens);
         Assert.Equal(8, batch.RealTokens);
     }
@@ -29,7 +30,7 @@ public sealed class CausalLmBatchCollatorTests
         using var batch = new CausalLmBatchCollator(0, PaddingSide.Right).Collate([Short, Long], CPU);
 
         Assert.Equal(new long[] { 5, 6, 7, 0, 0, 8, 9, 10, 11, 12 }, batch.InputIds.data<long>().ToArray());
-        Assert.Equal(new long[] { -100, 6, 7, -100, -100, 8, 9, 10, 11, 12 }, batch.Labels.data<long>().ToArray());
+        Assert.Equal(new long[] { -100, 6, 7, -100, -100, -100, 9, 10, 11, 12 }, batch.Labels.data<long>().ToArray());
     }
 
     [Theory]

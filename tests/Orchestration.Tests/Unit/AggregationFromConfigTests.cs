@@ -1,19 +1,24 @@
 using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
+using FedTune.Orchestration.Aggregation;
+using FedTune.Orchestration.Plans;
 using FedTune.TestSupport;
+using Xunit;
 
-namespace FedTune.Core.Tests.Aggregation;
+namespace FedTune.Orchestration.Tests.Unit;
 
-public sealed class AggregatorFromConfigTests
+/// <summary>The aggregator the run builds (plan → <see cref="CoreAggregation.Create"/>) from a configuration with fedadam, DP and freeze-A.</summary>
+public sealed class AggregationFromConfigTests
 {
     [Fact]
     public void Config_with_fedadam_dp_and_freeze_a_runs_rounds_and_reports_privacy()
     {
         var yaml = (SeedConfigYaml.Nested + SeedConfigYaml.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
         var config = FedTuneConfigLoader.Parse(yaml, "run.yaml");
-        var aggregator = StreamingAggregator.FromConfig(config, GaussianNoise.Seeded(3));
-        var adapterConfig = LoraAdapterConfig.From(config.Recipe, ["query_key_value"]);
+        var plan = FederationPlanBuilder.FromConfig(config, "run-1", baseModel: TestHost.TestAdapters.BaseModel);
+        var aggregator = CoreAggregation.Create(plan.Aggregation);
+        var adapterConfig = LoraAdapterConfig.From(plan.Recipe, ["query_key_value"]);
         Assert.Equal(16, adapterConfig.R);
         Assert.Equal(4.0, adapterConfig.Scaling);
 
@@ -22,7 +27,11 @@ public sealed class AggregatorFromConfigTests
             new LoraTensor(PeftKeys.GptNeoXLoraA(0), [16, 4], Enumerable.Range(0, 64).Select(i => i / 64f).ToArray()),
             new LoraTensor(PeftKeys.GptNeoXLoraB(0), [4, 16], new float[64]),
         ]);
-        ClientUpdate Client(string id, float value) => TinyAdapters.Wire(id, 10, global.With(t => t.Name.Contains("lora_B", StringComparison.Ordinal) ? Enumerable.Repeat(value, 64).ToArray() : t.Data));
+        ClientUpdate Client(string id, float value)
+        {
+            var bytes = AdapterWireFormat.ToBytes(global.With(t => t.Name.Contains("lora_B", StringComparison.Ordinal) ? Enumerable.Repeat(value, 64).ToArray() : t.Data));
+            return ClientUpdate.FromWire(id, 10, () => new MemoryStream(bytes, writable: false), AdapterHash.Sha256(bytes));
+        }
 
         var round = new RoundContext(1, 3, 3, config.Federation.MinFitClients);
         var first = aggregator.Aggregate(global, [Client("hospital-a", 0.01f), Client("hospital-b", 0.02f), Client("hospital-c", 0.03f)], round);

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using FedTune.Core.Protocol;
+using FedTune.Core.Storage;
+using FedTune.Orchestration.Local;
+using FedTune.Orchestration.Orchestrators;
+using FedTune.Orchestration.Plans;
+using Microsoft.DurableTask.Client;
+
+namespace FedTune.Cli.Bench;
+
+/// <summary>Settings of <c>fedtune bench orchestrator</c>.</summary>
+public sealed record OrchestratorBenchmarkOptions
+{
+    public required int Hospitals { get; init; }
+    public required int Rounds { get; init; }
+    /// <summary>How long each fake hospital "trains" after it sees its task.</summary>
+    public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Hospitals per task-write and upload-check activity.</summary>
+    public int BatchSize { get; init; } = FederationPlan.DefaultBatchSize;
+}
+
+/// <summary>One round's measured figures.</summary>
+public sealed record OrchestratorRoundFigures(int Round, double DurationSeconds, double TasksSeenSeconds, double LastUploadSeconds,
+    double AfterLastUploadSeconds, double AggregationSeconds, double OverheadSeconds, double PerHospitalMilliseconds);
+
+/// <summary>
+/// The orchestrator's cost at scale: a private Azurite, the real local host (the same orchestrations, activities and
+/// upload watcher as <c>fedtune simulate</c>) and N fake hospitals (<see cref="BenchHospitalFleet"/>) that upload a valid
+/// adapter a set delay after they see their task. A round's overhead is its duration (round start to aggregated, from
+/// the round record) minus that delay: task writes, the hospitals' uploads, the upload notices and checks, aggregation.
+/// </summary>
+public static class OrchestratorBenchmark
+{
+    public static async Task<IReadOnlyList<OrchestratorRoundFigures>> RunAsync(OrchestratorBenchmarkOptions options, TextWriter output,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+        var setup = Stopwatch.StartNew();
+        using var azurite = await AzuriteProcess.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var host = await LocalOrchestratorHost.StartAsync(azurite.ConnectionString, new LocalOrchestratorOptions
+        {
+            TaskHubName = "bench",
+            ServeApi = false,
+            // Aggregating thousands of updates takes longer than the local default's minute.
+            WorkItemVisibilityTimeout = TimeSpan.FromMinutes(10),
+            ControlQueueVisibilityTimeout = TimeSpan.FromMinutes(2),
+        }, cancellationToken).ConfigureAwait(false);
+        var ids = Enumerable.Range(0, options.Hospitals).Select(i => "h" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (id, token) => await host.Store.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false)).ConfigureAwait(false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s"));
+
+        var runId = "bench-" + options.Hospitals.ToString(CultureInfo.InvariantCulture);
+        var deadline = TimeSpan.FromHours(2);
+        await host.Operator.StartPlanAsync(new FederationPlan
+        {
+            RunId = runId,
+            Rounds = options.Rounds,
+            Hospitals = ids,
+            MinFitClients = options.Hospitals,
+            MinAvailableClients = options.Hospitals,
+            RoundDeadline = deadline,
+            // A tiny GPT-NeoX shape (2 layers, hidden 4, r 2): the round-0 adapter the benchmark's hospitals add to.
+            BaseModelShape = new FedTune.Core.Adapters.BaseModelShape { HiddenSize = 4, IntermediateSize = 8, NumHiddenLayers = 2, VocabSize = 16, TieWordEmbeddings = true },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe
+            {
+                BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5, Lora = new FedTune.Core.Configuration.LoraConfig { R = 2, Alpha = 4 },
+            },
+            Aggregation = new AggregationSettings(),
+            SaveEveryRound = 1,
+            SaveTotalLimit = 2,
+            Monitor = FederationPlanBuilder.MonitorFor(deadline),
+            BatchSize = options.BatchSize,
+        }, cancellationToken).ConfigureAwait(false);
+
+        using var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay);
+        var figures = new List<OrchestratorRoundFigures>();
+        for (int round = 1; round <= options.Rounds; round++)
+        {
+            using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var play = fleet.PlayRoundAsync(runId, round, playing.Token);
+            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
+            if (await Task.WhenAny(play, recordTask).ConfigureAwait(false) == recordTask && recordTask.IsFaulted)
+            {
+                await playing.CancelAsync().ConfigureAwait(false);
+                await recordTask.ConfigureAwait(false);
+            }
+            var uploads = await play.ConfigureAwait(false);
+            var record = await recordTask.ConfigureAwait(false);
+            if (record.Participants.Count != options.Hospitals)
+            {
+                throw new InvalidOperationException($"Round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; see its record.");
+            }
+            double duration = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds;
+            double overhead = duration - options.Delay.TotalSeconds;
+            var row = new OrchestratorRoundFigures(round, duration,
+                (uploads.LastTaskSeenUtc - record.RoundStartedUtc).TotalSeconds,
+                (uploads.LastUploadUtc - record.RoundStartedUtc).TotalSeconds,
+                (record.AggregatedUtc - uploads.LastUploadUtc).TotalSeconds,
+                record.AggregationSeconds, overhead, overhead * 1000 / options.Hospitals);
+            figures.Add(row);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round}: duration {row.DurationSeconds:F2} s (delay {options.Delay.TotalSeconds:F1} s); all tasks seen at {row.TasksSeenSeconds:F2} s, " +
+                $"last upload at {row.LastUploadSeconds:F2} s, aggregated {row.AfterLastUploadSeconds:F2} s after it (aggregation {row.AggregationSeconds:F2} s); " +
+                $"overhead {row.OverheadSeconds:F2} s = {row.PerHospitalMilliseconds:F1} ms per hospital"));
+        }
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(TimeSpan.FromMinutes(5));
+        var done = await host.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: false, wait.Token).ConfigureAwait(false);
+        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"The run ended {done.RuntimeStatus}.");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} " +
+            $"mean_overhead={figures.Average(f => f.OverheadSeconds):F2}s mean_after_last_upload={figures.Average(f => f.AfterLastUploadSeconds):F2}s " +
+            $"per_hospital_ms={figures.Average(f => f.PerHospitalMilliseconds):F1}"));
+        await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        return figures;
+    }
+
+    /// <summary>Waits for the round's record, printing progress every 15 s; throws when the run ends without it.</summary>
+    private static async Task<RoundRecord> WaitForRecordAsync(LocalOrchestratorHost host, string runId, int round, BenchHospitalFleet fleet,
+        TextWriter output, CancellationToken cancellationToken)
+    {
+        var progress = Stopwatch.StartNew();
+        while (true)
+        {
+            var record = await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken).ConfigureAwait(false);
+            if (record != null) return record;
+            var run = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            if (run is { IsCompleted: true }) throw new InvalidOperationException($"The run ended {run.RuntimeStatus} before round {round}: {run.SerializedOutput}");
+            if (progress.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                progress.Restart();
+                var (seen, uploaded) = fleet.Progress;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestration status {run?.SerializedCustomStatus}"));
+            }
+            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using FedTune.ClientAgent.Execution;
+using FedTune.ClientAgent.Tests.Support;
+using FedTune.Core.Configuration;
+using FedTune.Core.Protocol;
+using FedTune.TestSupport;
+
+namespace FedTune.ClientAgent.Tests.Integration;
+
+/// <summary>
+/// Each recipe key through the real agent (task blob → trainer → manifest): the manifest reports what the model and
+/// trainer actually ran, so a key the agent ignored makes its test fail.
+/// </summary>
+[Collection(AzuriteTestGroup.Name)]
+public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
+{
+    private static async Task<UpdateManifest> RunRoundAsync(AgentTestBed bed, int round, TrainingRecipe recipe)
+    {
+        await bed.WriteTaskAsync(round, null, recipe: recipe);
+        var (outcome, _, log) = await bed.RunOpenTaskAsync();
+        Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
+        return (await bed.ManifestAsync(round))!;
+    }
+
+    [Fact]
+    public async Task Quantization_4_trains_on_an_nf4_base_that_is_smaller_in_memory_and_8_on_int8()
+    {
+        using var bed = new AgentTestBed(azurite);
+
+        var full = (await RunRoundAsync(bed, 1, AgentTestBed.Recipe())).Ran!;
+        var nf4 = (await RunRoundAsync(bed, 2, AgentTestBed.Recipe() with { Quantization = BaseQuantization.Nf4 })).Ran!;
+        var int8 = (await RunRoundAsync(bed, 3, AgentTestBed.Recipe() with { Quantization = BaseQuantization.Int8 })).Ran!;
+
+        Assert.Equal(BaseQuantization.None, full.Quantization);
+        Assert.Equal(BaseQuantization.Nf4, nf4.Quantization);
+        Assert.Equal(BaseQuantization.Int8, int8.Quantization);
+        Assert.True(nf4.BaseModelBytes < int8.BaseModelBytes && int8.BaseModelBytes < full.BaseModelBytes,
+            $"resident base bytes: full {full.BaseModelBytes}, int8 {int8.BaseModelBytes}, nf4 {nf4.BaseModelBytes}");
+    }
+
+    [Fact]
+    public async Task Gradient_checkpointing_on_runs_every_block_through_the_checkpoint_function_and_off_runs_none()
+    {
+        using var bed = new AgentTestBed(azurite);
+
+        var off = (await RunRoundAsync(bed, 1, AgentTestBed.Recipe())).Ran!;
+        var on = (await RunRoundAsync(bed, 2, AgentTestBed.Recipe() with { GradientCheckpointing = true })).Ran!;
+
+        Assert.False(off.GradientCheckpointing);
+        Assert.Equal(0, off.CheckpointedBlockPasses);
+        Assert.True(on.GradientCheckpointing);
+        Assert.True(on.CheckpointedBlockPasses > 0, "no block ran through the checkpoint function");
+    }
+
+    [Fact]
+    public async Task Padding_side_schedule_lora_shape_and_cadence_are_the_ones_the_trainer_ran_with()
+    {
+        using var bed = new AgentTestBed(azurite);
+        var recipe = AgentTestBed.Recipe(maxSteps: 3) with
+        {
+            PaddingSide = PaddingSide.Right,
+            LrSchedulerType = LrSchedulerType.Linear,
+            Lora = new LoraConfig { R = 2, Alpha = 6, Dropout = 0.1 },
+            GradientAccumulationSteps = 2,
+            LoggingSteps = 2,
+            SaveSteps = 2,
+            SaveTotalLimit = 1,
+        };
+
+        var manifest = await RunRoundAsync(bed, 1, recipe);
+
+        var ran = manifest.Ran!;
+        Assert.Equal(PaddingSide.Right, ran.PaddingSide);
+        Assert.Equal(LrSchedulerType.Linear, ran.LrSchedulerType);
+        Assert.Equal((2, 6.0, 0.1), (ran.LoraRank, ran.LoraAlpha, ran.LoraDropout));
+        Assert.Equal((2, 2, 3), (ran.BatchSize, ran.GradientAccumulationSteps, ran.Steps));
+        Assert.Equal((2, 2, (int?)1), (ran.LoggingSteps, ran.SaveSteps, ran.SaveTotalLimit));
+        Assert.Equal(recipe.LearningRate, ran.LearningRate);
+        Assert.True(ran.TrainTokens > 0 && ran.PeakMemoryBytes > 0);
+        Assert.True(manifest.Timings.BusySeconds >= manifest.Timings.TrainSeconds, "busy time covers training");
+    }
+}
