@@ -17,6 +17,7 @@ public static class FederationTasks
         registry.AddActivity<AggregateRoundActivity>(TaskNames.AggregateRound);
         registry.AddActivity<SaveCheckpointActivity>(TaskNames.SaveCheckpoint);
         registry.AddActivity<ImportCheckpointActivity>(TaskNames.ImportCheckpoint);
+        registry.AddActivity<CreateInitialAdapterActivity>(TaskNames.CreateInitialAdapter);
         registry.AddActivity<CheckSecAggMessagesActivity>(TaskNames.CheckSecAggMessages);
         registry.AddActivity<WriteSecAggRosterActivity>(TaskNames.WriteSecAggRoster);
         registry.AddActivity<RouteSecAggSharesActivity>(TaskNames.RouteSecAggShares);

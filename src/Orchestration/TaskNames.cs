@@ -9,6 +9,7 @@ public static class TaskNames
     public const string AggregateRound = nameof(AggregateRound);
     public const string SaveCheckpoint = nameof(SaveCheckpoint);
     public const string ImportCheckpoint = nameof(ImportCheckpoint);
+    public const string CreateInitialAdapter = nameof(CreateInitialAdapter);
     public const string CheckSecAggMessages = nameof(CheckSecAggMessages);
     public const string WriteSecAggRoster = nameof(WriteSecAggRoster);
     public const string RouteSecAggShares = nameof(RouteSecAggShares);

@@ -16,6 +16,24 @@ public enum AgentBehaviour
     NaN,
     /// <summary>Write a failed-task marker.</summary>
     Fail,
+    /// <summary>Hostile: upload global + 9 × offset (a scaled update).</summary>
+    Scaled,
+    /// <summary>Hostile: an honest update that declares 1e9 training examples.</summary>
+    HugeExampleCount,
+    /// <summary>Hostile or misconfigured: an adapter of rank 4 whatever the recipe says.</summary>
+    WrongRank,
+    /// <summary>Hostile: upload global − offset (the update's sign flipped).</summary>
+    SignFlipped,
+    /// <summary>Hostile or broken: every tensor all zeros.</summary>
+    AllZero,
+    /// <summary>Hostile: in later rounds, re-upload this hospital's first-round adapter and manifest.</summary>
+    Replay,
+    /// <summary>Hostile: a manifest that names another hospital (<see cref="FakeHospitalAgent.Other"/>) as its author.</summary>
+    ForeignTask,
+    /// <summary>Hostile: upload a byte-for-byte copy of another hospital's (<see cref="FakeHospitalAgent.Other"/>) update.</summary>
+    CopyOther,
+    /// <summary>Upload twice: a second adapter and a second manifest after the first (the manifest is create-once).</summary>
+    DoubleUpload,
 }
 
 /// <summary>
@@ -42,6 +60,11 @@ public sealed class FakeHospitalAgent
     public long ExampleCount { get; }
     public Func<RoundTask, AgentBehaviour> Behaviour { get; }
     public int TasksSeen { get; private set; }
+
+    /// <summary>The hospital a <see cref="AgentBehaviour.ForeignTask"/> manifest names, or whose upload <see cref="AgentBehaviour.CopyOther"/> copies.</summary>
+    public string Other { get; init; } = "";
+
+    private UpdateManifest? _firstManifest;
 
     /// <summary>While set, tasks of this round are left alone (not even marked as seen), as if the hospital were busy.</summary>
     public int HoldRound
@@ -87,32 +110,80 @@ public sealed class FakeHospitalAgent
             return;
         }
 
-        LoraAdapter? global = null;
-        if (task.GlobalAdapter != null)
+        using var buffer = new MemoryStream();
+        await _store.DownloadVerifiedAsync(task.GlobalAdapter, buffer, cancellationToken);
+        buffer.Position = 0;
+        var global = AdapterWireFormat.Read(buffer);
+
+        if (behaviour == AgentBehaviour.Replay && _firstManifest != null)
         {
-            using var buffer = new MemoryStream();
-            await _store.DownloadVerifiedAsync(task.GlobalAdapter, buffer, cancellationToken);
-            buffer.Position = 0;
-            global = AdapterWireFormat.Read(buffer);
+            // The first round's manifest, verbatim, at this round's manifest place.
+            await _store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), _firstManifest, cancellationToken);
+            return;
         }
-        byte[] bytes = behaviour switch
+        byte[] bytes;
+        if (behaviour == AgentBehaviour.CopyOther)
         {
-            AgentBehaviour.Corrupt => "this is not a safetensors file"u8.ToArray(),
-            AgentBehaviour.NaN => AdapterWireFormat.ToBytes(TestAdapters.FromFunction((n, i) => i == 3 ? float.NaN : 1f)),
-            _ => AdapterWireFormat.ToBytes(global == null
-                ? TestAdapters.Filled(Offset)
-                : global.With(t => t.Data.Select(v => v + Offset).ToArray())),
-        };
+            var otherManifest = await WaitForManifestAsync(task, Other, cancellationToken);
+            bytes = (await _store.TryReadAllBytesAsync(otherManifest.Adapter.Blob, cancellationToken))!;
+        }
+        else
+        {
+            bytes = behaviour switch
+            {
+                AgentBehaviour.Corrupt => "this is not a safetensors file"u8.ToArray(),
+                AgentBehaviour.NaN => AdapterWireFormat.ToBytes(global.With(t => t.Data.Select((v, i) => i == 3 ? float.NaN : v + Offset).ToArray())),
+                AgentBehaviour.Scaled => AdapterWireFormat.ToBytes(global.With(t => t.Data.Select(v => v + 9 * Offset).ToArray())),
+                AgentBehaviour.SignFlipped => AdapterWireFormat.ToBytes(global.With(t => t.Data.Select(v => v - Offset).ToArray())),
+                AgentBehaviour.AllZero => AdapterWireFormat.ToBytes(global.With(t => new float[t.Data.Length])),
+                AgentBehaviour.WrongRank => AdapterWireFormat.ToBytes(RankFour(global, Offset)),
+                _ => AdapterWireFormat.ToBytes(global.With(t => t.Data.Select(v => v + Offset).ToArray())),
+            };
+        }
+        var manifest = await UploadAsync(task, bytes, behaviour, cancellationToken);
+        _firstManifest ??= manifest;
+        if (behaviour == AgentBehaviour.DoubleUpload)
+        {
+            // A second, different update: its manifest cannot replace the first (create-once), so it is never aggregated.
+            await UploadAsync(task, AdapterWireFormat.ToBytes(global.With(t => t.Data.Select(v => v + 50 * Offset).ToArray())), behaviour, cancellationToken);
+        }
+    }
+
+    private async Task<UpdateManifest> UploadAsync(RoundTask task, byte[] bytes, AgentBehaviour behaviour, CancellationToken cancellationToken)
+    {
         var adapter = await _store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
             cancellationToken);
-        await _store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), new UpdateManifest
+        var manifest = new UpdateManifest
         {
-            RunId = task.RunId, Round = task.Round, Attempt = task.Attempt, HospitalId = HospitalId, Adapter = adapter,
-            BaseGlobalSha256 = task.GlobalAdapter?.Sha256, ExampleCount = ExampleCount,
+            RunId = task.RunId, Round = task.Round, Attempt = task.Attempt,
+            HospitalId = behaviour == AgentBehaviour.ForeignTask ? Other : HospitalId, Adapter = adapter,
+            BaseGlobalSha256 = task.GlobalAdapter.Sha256, ExampleCount = behaviour == AgentBehaviour.HugeExampleCount ? 1_000_000_000 : ExampleCount,
             Metrics = new UpdateMetrics { TrainLoss = 2.0 + Offset, StepsDone = task.Recipe.MaxSteps, HeldOutNll = 1.5 + Offset, HeldOutTokens = ExampleCount * 10, HeldOutExamples = ExampleCount },
             Timings = new UpdateTimings { TrainSeconds = 0.01 },
             AgentVersion = "fake-1", CompletedUtc = DateTimeOffset.UtcNow,
-        }, cancellationToken);
+        };
+        await _store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), manifest, cancellationToken);
+        return manifest;
+    }
+
+    private async Task<UpdateManifest> WaitForManifestAsync(RoundTask task, string hospital, CancellationToken cancellationToken)
+    {
+        var where = BlobLayout.UpdateManifest(task.RunId, task.Round, hospital, task.Attempt);
+        while (true)
+        {
+            var manifest = await _store.TryReadJsonAsync<UpdateManifest>(where, cancellationToken);
+            if (manifest != null) return manifest;
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>The same modules at rank 4 (A [4, in], B [out, 4]): what a hospital configured with another r uploads.</summary>
+    private static LoraAdapter RankFour(LoraAdapter global, float offset)
+    {
+        var tensors = global.Tensors.Select(t => PeftKeys.IsLoraA(t.Name, out _)
+            ? new LoraTensor(t.Name, [4, t.Shape[1]], Enumerable.Repeat(offset, (int)(4 * t.Shape[1])).ToArray())
+            : new LoraTensor(t.Name, [t.Shape[0], 4], Enumerable.Repeat(offset, (int)(t.Shape[0] * 4)).ToArray())).ToList();
+        return new LoraAdapter(global.Config with { R = 4, LoraAlpha = 2 * 4 }, tensors);
     }
 }
 
@@ -137,6 +208,11 @@ public sealed class FakeFederation : IAsyncDisposable
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (Exception e) when (e is Azure.RequestFailedException or IOException or TimeoutException or HttpRequestException)
+                {
+                    // A busy emulator: poll again, as a real agent does after a storage error.
+                    await Task.Delay(pollInterval ?? TimeSpan.FromMilliseconds(200), CancellationToken.None);
                 }
             }
         });

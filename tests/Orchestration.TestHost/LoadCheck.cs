@@ -41,13 +41,17 @@ public static class LoadCheck
         var plan = new FederationPlan
         {
             RunId = runId,
+            BaseModelShape = TestAdapters.BaseModel,
             Rounds = rounds,
             Hospitals = ids,
             FractionFit = 1,
             MinFitClients = hospitals,
             MinAvailableClients = hospitals,
             RoundDeadline = TimeSpan.FromMinutes(30),
-            Recipe = new FedTune.Core.Configuration.TrainingRecipe { BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5 },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe
+            {
+                BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5, Lora = new FedTune.Core.Configuration.LoraConfig { R = 2, Alpha = 4 },
+            },
             Aggregation = new AggregationSettings(),
             SaveEveryRound = 1,
             SaveTotalLimit = 2,

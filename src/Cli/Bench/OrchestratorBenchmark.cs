@@ -63,7 +63,12 @@ public static class OrchestratorBenchmark
             MinFitClients = options.Hospitals,
             MinAvailableClients = options.Hospitals,
             RoundDeadline = deadline,
-            Recipe = new FedTune.Core.Configuration.TrainingRecipe { BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5 },
+            // A tiny GPT-NeoX shape (2 layers, hidden 4, r 2): the round-0 adapter the benchmark's hospitals add to.
+            BaseModelShape = new FedTune.Core.Adapters.BaseModelShape { HiddenSize = 4, IntermediateSize = 8, NumHiddenLayers = 2, VocabSize = 16, TieWordEmbeddings = true },
+            Recipe = new FedTune.Core.Configuration.TrainingRecipe
+            {
+                BaseModel = "EleutherAI/pythia-70m", LearningRate = 5e-4, MaxSteps = 5, Lora = new FedTune.Core.Configuration.LoraConfig { R = 2, Alpha = 4 },
+            },
             Aggregation = new AggregationSettings(),
             SaveEveryRound = 1,
             SaveTotalLimit = 2,

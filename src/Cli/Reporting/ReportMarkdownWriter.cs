@@ -50,17 +50,26 @@ public static class ReportMarkdownWriter
         md.AppendLine("## Rounds");
         md.AppendLine();
         bool dp = report.Rounds.Any(r => r.DpEpsilon is not null);
-        md.AppendLine("| round | global NLL | global perplexity | uploaded | stragglers | rejected | train examples | MiB up | MiB down | duration |" + (dp ? " ε so far |" : ""));
-        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (dp ? " ---: |" : ""));
+        md.AppendLine("| round | global NLL | global perplexity | uploaded | stragglers | rejected | train examples | A/B averaging error | global moved (L2) | MiB up | MiB down | duration |" + (dp ? " ε so far |" : ""));
+        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (dp ? " ---: |" : ""));
         foreach (var r in report.Rounds)
         {
             string epsilonCell = dp ? $" {PrivacyAuditMarkdown.Epsilon(r.DpEpsilon)} |" : "";
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Round} | {Fmt(r.GlobalEval?.MeanNll)} | {Fmt(r.GlobalEval?.Perplexity)} | {Count(r, HospitalRoundState.Uploaded)} | " +
                 $"{Count(r, HospitalRoundState.Straggler)} | {Count(r, HospitalRoundState.Rejected)} | {r.Hospitals.Sum(h => h.TrainExamples)} | " +
+                $"{(r.LoraProductError is { } e ? e.ToString("G3", CultureInfo.InvariantCulture) : "")} | {Fmt(r.GlobalDeltaNorm)} | " +
                 $"{r.Hospitals.Sum(h => h.BytesUp) / 1048576.0:F2} | {r.Hospitals.Sum(h => h.BytesDown) / 1048576.0:F2} | {FormatDuration(r.DurationSeconds)} |{epsilonCell}"));
         }
         md.AppendLine();
+        md.AppendLine("A/B averaging error: how far averaging LoRA's A and B factors separately is from averaging the products B·A " +
+            "(relative Frobenius error, measured by the orchestrator each round); it is zero when freeze_a keeps A shared, so B is averaged exactly.");
+        md.AppendLine();
+        if (report.Rounds.Count > 0 && report.Rounds[^1] is { Weighting: { } weighting } lastRound)
+        {
+            md.AppendLine(Inv($"Aggregation weights: {weighting}. Sampling: {lastRound.Sampling}."));
+            md.AppendLine();
+        }
         if (dp && report.Rounds[^1].DpEpsilon is { } spent)
         {
             md.AppendLine(Inv($"Client-level differential privacy (DP-FedAvg): the final global model is ({PrivacyAuditMarkdown.Epsilon(spent)}, δ)-DP ") +

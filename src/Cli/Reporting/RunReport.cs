@@ -104,6 +104,21 @@ public sealed record RoundReport
     /// </summary>
     public double? DpEpsilon { get; init; }
 
+    /// <summary>
+    /// Relative Frobenius error of averaging A and B separately against averaging the products B·A, measured by the
+    /// orchestrator this round: above zero for plain FedAvg of LoRA, zero with freeze_a (A shared, B averaged exactly).
+    /// </summary>
+    public double? LoraProductError { get; init; }
+
+    /// <summary>L2 distance the global adapter moved this round.</summary>
+    public double? GlobalDeltaNorm { get; init; }
+
+    /// <summary>What bounded each hospital's aggregation weight this round.</summary>
+    public string? Weighting { get; init; }
+
+    /// <summary>How this round's hospitals were drawn.</summary>
+    public string? Sampling { get; init; }
+
     /// <summary>Set when the round was securely aggregated (the orchestrator read only the masked uploads' sum).</summary>
     public Core.Protocol.SecureAggregationFacts? SecureAggregation { get; init; }
 }

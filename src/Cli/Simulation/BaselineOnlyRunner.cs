@@ -34,7 +34,7 @@ public static class BaselineOnlyRunner
         status.SetStage("splitting the data");
         var files = SimulationData.Prepare(options, dataFile, folder.DataDirectory).Files;
         var hospitalIds = SimulationData.HospitalIds(options.Hospitals);
-        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, "baseline-run", hospitalIds, baseModel.Name);
+        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, "baseline-run", hospitalIds, baseModel.Name, baseModel.Path);
 
         List<BaselineCurve> curves = [];
         EvalMetrics baseEval;

@@ -60,6 +60,10 @@ public sealed class RoundCollector(BlobStore store, string runId)
             DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
             GlobalEval = globalEval,
             DpEpsilon = record.DpEpsilon,
+            LoraProductError = record.LoraProductError,
+            GlobalDeltaNorm = record.GlobalDeltaNorm,
+            Weighting = record.Weighting,
+            Sampling = record.Sampling,
             SecureAggregation = record.SecureAggregation,
             Hospitals = rows.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };

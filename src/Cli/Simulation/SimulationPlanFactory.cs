@@ -1,4 +1,5 @@
 using System.Globalization;
+using FedTune.Core.Adapters;
 using FedTune.Core.Configuration;
 using FedTune.Orchestration.Plans;
 
@@ -50,12 +51,26 @@ public static class SimulationPlanFactory
         return FedTuneConfigLoader.Parse(yaml, "built-in simulation defaults");
     }
 
-    public static FederationPlan Build(FedTuneConfig config, SimulationOptions o, string runId, IReadOnlyList<string> hospitalIds, string baseModelName)
+    /// <param name="baseModelFolder">The base model's folder: its config.json gives the shapes of the run's round-0 adapter.</param>
+    public static FederationPlan Build(FedTuneConfig config, SimulationOptions o, string runId, IReadOnlyList<string> hospitalIds, string baseModelName,
+        string baseModelFolder)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(o);
-        var withHospitals = config with
+        // The recipe's schedule across rounds as the YAML gives it: FlowerTune's cosine down to learning_rate_min when
+        // set (the built-in defaults set it to a tenth), else the same rate every round.
+        double? lrMin = config.Recipe.LearningRateMin is { } min ? Math.Min(min, o.LearningRate) : null;
+        var simulated = config with
         {
+            Recipe = config.Recipe with
+            {
+                BaseModel = baseModelName,
+                LearningRate = o.LearningRate,
+                LearningRateMin = lrMin,
+                MaxSteps = o.MaxSteps,
+                BatchSize = o.BatchSize,
+                SeqLength = o.SeqLength,
+            },
             Federation = config.Federation with
             {
                 Hospitals = hospitalIds.Select(id => new HospitalConfig { Id = id }).ToList(),
@@ -66,23 +81,7 @@ public static class SimulationPlanFactory
                 MinAvailableClients = 1,
             },
         };
-        var plan = FederationPlanBuilder.FromConfig(withHospitals, runId);
-        // The recipe's schedule across rounds as the YAML gives it: FlowerTune's cosine down to learning_rate_min when
-        // set (the built-in defaults set it to a tenth), else the same rate every round.
-        double? lrMin = config.Recipe.LearningRateMin is { } min ? Math.Min(min, o.LearningRate) : null;
-        return plan with
-        {
-            Seed = o.Seed,
-            SaveEveryRound = 1,
-            Recipe = plan.Recipe with
-            {
-                BaseModel = baseModelName,
-                LearningRate = o.LearningRate,
-                LearningRateMin = lrMin,
-                MaxSteps = o.MaxSteps,
-                BatchSize = o.BatchSize,
-                SeqLength = o.SeqLength,
-            },
-        };
+        var plan = FederationPlanBuilder.FromConfig(simulated, runId, baseModel: BaseModelShape.FromFolder(baseModelFolder));
+        return plan with { Seed = o.Seed, SaveEveryRound = 1 };
     }
 }

@@ -96,7 +96,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         using var session = LanguageModelSession.Load(report.Current.BaseModel.Path, options.SeqLength);
         var heldOut = ScoreBaseModel(session, data, report, cancellationToken);
         var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.Current.RunId,
-            SimulationData.HospitalIds(options.Hospitals), report.Current.BaseModel.Name);
+            SimulationData.HospitalIds(options.Hospitals), report.Current.BaseModel.Name, report.Current.BaseModel.Path);
         await FederateAsync(folder, plan, data, session, heldOut.Examples, report, cancellationToken).ConfigureAwait(false);
         var federated = ExportFinalModel(folder, plan, session, report);
         var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.Examples, report, cancellationToken) : [];

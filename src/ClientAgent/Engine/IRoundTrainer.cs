@@ -16,14 +16,14 @@ public interface IRoundTrainer
 }
 
 /// <param name="Task">The round task (recipe, the round's learning rate, seeds).</param>
-/// <param name="GlobalAdapterFile">The verified global adapter (wire format), or null to start from a fresh LoRA.</param>
+/// <param name="GlobalAdapterFile">The verified global adapter (wire format) the round starts from.</param>
 /// <param name="Data">The hospital's train and held-out records.</param>
 /// <param name="CheckpointFolder">Where the trainer keeps and resumes its checkpoints.</param>
 /// <param name="OutputAdapterFile">Where the trained adapter goes (written atomically).</param>
 /// <param name="Progress">Training progress (step, loss) and checkpoint notifications.</param>
 public sealed record RoundTrainingRequest(
     RoundTask Task,
-    string? GlobalAdapterFile,
+    string GlobalAdapterFile,
     HospitalDataset Data,
     string CheckpointFolder,
     string OutputAdapterFile,

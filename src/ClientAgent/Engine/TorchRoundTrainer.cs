@@ -20,7 +20,7 @@ namespace FedTune.ClientAgent.Engine;
 /// <summary>
 /// The training engine behind the agent: applies the task's <see cref="TrainingRecipe"/> end to end. It loads the base
 /// model (GPT-NeoX, HF layout) held as the recipe's quantization says, with gradient checkpointing as it says, attaches
-/// the global LoRA adapter (or a fresh one of the recipe's shape seeded from the task), tokenizes at seq_length, pads on
+/// the global LoRA adapter (round 1: the run's round-0 adapter; with freeze_a A stays frozen and only B trains), tokenizes at seq_length, pads on
 /// the recipe's side, trains with its batch, accumulation, steps, schedule, optimizer, clipping, FedProx mu and
 /// logging/save cadence (Hugging Face Trainer semantics, checkpoints in the task's work folder), evaluates on the
 /// held-out split, writes the trained adapter in the wire format and reports what it ran (<see cref="TrainingAsRun"/>).
@@ -35,13 +35,13 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var task = request.Task;
         var recipe = ValidRecipe(task);
         CheckModelName(settings, task);
-        LoraAdapter? global = request.GlobalAdapterFile is null ? null : ReadGlobalAdapter(request.GlobalAdapterFile);
+        var global = ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
         using var model = LoadModel(settings.ModelPath, device, recipe.Quantization);
         model.GradientCheckpointing = recipe.GradientCheckpointing;
         var tokenizer = LoadTokenizer(settings.ModelPath);
-        var config = global?.Config ?? LoraAdapterConfig.From(recipe);
-        AttachAdapter(model, global, config, task.LoraInitSeed);
+        var config = global.Config;
+        AttachAdapter(model, global, recipe.Lora.FreezeA);
 
         var watch = Stopwatch.StartNew();
         var examples = new AlpacaExampleTokenizer(tokenizer, options: TokenizationOptions.For(recipe, model.MaxSequenceLength));
@@ -193,18 +193,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         }
     }
 
-    private static void AttachAdapter(GptNeoXForCausalLM model, LoraAdapter? global, LoraAdapterConfig config, long seed)
+    private static void AttachAdapter(GptNeoXForCausalLM model, LoraAdapter global, bool freezeA)
     {
         try
         {
-            if (global is null)
-            {
-                LoraInjector.Apply(model, config, seed);
-            }
-            else
-            {
-                LoraAdapterExchange.Attach(model, global);
-            }
+            LoraAdapterExchange.Attach(model, global, freezeA);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or NotSupportedException)
         {

@@ -203,11 +203,6 @@ public sealed partial class RoundTaskRunner(
 
     private async Task<TaskWorkState> DownloadAsync(RoundTask task, TaskWorkFolder folder, TaskWorkState state, CancellationToken ct)
     {
-        if (task.GlobalAdapter is null)
-        {
-            return state with { Phase = TaskPhase.Downloaded };
-        }
-
         status.Update(s => s with { Activity = AgentActivity.Downloading });
         var watch = Stopwatch.StartNew();
         string actual = await StorageRetry.RunAsync(c => DownloadOnceAsync(task.GlobalAdapter, folder.GlobalAdapterPartialFile, c),
@@ -255,7 +250,7 @@ public sealed partial class RoundTaskRunner(
     {
         var data = HospitalDataLoader.Load(options.Data);
         status.Update(s => s with { Activity = AgentActivity.Training });
-        var request = new RoundTrainingRequest(task, task.GlobalAdapter is null ? null : folder.GlobalAdapterFile, data,
+        var request = new RoundTrainingRequest(task, folder.GlobalAdapterFile, data,
             folder.CheckpointFolder, folder.TrainedAdapterFile, new Progress(status, _faults, ct));
         RoundTrainingOutcome outcome;
         try
@@ -334,7 +329,7 @@ public sealed partial class RoundTaskRunner(
             Attempt = task.Attempt,
             HospitalId = _hospitalId,
             Adapter = state.UploadedAdapter ?? throw new InvalidOperationException("The adapter upload was not recorded."),
-            BaseGlobalSha256 = task.GlobalAdapter?.Sha256,
+            BaseGlobalSha256 = task.GlobalAdapter.Sha256,
             ExampleCount = state.ExampleCount,
             Metrics = state.Metrics ?? new UpdateMetrics(),
             Timings = state.Timings,

@@ -5,13 +5,14 @@ namespace FedTune.Core.Aggregation;
 /// <summary>What a combiner sees: the global parameters, the layout, and the accepted updates (opened on demand).</summary>
 public sealed class AggregationInput
 {
-    internal AggregationInput(LoraAdapter global, AdapterLayout layout, float[] globalFlat, IReadOnlyList<(ClientUpdate Update, UpdateValidationResult Validation)> accepted, int expectedClients)
+    internal AggregationInput(LoraAdapter global, AdapterLayout layout, float[] globalFlat, IReadOnlyList<(ClientUpdate Update, UpdateValidationResult Validation)> accepted, int expectedClients, double[]? weights = null)
     {
         Global = global;
         Layout = layout;
         GlobalFlat = globalFlat;
         Accepted = accepted;
         ExpectedClients = expectedClients;
+        Weights = weights ?? accepted.Select(a => a.Update.ExampleCount).ToArray();
     }
 
     public LoraAdapter Global { get; }
@@ -27,10 +28,13 @@ public sealed class AggregationInput
     /// <summary>Clients the round sampled (DP divides the noisy sum by this, not by the accepted count).</summary>
     public int ExpectedClients { get; }
 
-    /// <summary>Example-count weights normalized to sum to 1.</summary>
+    /// <summary>The bounded weight of each accepted update (<see cref="UpdateWeighting"/>), in <see cref="Accepted"/> order.</summary>
+    public IReadOnlyList<double> Weights { get; }
+
+    /// <summary>The bounded weights normalized to sum to 1.</summary>
     public double[] NormalizedWeights()
     {
-        var total = Accepted.Sum(a => a.Update.ExampleCount);
-        return Accepted.Select(a => a.Update.ExampleCount / total).ToArray();
+        var total = Weights.Sum();
+        return Weights.Select(w => w / total).ToArray();
     }
 }

@@ -23,7 +23,9 @@ public sealed class PlainServerStep(double learningRate = 1.0) : IServerOptimize
 }
 
 /// <summary>
-/// FedAvgM (Hsu et al. 2019, as Flower's FedAvgM): m ← β·m + Δ (m = Δ in the first round), x ← x + lr·m.
+/// FedAvgM (Hsu et al. 2019) exactly as Flower's <c>FedAvgM.aggregate_fit</c>: with the pseudo-gradient g = −Δ,
+/// m ← g in the first round and β·m + g after, x ← x − lr·m; written here with Δ (m holds −m_Flower), which is the
+/// same arithmetic. With β = 0 and lr = 1 it is plain FedAvg.
 /// </summary>
 public sealed class MomentumServerStep(double learningRate, double momentum) : IServerOptimizer
 {
@@ -54,9 +56,12 @@ public enum AdaptiveKind
 }
 
 /// <summary>
-/// FedAdagrad / FedAdam / FedYogi, exactly Algorithm 2 of Reddi et al. 2021 (no bias correction):
+/// FedAdagrad / FedAdam / FedYogi as Flower's strategies compute them (flwr/server/strategy/fedadagrad.py, fedadam.py,
+/// fedyogi.py), which follow Algorithm 2 of Reddi et al. 2021 with Flower's choices: m and v start at zero (not τ²);
 /// m ← β₁m + (1−β₁)Δ; v ← v + Δ² (Adagrad) | β₂v + (1−β₂)Δ² (Adam) | v − (1−β₂)Δ²·sign(v − Δ²) (Yogi);
-/// x ← x + η·m / (√v + τ). State starts at m = 0, v = τ².
+/// x ← x + η_t·m / (√v + τ), where η_t = η for Adagrad and Yogi and, for Adam only, Flower's bias-corrected
+/// η_t = η·√(1−β₂^(t+1)) / (1−β₁^(t+1)) with t the server round (1 in the first). FedAdagrad's β₁ defaults to 0 as
+/// in Flower. t counts the server steps this state has taken (a resumed run continues it).
 /// </summary>
 public sealed class AdaptiveServerStep(AdaptiveKind kind, double eta, double beta1, double beta2, double tau) : IServerOptimizer
 {
@@ -64,7 +69,11 @@ public sealed class AdaptiveServerStep(AdaptiveKind kind, double eta, double bet
     {
         ArgumentNullException.ThrowIfNull(state);
         var m = state.EnsureM(layout.Length, 0f);
-        var v = state.EnsureV(layout.Length, (float)(tau * tau));
+        var v = state.EnsureV(layout.Length, 0f);
+        double serverRound = state.Round + 1;
+        var stepSize = kind == AdaptiveKind.Adam
+            ? eta * Math.Sqrt(1 - Math.Pow(beta2, serverRound + 1)) / (1 - Math.Pow(beta1, serverRound + 1))
+            : eta;
         foreach (var (offset, length) in layout.TrainableRanges)
         {
             for (var j = offset; j < offset + length; j++)
@@ -81,7 +90,7 @@ public sealed class AdaptiveServerStep(AdaptiveKind kind, double eta, double bet
                 };
                 m[j] = (float)mj;
                 v[j] = (float)vj;
-                global[j] += (float)(eta * mj / (Math.Sqrt(vj) + tau));
+                global[j] += (float)(stepSize * mj / (Math.Sqrt(vj) + tau));
             }
         }
 

@@ -9,7 +9,15 @@ namespace FedTune.Core.Aggregation;
 /// <param name="SampledClients">Clients asked to train this round (DP divides by it; also the q numerator).</param>
 /// <param name="TotalClients">Clients in the federation (q = SampledClients / TotalClients).</param>
 /// <param name="MinimumAccepted">Fewest accepted updates for the round to count (min_fit_clients).</param>
-public sealed record RoundContext(int Round, int SampledClients, int TotalClients, int MinimumAccepted);
+public sealed record RoundContext(int Round, int SampledClients, int TotalClients, int MinimumAccepted)
+{
+    /// <summary>
+    /// Set when the round was drawn by Poisson sampling (each client independently with this probability), as the DP
+    /// accountant assumes: the accountant uses it as q and DP divides the noisy sum by q × TotalClients.
+    /// Null: a fixed-size sample, q = SampledClients / TotalClients.
+    /// </summary>
+    public double? PoissonRate { get; init; }
+}
 
 /// <summary>DP accounting after a round.</summary>
 public sealed record PrivacyReport(double Epsilon, double Delta, double BestOrder, long Rounds, double SamplingRate, double NoiseMultiplier);
@@ -36,6 +44,9 @@ public sealed record AggregationResult
 
     /// <summary>Overall relative product error over all modules.</summary>
     public double LoraProductErrorOverall => LoraProductError.Overall(LoraProductErrors);
+
+    /// <summary>Each accepted client's share of the round (its bounded weight over the sum; 1 / divisor under DP).</summary>
+    public IReadOnlyDictionary<string, double> Shares { get; init; } = new Dictionary<string, double>();
 
     /// <summary>L2 norm of the applied combined delta (before the server optimizer).</summary>
     public double CombinedDeltaNorm { get; init; }
@@ -74,6 +85,9 @@ public sealed class StreamingAggregator
     /// <summary>Names of tensors that are frozen and shared (e.g. every lora_A under freeze-A): not averaged, must not change.</summary>
     public Func<string, bool>? IsFrozen { get; init; }
 
+    /// <summary>How declared example counts become bounded weights (default: the declared counts, as plain FedAvg).</summary>
+    public UpdateWeighting Weighting { get; init; } = UpdateWeighting.Declared;
+
     public AggregationResult Aggregate(
         LoraAdapter global,
         IReadOnlyList<ClientUpdate> updates,
@@ -109,7 +123,11 @@ public sealed class StreamingAggregator
         }
 
         var flat = layout.Flatten(global);
-        var input = new AggregationInput(global, layout, flat, accepted, Math.Max(round.SampledClients, accepted.Count));
+        var expected = round.PoissonRate is { } rate
+            ? Math.Max(1, (int)Math.Round(rate * round.TotalClients))
+            : Math.Max(round.SampledClients, accepted.Count);
+        var weights = Weighting.Weights(accepted.Select(a => a.First.ExampleCount).ToArray());
+        var input = new AggregationInput(global, layout, flat, accepted, expected, weights);
         var delta = _strategy.CombineDeltas(input);
         var deltaNorm = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(delta));
         var productErrors = ReportLoraProductError ? LoraProductError.Compute(input) : [];
@@ -125,11 +143,21 @@ public sealed class StreamingAggregator
             State = nextState,
             Validations = validations,
             QuorumMet = true,
+            Shares = Shares(input),
             LoraProductErrors = productErrors,
             CombinedDeltaNorm = deltaNorm,
             Accountant = nextAccountant,
             Privacy = nextAccountant is null ? null : Report(nextAccountant, round),
         };
+    }
+
+    private Dictionary<string, double> Shares(AggregationInput input)
+    {
+        var ids = input.Accepted.Select(a => a.Update.ClientId).ToArray();
+        double[] shares = _privacy is not null
+            ? ids.Select(_ => 1.0 / input.ExpectedClients).ToArray()
+            : _strategy.NeedsAllUpdatesAtOnce ? ids.Select(_ => 1.0 / ids.Length).ToArray() : input.NormalizedWeights();
+        return ids.Zip(shares).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
     }
 
     private PrivacyReport Report(RdpAccountant accountant, RoundContext round)
@@ -139,5 +167,5 @@ public sealed class StreamingAggregator
     }
 
     private static double SamplingRate(RoundContext round) =>
-        round.TotalClients <= 0 ? 1.0 : Math.Clamp((double)round.SampledClients / round.TotalClients, 0, 1);
+        round.PoissonRate ?? (round.TotalClients <= 0 ? 1.0 : Math.Clamp((double)round.SampledClients / round.TotalClients, 0, 1));
 }

@@ -6,9 +6,13 @@ using FedTune.Core.Formats;
 namespace FedTune.Core.Aggregation;
 
 /// <summary>
-/// Checks each update before it is averaged: readable, hash matches the manifest, same tensor names, shapes,
-/// dtype (F32) and rank as the global adapter, finite values, frozen tensors unchanged, positive weight, and
-/// finally delta norm within k × the round's median delta norm. Reads each update once; updates are validated in parallel.
+/// Checks each update before it is averaged, against the run's recipe and the current global adapter, never against
+/// another upload: readable, hash matches the manifest, rank, alpha and exactly the recipe's target tensors with the
+/// shapes the base model gives them (<see cref="Recipe"/>), the global adapter's names, shapes and dtype (F32), finite
+/// values, frozen tensors unchanged, positive example count; the delta norm is measured from the global. Only then,
+/// when <see cref="UpdateValidationConfig.MaxNormRatio"/> is finite and at least three updates passed, an outlier
+/// filter drops a delta norm above k × the round's median (the orchestrator turns it off under DP, where every update
+/// is clipped instead and no data-dependent filter may run). Reads each update once; updates are validated in parallel.
 /// </summary>
 public sealed class UpdateValidator
 {
@@ -21,6 +25,12 @@ public sealed class UpdateValidator
         ArgumentNullException.ThrowIfNull(config);
         _config = config;
     }
+
+    /// <summary>The base model's shapes and the recipe's LoRA settings every update must match (null: the global adapter's structure only).</summary>
+    public (BaseModelShape BaseModel, LoraAdapterConfig Lora)? Recipe { get; init; }
+
+    /// <summary>Fewest accepted updates for the median norm filter to run (a median of one or two says little).</summary>
+    public const int MinimumForNormFilter = 3;
 
     /// <summary>Validates every update against the global adapter; rejected ones carry their reason.</summary>
     public IReadOnlyList<UpdateValidationResult> ValidateAll(LoraAdapter global, AdapterLayout layout, IReadOnlyList<ClientUpdate> updates)
@@ -39,7 +49,7 @@ public sealed class UpdateValidator
     internal static List<UpdateValidationResult> ApplyNormBound(List<UpdateValidationResult> results, double maxNormRatio)
     {
         var norms = results.Where(r => r.Accepted).Select(r => r.DeltaNorm).ToArray();
-        if (norms.Length == 0)
+        if (norms.Length < MinimumForNormFilter || double.IsPositiveInfinity(maxNormRatio))
         {
             return results;
         }
@@ -82,7 +92,8 @@ public sealed class UpdateValidator
         try
         {
             using var reader = update.Open();
-            var structure = CheckStructure(global, reader);
+            var structure = (Recipe is { } recipe ? InitialAdapter.Mismatch(reader.Config, reader.Tensors.Select(t => (t.Name, t.Shape)), recipe.BaseModel, recipe.Lora) : null)
+                            ?? CheckStructure(global, reader);
             if (structure is not null)
             {
                 // Still tell a corrupted upload apart from a wrong-shaped one.
@@ -118,6 +129,11 @@ public sealed class UpdateValidator
         if (reader.Config.R != global.Config.R)
         {
             return $"its LoRA rank is {reader.Config.R} but the global adapter's is {global.Config.R}.";
+        }
+
+        if (Math.Abs(reader.Config.Scaling - global.Config.Scaling) > 1e-12)
+        {
+            return $"its LoRA scaling (lora_alpha {reader.Config.LoraAlpha}, r {reader.Config.R}) differs from the global adapter's (lora_alpha {global.Config.LoraAlpha}).";
         }
 
         var byName = reader.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);

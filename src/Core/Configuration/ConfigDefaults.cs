@@ -57,7 +57,7 @@ public static class ConfigDefaults
     public const double EtaAdaptive = 0.1;      // Flower FedAdagrad/FedAdam eta
     public const double EtaYogi = 0.01;         // Flower FedYogi eta
     public const double EtaL = 0.1;             // Flower eta_l (client learning rate; informational here)
-    public const double Beta1 = 0.9;
+    public const double Beta1 = 0.9;           // Flower FedAdam/FedYogi beta_1 (FedAdagrad fixes beta_1 = 0)
     public const double Beta2 = 0.99;
     public const double TauAdaptive = 1e-9;     // Flower FedAdagrad/FedAdam tau
     public const double TauYogi = 1e-3;         // Flower FedYogi tau
@@ -72,8 +72,14 @@ public static class ConfigDefaults
     public const double MaxNormRatio = 10;
     public const bool RequireManifestHash = true;
 
+    // federation.weighting
+    public const double WeightingCap = 2;
+
     /// <summary>eta for an adaptive strategy when the config gives none.</summary>
     public static double EtaFor(StrategyName name) => name == StrategyName.FedYogi ? EtaYogi : EtaAdaptive;
+
+    /// <summary>beta_1 for an adaptive strategy when the config gives none: Flower's FedAdagrad passes beta_1 = 0 (no momentum).</summary>
+    public static double Beta1For(StrategyName name) => name == StrategyName.FedAdagrad ? 0 : Beta1;
 
     /// <summary>tau for an adaptive strategy when the config gives none.</summary>
     public static double TauFor(StrategyName name) => name == StrategyName.FedYogi ? TauYogi : TauAdaptive;

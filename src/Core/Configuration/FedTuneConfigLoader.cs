@@ -26,6 +26,13 @@ public static class FedTuneConfigLoader
         ["constant_with_warmup"] = LrSchedulerType.ConstantWithWarmup,
     };
 
+    private static readonly Dictionary<string, Aggregation.WeightingKind> Weightings = new(StringComparer.Ordinal)
+    {
+        ["budget"] = Aggregation.WeightingKind.Budget,
+        ["capped"] = Aggregation.WeightingKind.Capped,
+        ["uniform"] = Aggregation.WeightingKind.Uniform,
+    };
+
     private static readonly Dictionary<string, QuorumFailurePolicy> QuorumPolicies = new(StringComparer.Ordinal)
     {
         ["fail"] = QuorumFailurePolicy.Fail,
@@ -284,6 +291,8 @@ public static class FedTuneConfigLoader
             Strategy = ReadStrategy(s.Section("strategy")),
             DifferentialPrivacy = ReadPrivacy(s.Section("differential_privacy")),
             Validation = ReadValidation(s.Section("validation")),
+            Weighting = s.Has("weighting") ? s.Enum("weighting", Aggregation.WeightingKind.Budget, Weightings) : null,
+            WeightingCap = s.Double("weighting_cap", ConfigDefaults.WeightingCap, 1, 1e6),
             Seed = s.Int("seed", trainingSeed, 0),
             SecureAggregation = ReadSecureAggregation(s.Section("secure_aggregation")),
         };
@@ -426,6 +435,11 @@ public static class FedTuneConfigLoader
             MaxNormRatio = s.Double("max_norm_ratio", ConfigDefaults.MaxNormRatio, 1, 1e9, minExclusive: true),
             RequireManifestHash = s.Bool("require_manifest_hash", ConfigDefaults.RequireManifestHash),
         };
+        if (!validation.RequireManifestHash)
+        {
+            throw s.Error("require_manifest_hash",
+                "false is not supported: the orchestrator always checks every upload against the SHA-256 in its manifest (the protocol relies on it). Fix: delete the key or set it to true.");
+        }
         s.RejectUnknownKeys();
         return validation;
     }

@@ -56,6 +56,15 @@ public sealed record FederationConfig
 
     public UpdateValidationConfig Validation { get; init; } = new();
 
+    /// <summary>
+    /// How declared example counts become bounded aggregation weights (<c>weighting:</c> budget, capped or uniform);
+    /// null: budget when the recipe trains max_steps, capped when it trains by epochs (no per-round budget then).
+    /// </summary>
+    public Aggregation.WeightingKind? Weighting { get; init; }
+
+    /// <summary>With capped weighting: a weight is at most this multiple of the round's median declared count.</summary>
+    public double WeightingCap { get; init; } = ConfigDefaults.WeightingCap;
+
     /// <summary>Seed for client sampling and DP noise.</summary>
     public int Seed { get; init; } = ConfigDefaults.Seed;
 
@@ -116,6 +125,7 @@ public sealed record StrategyConfig
     {
         Name = name,
         Eta = ConfigDefaults.EtaFor(name),
+        Beta1 = ConfigDefaults.Beta1For(name),
         Tau = ConfigDefaults.TauFor(name),
         ProximalMu = name == StrategyName.FedProx ? ConfigDefaults.ProximalMu : 0,
     };
@@ -140,6 +150,6 @@ public sealed record UpdateValidationConfig
     /// <summary>Reject an update whose delta norm exceeds k times the round's median delta norm.</summary>
     public double MaxNormRatio { get; init; } = ConfigDefaults.MaxNormRatio;
 
-    /// <summary>Reject an update whose bytes do not hash to the SHA-256 in the client's manifest.</summary>
+    /// <summary>Reject an update whose bytes do not hash to the SHA-256 in the client's manifest (always true: false is refused at load).</summary>
     public bool RequireManifestHash { get; init; } = ConfigDefaults.RequireManifestHash;
 }

@@ -32,6 +32,12 @@ public sealed record RoundRecord
     public double? DpDelta { get; init; }
     /// <summary>Relative Frobenius error of the averaged LoRA factors against the average of the B·A products.</summary>
     public double? LoraProductError { get; init; }
+    /// <summary>L2 distance between this round's new global adapter and the one it started from (how far the global moved).</summary>
+    public double? GlobalDeltaNorm { get; init; }
+    /// <summary>What bounded each hospital's weight (e.g. "budget (declared examples, at most 40 …)").</summary>
+    public string? Weighting { get; init; }
+    /// <summary>How the round's hospitals were drawn (fixed-size sample, or Poisson as the DP accountant assumes).</summary>
+    public string? Sampling { get; init; }
     /// <summary>Set when the round was securely aggregated: the orchestrator read only the masked uploads' sum.</summary>
     public SecureAggregationFacts? SecureAggregation { get; init; }
 }
@@ -40,7 +46,12 @@ public sealed record RoundRecord
 public sealed record SecureAggregationFacts(int Threshold, int Neighbours, IReadOnlyList<string> Roster, IReadOnlyList<string> Sharers,
     IReadOnlyList<string> Survivors, IReadOnlyList<string> Dropped);
 
-public sealed record RoundParticipant(string HospitalId, long ExampleCount, double Weight, UpdateMetrics Metrics, long AdapterBytes, string AdapterSha256);
+/// <param name="Weight">The hospital's share of the round: its bounded weight over the sum (1 / divisor under DP).</param>
+public sealed record RoundParticipant(string HospitalId, long ExampleCount, double Weight, UpdateMetrics Metrics, long AdapterBytes, string AdapterSha256)
+{
+    /// <summary>L2 norm of the update's delta from the global adapter it started from (before any clipping).</summary>
+    public double? DeltaNorm { get; init; }
+}
 
 /// <summary>A hospital left out of a round, with a reason code and a message an operator can act on.</summary>
 public sealed record RoundExclusion(string HospitalId, string ReasonCode, string Message);

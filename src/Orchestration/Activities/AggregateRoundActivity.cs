@@ -35,22 +35,21 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         var folder = Directory.CreateTempSubdirectory("fedtune-aggregate-");
         try
         {
-            long bytesRead = 0;
-            LoraAdapter? global = null;
-            if (request.GlobalAdapter != null)
-            {
-                global = await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
-                bytesRead += request.GlobalAdapter.Bytes;
-            }
+            var global = await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
+            long bytesRead = request.GlobalAdapter.Bytes;
 
             // Downloads run in parallel (storage latency dominates with many hospitals); results are put back in hospital order.
             var uploaded = request.Outcomes.Where(o => o.State == HospitalRoundState.Uploaded).OrderBy(o => o.HospitalId, StringComparer.Ordinal).ToArray();
             var fetched = new (UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)[uploaded.Length];
             await Parallel.ForEachAsync(Enumerable.Range(0, uploaded.Length),
                 new ParallelOptions { MaxDegreeOfParallelism = MaxParallelDownloads, CancellationToken = cancellationToken },
-                async (i, token) => fetched[i] = await DownloadUpdateAsync(uploaded[i], folder.FullName, token).ConfigureAwait(false)).ConfigureAwait(false);
+                async (i, token) => fetched[i] = await DownloadUpdateAsync(uploaded[i], request, folder.FullName, token).ConfigureAwait(false)).ConfigureAwait(false);
             var rejected = new List<RoundExclusion>();
             var downloaded = new List<(UpdateManifest Manifest, string Path)>();
+            // Two hospitals cannot have trained bit-identical adapters: one copied the other, and the server cannot tell which
+            // (copying needs read access to another hospital's container, which the deployment's roles do not grant).
+            var holders = fetched.Where(f => f.Exclusion == null).GroupBy(f => f.Manifest!.Adapter.Sha256, StringComparer.OrdinalIgnoreCase)
+                .ToDictionary(g => g.Key, g => g.Select(f => f.Manifest!.HospitalId).Order(StringComparer.Ordinal).ToArray(), StringComparer.OrdinalIgnoreCase);
             foreach (var (manifest, path, exclusion) in fetched)
             {
                 if (exclusion != null)
@@ -59,62 +58,62 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                     continue;
                 }
                 bytesRead += manifest!.Adapter.Bytes;
+                if (holders[manifest.Adapter.Sha256] is { Length: > 1 } same)
+                {
+                    rejected.Add(new RoundExclusion(manifest.HospitalId, FailureReasons.UpdateInvalid,
+                        $"{manifest.Adapter.Blob}: its bytes are identical to the upload of {string.Join(" and ", same.Where(h => h != manifest.HospitalId))} (SHA-256 {manifest.Adapter.Sha256}); identical uploads from different hospitals are all left out."));
+                    continue;
+                }
                 downloaded.Add((manifest, path!));
             }
 
-            // Without a global adapter (first round, no checkpoint) the average starts from zeros shaped like the first
-            // readable update, and the round is a (DP-)FedAvg mean: server optimizers need a previous global adapter.
-            bool initialRound = global == null;
-            global ??= ZerosLike(downloaded.Select(d => d.Path));
-            var settings = initialRound ? request.Aggregation with { Strategy = "fedavg" } : request.Aggregation;
+            // Every round, the first included, validates against the recipe and the global adapter it started from.
+            var settings = request.Aggregation;
             var byHospital = downloaded.ToDictionary(d => BlobLayout.NormalizeHospitalId(d.Manifest.HospitalId), StringComparer.Ordinal);
             ContentRef? newGlobal = null;
             ContentRef? serverState = request.ServerState;
             string? ledger = request.PrivacyLedger;
-            AggregationResult? result = null;
             var participants = new List<RoundParticipant>();
-            if (global != null)
+            var aggregator = CoreAggregation.Create(request);
+            var state = request.ServerState == null
+                ? null
+                : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
+            var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
+                () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
+            var result = aggregator.Aggregate(global, updates,
+                new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, request.MinFitClients) { PoissonRate = request.PoissonRate },
+                state, CoreAggregation.Ledger(request.PrivacyLedger));
+            foreach (var validation in result.Validations)
             {
-                var aggregator = CoreAggregation.Create(settings, request.Aggregation.FreezeA);
-                var state = initialRound || request.ServerState == null
-                    ? null
-                    : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
-                var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
-                    () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
-                result = aggregator.Aggregate(global, updates,
-                    new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, request.MinFitClients),
-                    state, CoreAggregation.Ledger(request.PrivacyLedger));
-                foreach (var validation in result.Validations)
+                var manifest = byHospital[validation.ClientId].Manifest;
+                if (validation.Accepted)
                 {
-                    var manifest = byHospital[validation.ClientId].Manifest;
-                    if (validation.Accepted)
-                    {
-                        participants.Add(new RoundParticipant(validation.ClientId, manifest.ExampleCount, 0, manifest.Metrics, manifest.Adapter.Bytes,
-                            manifest.Adapter.Sha256));
-                    }
-                    else
-                    {
-                        rejected.Add(new RoundExclusion(validation.ClientId, ReasonCode(validation.Verdict),
-                            $"{manifest.Adapter.Blob}: {validation.Reason}"));
-                    }
+                    participants.Add(new RoundParticipant(validation.ClientId, manifest.ExampleCount, result.Shares.GetValueOrDefault(validation.ClientId),
+                        manifest.Metrics, manifest.Adapter.Bytes, manifest.Adapter.Sha256) { DeltaNorm = validation.DeltaNorm });
                 }
-                if (result.QuorumMet && participants.Count >= request.MinFitClients)
+                else
                 {
-                    var globalBytes = Core.Compression.CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision,
-                        Sampling.SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
-                    newGlobal = await store.UploadContentAddressedAsync(globalBytes,
-                        sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
-                    if (!initialRound && (result.State.M != null || result.State.V != null))
-                    {
-                        serverState = await store.UploadContentAddressedAsync(result.State.ToBytes(),
-                            sha => BlobLayout.ServerState(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
-                    }
-                    ledger = result.Accountant?.ToJson() ?? ledger;
+                    rejected.Add(new RoundExclusion(validation.ClientId, ReasonCode(validation.Verdict),
+                        $"{manifest.Adapter.Blob}: {validation.Reason}"));
                 }
+            }
+            double? globalDeltaNorm = null;
+            if (result.QuorumMet && participants.Count >= request.MinFitClients)
+            {
+                var globalBytes = Core.Compression.CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision,
+                    Core.Randomness.SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
+                newGlobal = await store.UploadContentAddressedAsync(globalBytes,
+                    sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
+                if (result.State.M != null || result.State.V != null)
+                {
+                    serverState = await store.UploadContentAddressedAsync(result.State.ToBytes(),
+                        sha => BlobLayout.ServerState(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
+                }
+                ledger = result.Accountant?.ToJson() ?? ledger;
+                globalDeltaNorm = Distance(global, result.Global);
             }
 
             long totalExamples = participants.Sum(p => p.ExampleCount);
-            participants = participants.Select(p => p with { Weight = totalExamples == 0 ? 0 : p.ExampleCount / (double)totalExamples }).ToList();
             rejected.Sort((a, b) => string.CompareOrdinal(a.HospitalId, b.HospitalId));
             var record = new RoundRecord
             {
@@ -137,8 +136,15 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 RoundStartedUtc = request.RoundStartedUtc,
                 AggregatedUtc = DateTimeOffset.UtcNow,
                 AggregationSeconds = clock.Elapsed.TotalSeconds,
-                DpEpsilon = newGlobal == null ? null : result?.Privacy?.Epsilon,
-                DpDelta = newGlobal == null ? null : result?.Privacy?.Delta,
+                DpEpsilon = newGlobal == null ? null : result.Privacy?.Epsilon,
+                DpDelta = newGlobal == null ? null : result.Privacy?.Delta,
+                GlobalDeltaNorm = globalDeltaNorm,
+                Weighting = settings.DifferentialPrivacy != null
+                    ? "uniform: DP-FedAvg sums clipped deltas unweighted"
+                    : aggregator.Weighting.Describe(),
+                Sampling = request.PoissonRate is { } q
+                    ? $"Poisson, each of {request.TotalHospitals} hospitals with probability {q:G4} (as the DP accountant assumes)"
+                    : $"fixed-size sample of {request.Selected.Count} of {request.TotalHospitals} hospitals",
                 LoraProductError = result is { QuorumMet: true, LoraProductErrors.Count: > 0 } ? result.LoraProductErrorOverall : null,
             };
             if (newGlobal != null)
@@ -173,25 +179,23 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         _ => FailureReasons.UpdateInvalid,
     };
 
-    private static LoraAdapter? ZerosLike(IEnumerable<string> paths)
+    private static double Distance(LoraAdapter from, LoraAdapter to)
     {
-        foreach (var path in paths)
+        double sum = 0;
+        foreach (var tensor in from.Tensors)
         {
-            try
+            var other = to[tensor.Name].Data;
+            for (int i = 0; i < tensor.Data.Length; i++)
             {
-                using var stream = File.OpenRead(path);
-                return AdapterWireFormat.Read(stream, path).With(t => new float[t.Data.Length]);
-            }
-            catch (Exception e) when (e is AdapterFormatException or Core.Formats.SafetensorsFormatException or InvalidDataException or EndOfStreamException)
-            {
-                // Not readable: the validator reports it; try the next update.
+                double d = other[i] - (double)tensor.Data[i];
+                sum += d * d;
             }
         }
-        return null;
+        return Math.Sqrt(sum);
     }
 
     private async Task<(UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)> DownloadUpdateAsync(
-        HospitalRoundOutcome outcome, string folder, CancellationToken cancellationToken)
+        HospitalRoundOutcome outcome, AggregateRequest request, string folder, CancellationToken cancellationToken)
     {
         var manifestRef = new BlobRef(BlobLayout.HospitalContainer(outcome.HospitalId), outcome.ManifestBlob!);
         UpdateManifest? manifest;
@@ -206,6 +210,10 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         if (manifest == null)
         {
             return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after the check."));
+        }
+        if (ManifestProblem(manifest, outcome, request) is { } problem)
+        {
+            return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef}: {problem}"));
         }
         var path = Path.Combine(folder, BlobLayout.NormalizeHospitalId(outcome.HospitalId) + ".safetensors");
         try
@@ -224,6 +232,27 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
     }
 
+    /// <summary>
+    /// The manifest must be this hospital's answer to this round's task: its run, round, attempt and hospital, trained
+    /// from the global adapter the round started from (a replayed or borrowed update names another).
+    /// </summary>
+    private static string? ManifestProblem(UpdateManifest manifest, HospitalRoundOutcome outcome, AggregateRequest request)
+    {
+        if (manifest.RunId != request.RunId || manifest.Round != request.Round || manifest.Attempt != request.Attempt)
+        {
+            return $"it answers run {manifest.RunId} round {manifest.Round} attempt {manifest.Attempt}, not run {request.RunId} round {request.Round} attempt {request.Attempt} (a replayed upload).";
+        }
+        if (BlobLayout.NormalizeHospitalId(manifest.HospitalId) != BlobLayout.NormalizeHospitalId(outcome.HospitalId))
+        {
+            return $"it names hospital '{manifest.HospitalId}', but it is in {outcome.HospitalId}'s container (an update for another hospital's task).";
+        }
+        if (!string.Equals(manifest.BaseGlobalSha256, request.GlobalAdapter.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return $"it was trained from global adapter {manifest.BaseGlobalSha256 ?? "(none)"}, not this round's {request.GlobalAdapter.Sha256} (a replayed or stale update).";
+        }
+        return null;
+    }
+
     internal static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {
         Produced = record.GlobalAdapter != null,
@@ -233,7 +262,10 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         PrivacyLedger = ledger,
         Summary = new RoundSummary(record.Round, record.Attempt, record.Participants.Count, record.Stragglers.Count, record.Failed.Count,
             record.Rejected.Count, record.TotalExamples, record.Metrics.TrainLoss, record.Metrics.HeldOutNll, record.DpEpsilon,
-            record.GlobalAdapter?.Sha256),
+            record.GlobalAdapter?.Sha256)
+        {
+            RejectedHospitals = record.Rejected.Select(r => $"{r.HospitalId} ({r.ReasonCode})").ToArray(),
+        },
     };
 
     private async Task<byte[]> ReadBytesAsync(ContentRef content, CancellationToken cancellationToken)

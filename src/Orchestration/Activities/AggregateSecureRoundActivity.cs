@@ -106,7 +106,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
         {
             global ??= shape;
             var mean = MeanUpdate(request, secure, sum, global, shape);
-            var aggregator = CoreAggregation.Create(settings, request.Aggregation.FreezeA);
+            var aggregator = CoreAggregation.Create(settings);
             var state = initialRound || request.ServerState == null
                 ? null
                 : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
@@ -115,7 +115,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
                 new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, 1), state);
             if (result.QuorumMet)
             {
-                var bytes = CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision, SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
+                var bytes = CompressedAdapterWire.ToBytes(result.Global, request.WirePrecision, Core.Randomness.SplitMix64.DeriveSeed(request.Seed, request.Round, "global-wire"));
                 newGlobal = await store.UploadContentAddressedAsync(bytes, sha => BlobLayout.GlobalAdapter(request.RunId, request.Round, sha), cancellationToken).ConfigureAwait(false);
                 if (!initialRound && (result.State.M != null || result.State.V != null))
                 {

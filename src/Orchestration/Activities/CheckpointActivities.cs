@@ -78,6 +78,17 @@ public sealed class ImportCheckpointActivity(BlobStore store) : TaskActivity<Imp
         using var buffer = new MemoryStream();
         await store.DownloadVerifiedAsync(record.Adapter, buffer, cancellationToken).ConfigureAwait(false);
         buffer.Position = 0;
+        if (request.BaseModel is { } shape && request.Lora is { } lora)
+        {
+            var adapter = Core.Adapters.AdapterWireFormat.Read(buffer, record.Adapter.Blob.ToString());
+            var problem = Core.Adapters.InitialAdapter.Mismatch(adapter.Config, adapter.Tensors.Select(t => (t.Name, t.Shape)), shape, lora);
+            if (problem != null)
+            {
+                throw new FederationFailedException(
+                    $"The checkpoint of run {source.RunId} round {record.Round} does not fit this run's recipe and base model: {problem} Fix: start from a checkpoint of a run with the same model and LoRA settings, or start fresh.");
+            }
+            buffer.Position = 0;
+        }
         var imported = await store.UploadContentAddressedAsync(buffer, sha => BlobLayout.GlobalAdapter(request.RunId, 0, sha), cancellationToken)
             .ConfigureAwait(false);
         return new ImportedCheckpoint(imported, record.ServerState, record.Round);

@@ -1,6 +1,8 @@
+using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
 using FedTune.Core.Privacy;
+using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
 
 namespace FedTune.Orchestration.Aggregation;
@@ -11,7 +13,21 @@ public static class CoreAggregation
     /// <summary>Strategy names the plan may carry (the core library's <see cref="StrategyName"/> values, lowercase).</summary>
     public static bool IsKnownStrategy(string name) => Enum.TryParse<StrategyName>(name, ignoreCase: true, out _);
 
-    public static StreamingAggregator Create(AggregationSettings settings, bool freezeA = false)
+    /// <summary>
+    /// The aggregator for one round: the plan's strategy and DP, every update judged against the recipe's LoRA settings
+    /// and the base model's shapes, and weights bounded by the plan's weighting (budget = max_steps × batch × accumulation).
+    /// </summary>
+    public static StreamingAggregator Create(AggregateRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var recipe = request.Recipe;
+        double budget = recipe.MaxSteps > 0 ? (double)recipe.MaxSteps * recipe.BatchSize * Math.Max(1, recipe.GradientAccumulationSteps) : double.PositiveInfinity;
+        var weighting = new UpdateWeighting { Kind = request.Aggregation.Weighting, Budget = budget, CapMultiple = request.Aggregation.WeightingCap };
+        return Create(request.Aggregation, (request.BaseModelShape, request.Lora), weighting);
+    }
+
+    public static StreamingAggregator Create(AggregationSettings settings, (BaseModelShape BaseModel, LoraAdapterConfig Lora)? recipe = null,
+        UpdateWeighting? weighting = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!Enum.TryParse<StrategyName>(settings.Strategy, ignoreCase: true, out var name))
@@ -41,12 +57,15 @@ public static class CoreAggregation
         var combiner = AggregationStrategy.Create(strategy, privacy, privacy == null ? null : GaussianNoise.Secure());
         var validation = new UpdateValidationConfig
         {
-            MaxNormRatio = settings.MaxNormRatio ?? double.PositiveInfinity,
+            // Under DP every update is clipped to the clip norm and nothing data-dependent may decide who is averaged
+            // (that would break the sensitivity bound the accountant assumes): only per-update format and finite checks.
+            MaxNormRatio = privacy != null ? double.PositiveInfinity : settings.MaxNormRatio ?? double.PositiveInfinity,
             RequireManifestHash = true,
         };
-        return new StreamingAggregator(combiner, new UpdateValidator(validation), privacy)
+        return new StreamingAggregator(combiner, new UpdateValidator(validation) { Recipe = recipe }, privacy)
         {
-            IsFrozen = freezeA ? tensor => Core.Adapters.PeftKeys.IsLoraA(tensor, out _) : null,
+            IsFrozen = settings.FreezeA ? tensor => PeftKeys.IsLoraA(tensor, out _) : null,
+            Weighting = weighting ?? UpdateWeighting.Declared,
         };
     }
 

@@ -23,7 +23,11 @@ public sealed record FederationState
 /// <summary>One finished round in a few numbers.</summary>
 public sealed record RoundSummary(
     int Round, int Attempt, int Participants, int Stragglers, int Failed, int Rejected, long Examples,
-    double? TrainLoss, double? HeldOutNll, double? Epsilon, string? GlobalSha256);
+    double? TrainLoss, double? HeldOutNll, double? Epsilon, string? GlobalSha256)
+{
+    /// <summary>Each rejected hospital with its reason code, e.g. "a-rogue (update_invalid)"; the messages are in the round record.</summary>
+    public IReadOnlyList<string> RejectedHospitals { get; init; } = [];
+}
 
 /// <summary>The federation's output when it completes.</summary>
 public sealed record FederationResult(string RunId, int RoundsCompleted, ContentRef? GlobalAdapter, double? Epsilon, IReadOnlyList<RoundSummary> History);
@@ -33,7 +37,7 @@ public sealed record FederationResult(string RunId, int RoundsCompleted, Content
 /// stands; the activity builds each <see cref="RoundTask"/> with <see cref="RoundTaskFactory"/>, so the history holds
 /// a few hundred ids per chunk instead of every task.
 /// </summary>
-public sealed record RoundTaskBatch(FederationPlan Plan, int Round, int Attempt, ContentRef? GlobalAdapter, DateTimeOffset IssuedUtc,
+public sealed record RoundTaskBatch(FederationPlan Plan, int Round, int Attempt, ContentRef GlobalAdapter, DateTimeOffset IssuedUtc,
     IReadOnlyList<string> Hospitals)
 {
     /// <summary>The round's secure-aggregation settings, the same in every task (null: plain aggregation).</summary>
@@ -95,7 +99,14 @@ public sealed record AggregateRequest
     public required long Seed { get; init; }
     public required int MinFitClients { get; init; }
     public required AggregationSettings Aggregation { get; init; }
-    public ContentRef? GlobalAdapter { get; init; }
+    /// <summary>The base model's dimensions: every upload's tensors must have the shapes they and the recipe give.</summary>
+    public required Core.Adapters.BaseModelShape BaseModelShape { get; init; }
+    /// <summary>The recipe's LoRA settings (rank, alpha, target modules) every upload must carry.</summary>
+    public required Core.Adapters.LoraAdapterConfig Lora { get; init; }
+    /// <summary>The run's training recipe (bounds the examples a hospital could have consumed this round).</summary>
+    public required Core.Configuration.TrainingRecipe Recipe { get; init; }
+    /// <summary>The global adapter the round started from (round 1: the round-0 adapter).</summary>
+    public required ContentRef GlobalAdapter { get; init; }
     public ContentRef? ServerState { get; init; }
     public required IReadOnlyList<string> Selected { get; init; }
     public required IReadOnlyList<HospitalRoundOutcome> Outcomes { get; init; }
@@ -104,6 +115,8 @@ public sealed record AggregateRequest
     public required int TotalHospitals { get; init; }
     /// <summary>The DP accountant's ledger before this round (null: first DP round or no DP).</summary>
     public string? PrivacyLedger { get; init; }
+    /// <summary>Set when the round was drawn by Poisson sampling with this rate (DP with fraction_fit below 1).</summary>
+    public double? PoissonRate { get; init; }
     /// <summary>The precision the new global adapter is written in (the download direction of the wire).</summary>
     public Core.Compression.WirePrecision WirePrecision { get; init; } = Core.Compression.WirePrecision.Fp32;
     /// <summary>The round's secure aggregation (null: off); with it the uploads are masked and only their sum is read.</summary>
@@ -128,6 +141,11 @@ public sealed record AggregateResult
 
 public sealed record CheckpointRequest(string RunId, int Round, ContentRef GlobalAdapter, ContentRef? ServerState, int SaveTotalLimit, DateTimeOffset SavedUtc);
 
-public sealed record ImportCheckpointRequest(string RunId, CheckpointSource Source);
+/// <summary>Input of the round-0 activity: the recipe's LoRA settings, the base model's shapes and the run's LoRA seed.</summary>
+public sealed record InitialAdapterRequest(string RunId, Core.Adapters.BaseModelShape BaseModel, Core.Adapters.LoraAdapterConfig Lora, long Seed);
+
+/// <summary>Import a checkpoint; it must fit the recipe's LoRA settings and the base model (checked before round 1).</summary>
+public sealed record ImportCheckpointRequest(string RunId, CheckpointSource Source, Core.Adapters.BaseModelShape? BaseModel = null,
+    Core.Adapters.LoraAdapterConfig? Lora = null);
 
 public sealed record ImportedCheckpoint(ContentRef GlobalAdapter, ContentRef? ServerState, int SourceRound);

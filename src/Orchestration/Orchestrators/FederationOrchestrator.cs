@@ -23,11 +23,16 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         if (state.Round == 0)
         {
             context.SetCustomStatus(StatusFor(state, FederationPhases.Starting, null));
-            var initial = plan.StartFrom == null
-                ? null
-                : await context.CallActivityAsync<ImportedCheckpoint>(TaskNames.ImportCheckpoint,
-                    new ImportCheckpointRequest(plan.RunId, plan.StartFrom), ActivityRetry.Options).ConfigureAwait(true);
-            state = state with { Round = 1, Attempt = 0, GlobalAdapter = initial?.GlobalAdapter, ServerState = initial?.ServerState };
+            // Round 0: the global adapter every hospital starts round 1 from (a checkpoint, or a fresh one from the recipe).
+            state = plan.StartFrom == null
+                ? state with
+                {
+                    Round = 1, Attempt = 0,
+                    GlobalAdapter = await context.CallActivityAsync<Core.Protocol.ContentRef>(TaskNames.CreateInitialAdapter,
+                        new InitialAdapterRequest(plan.RunId, plan.BaseModelShape, plan.LoraConfig(), RoundTaskFactory.LoraInitSeed(plan.Seed)),
+                        ActivityRetry.Options).ConfigureAwait(true),
+                }
+                : await ImportAsync(context, state).ConfigureAwait(true);
         }
 
         for (int executed = 0; ; executed++)
@@ -46,12 +51,28 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         }
     }
 
+    private static async Task<FederationState> ImportAsync(TaskOrchestrationContext context, FederationState state)
+    {
+        var plan = state.Plan;
+        var imported = await context.CallActivityAsync<ImportedCheckpoint>(TaskNames.ImportCheckpoint,
+            new ImportCheckpointRequest(plan.RunId, plan.StartFrom!, plan.BaseModelShape, plan.LoraConfig()), ActivityRetry.Options).ConfigureAwait(true);
+        return state with { Round = 1, Attempt = 0, GlobalAdapter = imported.GlobalAdapter, ServerState = imported.ServerState };
+    }
+
     private static async Task<FederationState> RunRoundAsync(TaskOrchestrationContext context, FederationState state)
     {
         var plan = state.Plan;
         var roundStarted = new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero);
-        var selected = ClientSampler.Select(plan.Hospitals, plan.Seed, state.Round, state.Attempt,
-            plan.FractionFit, plan.MinFitClients, plan.MinAvailableClients);
+        // Under DP with fraction_fit below 1 the round is drawn as the accountant assumes (Poisson, q = fraction_fit).
+        bool poisson = plan.Aggregation.DifferentialPrivacy != null && plan.FractionFit < 1;
+        var selected = poisson
+            ? ClientSampler.SelectPoisson(plan.Hospitals, plan.Seed, state.Round, state.Attempt, plan.FractionFit)
+            : ClientSampler.Select(plan.Hospitals, plan.Seed, state.Round, state.Attempt, plan.FractionFit, plan.MinFitClients, plan.MinAvailableClients);
+        if (poisson && selected.Count < plan.MinFitClients)
+        {
+            return QuorumFailed(context, state, new RoundTracker(selected),
+                $"Run {plan.RunId} round {state.Round} (attempt {state.Attempt + 1}): Poisson sampling (q = {plan.FractionFit}) drew {selected.Count} hospital(s), below min_fit_clients {plan.MinFitClients}.");
+        }
         if (selected.Count == 0)
         {
             var size = ClientSampler.SizeFor(plan.Hospitals.Count, plan.FractionFit, plan.MinFitClients, plan.MinAvailableClients);
@@ -62,7 +83,7 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         var tracker = new RoundTracker(selected);
         var secure = SecureAggregationPlanner.TaskFor(plan, state.Round, state.Attempt, selected.Count, roundStarted);
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
-        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter, secure, roundStarted, selected).ConfigureAwait(true);
+        await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter!, secure, roundStarted, selected).ConfigureAwait(true);
         var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
         var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline, batch =>
         {
@@ -93,13 +114,17 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
             Seed = plan.Seed,
             MinFitClients = plan.MinFitClients,
             Aggregation = plan.Aggregation,
-            GlobalAdapter = state.GlobalAdapter,
+            BaseModelShape = plan.BaseModelShape,
+            Lora = plan.LoraConfig(),
+            Recipe = plan.Recipe,
+            GlobalAdapter = state.GlobalAdapter!,
             ServerState = state.ServerState,
             Selected = selected,
             Outcomes = outcomes,
             RoundStartedUtc = roundStarted,
             TotalHospitals = plan.Hospitals.Count,
             PrivacyLedger = state.PrivacyLedger,
+            PoissonRate = poisson ? plan.FractionFit : null,
             WirePrecision = plan.Recipe.WirePrecision,
             SecureAggregation = secure,
             SecAggSharers = sharers,

@@ -16,7 +16,7 @@ internal static class RoundFanOut
 {
     /// <summary>Writes every selected hospital's task (create-once, so a replayed or redelivered chunk changes nothing).</summary>
     public static Task WriteTasksAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
-        ContentRef? globalAdapter, SecureAggregationTask? secure, DateTimeOffset issuedUtc, IReadOnlyList<string> selected)
+        ContentRef globalAdapter, SecureAggregationTask? secure, DateTimeOffset issuedUtc, IReadOnlyList<string> selected)
     {
         var taskPlan = plan with { Hospitals = [] };
         return Task.WhenAll(Chunks(selected, plan.BatchSize).Select(chunk => context.CallActivityAsync<int>(TaskNames.WriteRoundTasks,

@@ -1,4 +1,5 @@
 using FedTune.Core.Protocol;
+using FedTune.Core.Randomness;
 using FedTune.Orchestration.Plans;
 using FedTune.Orchestration.Sampling;
 
@@ -7,10 +8,11 @@ namespace FedTune.Orchestration.Orchestrators;
 /// <summary>Builds a hospital's <see cref="RoundTask"/> from the plan (pure: same inputs, same task).</summary>
 public static class RoundTaskFactory
 {
-    public static RoundTask Create(FederationPlan plan, int round, int attempt, string hospitalId, ContentRef? globalAdapter,
+    public static RoundTask Create(FederationPlan plan, int round, int attempt, string hospitalId, ContentRef globalAdapter,
         DateTimeOffset issuedUtc)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(globalAdapter);
         var update = BlobLayout.UpdateFolder(plan.RunId, round, attempt);
         return new RoundTask
         {
@@ -25,7 +27,6 @@ public static class RoundTaskFactory
             DeadlineUtc = issuedUtc + plan.RoundDeadline,
             IssuedUtc = issuedUtc,
             Seed = SplitMix64.DeriveSeed(plan.Seed, round, hospitalId),
-            LoraInitSeed = LoraInitSeed(plan.Seed),
             Container = BlobLayout.HospitalContainer(hospitalId),
             UpdateFolder = update,
             ManifestBlob = BlobLayout.UpdateManifest(plan.RunId, round, hospitalId, attempt).Name,
@@ -33,6 +34,9 @@ public static class RoundTaskFactory
         };
     }
 
-    /// <summary>The run-wide seed of the initial LoRA (see <see cref="RoundTask.LoraInitSeed"/>): from the run's seed only.</summary>
+    /// <summary>
+    /// The seed of the run's round-0 adapter: from the run's seed only, so two runs with one seed start from the same A
+    /// matrices and reproduce each other.
+    /// </summary>
     public static long LoraInitSeed(long runSeed) => SplitMix64.DeriveSeed(runSeed, 0, "lora-init");
 }

@@ -12,6 +12,11 @@ namespace FedTune.Orchestration.Plans;
 public sealed record FederationPlan
 {
     public required string RunId { get; init; }
+    /// <summary>
+    /// The base model's dimensions (from its config.json), which fix the LoRA shapes: the round-0 adapter is created from
+    /// them and the recipe, and every upload is judged against them.
+    /// </summary>
+    public required Core.Adapters.BaseModelShape BaseModelShape { get; init; }
     public required int Rounds { get; init; }
     /// <summary>All hospitals of the federation (normalized ids, sorted).</summary>
     public required IReadOnlyList<string> Hospitals { get; init; }
@@ -41,6 +46,9 @@ public sealed record FederationPlan
     public int RoundsPerExecution { get; init; } = 1;
     /// <summary>Start from a checkpoint of an earlier run instead of a fresh LoRA.</summary>
     public CheckpointSource? StartFrom { get; init; }
+
+    /// <summary>The PEFT LoRA config the recipe asks for (rank, alpha, dropout, target modules, base model).</summary>
+    public Core.Adapters.LoraAdapterConfig LoraConfig() => Core.Adapters.LoraAdapterConfig.From(Recipe);
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<QuorumFailurePolicy>))]
@@ -81,6 +89,10 @@ public sealed record AggregationSettings
     public DifferentialPrivacySettings? DifferentialPrivacy { get; init; }
     /// <summary>lora_A is frozen and shared (FFA-LoRA): only lora_B is averaged, and a changed lora_A is rejected.</summary>
     public bool FreezeA { get; init; }
+    /// <summary>How declared example counts become bounded weights: budget, capped or uniform (resolved when the plan is built).</summary>
+    public Core.Aggregation.WeightingKind Weighting { get; init; } = Core.Aggregation.WeightingKind.Budget;
+    /// <summary>With capped weighting: at most this multiple of the round's median declared count.</summary>
+    public double WeightingCap { get; init; } = 2;
 }
 
 /// <summary>Central DP-FedAvg: clip each update to <see cref="ClippingNorm"/> and add Gaussian noise.</summary>

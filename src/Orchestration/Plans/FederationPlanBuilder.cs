@@ -1,3 +1,5 @@
+using FedTune.Core.Adapters;
+using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
 using FedTune.Core.Protocol;
 using CoreQuorum = FedTune.Core.Configuration.QuorumFailurePolicy;
@@ -9,10 +11,15 @@ public static class FederationPlanBuilder
 {
     /// <summary>Parses YAML text and builds the plan; <see cref="ConfigException"/> (file, line, key) for bad input.</summary>
     public static FederationPlan FromYaml(string yaml, string sourceName, string runId, CheckpointSource? startFrom = null,
-        MonitorSettings? monitor = null) =>
-        FromConfig(FedTuneConfigLoader.Parse(yaml, sourceName), runId, startFrom, monitor);
+        MonitorSettings? monitor = null, BaseModelShape? baseModel = null) =>
+        FromConfig(FedTuneConfigLoader.Parse(yaml, sourceName), runId, startFrom, monitor, baseModel);
 
-    public static FederationPlan FromConfig(FedTuneConfig config, string runId, CheckpointSource? startFrom = null, MonitorSettings? monitor = null)
+    /// <param name="baseModel">
+    /// The base model's dimensions; when null they are read from the config.json of the model the configuration names,
+    /// found like every model (a path, <c>$FEDTUNE_MODELS/org/name</c> or the Hugging Face cache; config.json alone is enough).
+    /// </param>
+    public static FederationPlan FromConfig(FedTuneConfig config, string runId, CheckpointSource? startFrom = null, MonitorSettings? monitor = null,
+        BaseModelShape? baseModel = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var federation = config.Federation;
@@ -29,6 +36,7 @@ public static class FederationPlanBuilder
         return new FederationPlan
         {
             RunId = runId,
+            BaseModelShape = baseModel ?? ShapeOf(config),
             Rounds = federation.Rounds,
             Hospitals = hospitals,
             FractionFit = federation.FractionFit,
@@ -56,6 +64,8 @@ public static class FederationPlanBuilder
                     ["proximal_mu"] = strategy.ProximalMu,
                 },
                 FreezeA = config.Recipe.Lora.FreezeA,
+                Weighting = WeightingFor(config),
+                WeightingCap = federation.WeightingCap,
                 MaxNormRatio = federation.Validation.MaxNormRatio > 0 ? federation.Validation.MaxNormRatio : null,
                 DifferentialPrivacy = federation.DifferentialPrivacy is { } dp
                     ? new DifferentialPrivacySettings { ClippingNorm = dp.ClipNorm, NoiseMultiplier = dp.NoiseMultiplier, Delta = dp.Delta }
@@ -67,6 +77,38 @@ public static class FederationPlanBuilder
             Monitor = monitor ?? MonitorFor(federation.RoundDeadline),
             StartFrom = startFrom,
         };
+    }
+
+    /// <summary>
+    /// The configured weighting, or the safe default: budget (max_steps × batch × accumulation) when the recipe trains a
+    /// fixed number of steps, capped (2 × the median) when it trains by epochs, where a round has no fixed budget.
+    /// </summary>
+    public static WeightingKind WeightingFor(FedTuneConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        bool bySteps = config.Recipe.MaxSteps > 0;
+        return config.Federation.Weighting switch
+        {
+            WeightingKind.Budget when !bySteps => throw new ConfigException(
+                $"{config.SourcePath ?? "configuration"}: federation.weighting is budget but training_arguments.max_steps is {config.Recipe.MaxSteps}, so a round has no fixed example budget. Fix: set max_steps, or use weighting: capped or uniform."),
+            { } chosen => chosen,
+            null => bySteps ? WeightingKind.Budget : WeightingKind.Capped,
+        };
+    }
+
+    /// <summary>The named base model's dimensions from its config.json on this machine; a ConfigException says where to put it.</summary>
+    public static BaseModelShape ShapeOf(FedTuneConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        try
+        {
+            return BaseModelShape.FromFolder(ModelLocator.Resolve(config.Recipe.BaseModel).Path);
+        }
+        catch (Exception e) when (e is ArtifactNotFoundException or InvalidDataException or IOException)
+        {
+            throw new ConfigException(
+                $"{config.SourcePath ?? "configuration"}: the orchestrator needs the base model's config.json to size the round-0 adapter and check uploads: {e.Message}");
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using FedTune.Core.Randomness;
+
 namespace FedTune.Orchestration.Sampling;
 
 /// <summary>
@@ -45,53 +47,21 @@ public static class ClientSampler
         }
         return pool.Take(size.Count).Order(StringComparer.Ordinal).ToArray();
     }
+
+    /// <summary>
+    /// Poisson sampling, as the DP accountant assumes: each hospital independently with probability <paramref name="rate"/>
+    /// (seeded by seed, round and attempt, so replays agree). The sample may be smaller than min_fit_clients, or empty;
+    /// the round then fails its quorum like any other.
+    /// </summary>
+    public static IReadOnlyList<string> SelectPoisson(IReadOnlyList<string> hospitals, long seed, int round, int attempt, double rate)
+    {
+        ArgumentNullException.ThrowIfNull(hospitals);
+        var random = new SplitMix64(SplitMix64.Mix(seed, round, attempt, 0x506F6973)); // "Pois"
+        return hospitals.Order(StringComparer.Ordinal)
+            .Where(_ => (random.Next() >> 11) * (1.0 / (1UL << 53)) < rate)
+            .ToArray();
+    }
 }
 
 /// <summary>How many hospitals a round samples; 0 with a <see cref="Problem"/> when the federation is too small.</summary>
 public readonly record struct SampleSize(int Count, string? Problem);
-
-/// <summary>SplitMix64: a tiny, fully specified PRNG, so sampling never depends on a runtime's Random implementation.</summary>
-public sealed class SplitMix64(ulong state)
-{
-    private ulong _state = state;
-
-    public ulong Next()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>Uniform in [0, bound) without modulo bias.</summary>
-    public ulong NextBelow(ulong bound)
-    {
-        ArgumentOutOfRangeException.ThrowIfZero(bound);
-        ulong limit = ulong.MaxValue - (ulong.MaxValue % bound);
-        ulong value;
-        do value = Next(); while (value >= limit);
-        return value % bound;
-    }
-
-    /// <summary>One well-mixed 64-bit state from several integers.</summary>
-    public static ulong Mix(params long[] parts)
-    {
-        ArgumentNullException.ThrowIfNull(parts);
-        ulong h = 0x243F6A8885A308D3UL;
-        foreach (long part in parts)
-        {
-            var r = new SplitMix64(h ^ unchecked((ulong)part));
-            h = r.Next();
-        }
-        return h;
-    }
-
-    /// <summary>A non-negative 63-bit seed derived from the run seed and labels (per hospital, per round).</summary>
-    public static long DeriveSeed(long seed, int round, string label)
-    {
-        ArgumentNullException.ThrowIfNull(label);
-        long labelHash = 0;
-        foreach (char c in label) labelHash = unchecked(labelHash * 31 + c);
-        return (long)(Mix(seed, round, labelHash) >> 1);
-    }
-}

@@ -34,6 +34,10 @@ public sealed class OrchestrationFunctions(BlobStore store)
     public Task<CheckpointRecord> SaveCheckpoint([ActivityTrigger] CheckpointRequest input, FunctionContext context) =>
         new SaveCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);
 
+    [Function(TaskNames.CreateInitialAdapter)]
+    public Task<ContentRef> CreateInitialAdapter([ActivityTrigger] InitialAdapterRequest input, FunctionContext context) =>
+        new CreateInitialAdapterActivity(store).ExecuteAsync(input, context.CancellationToken);
+
     [Function(TaskNames.ImportCheckpoint)]
     public Task<ImportedCheckpoint> ImportCheckpoint([ActivityTrigger] ImportCheckpointRequest input, FunctionContext context) =>
         new ImportCheckpointActivity(store).ExecuteAsync(input, context.CancellationToken);

@@ -59,9 +59,10 @@ public static class LoraAdapterExchange
 
     /// <summary>
     /// Attaches LoRA on exactly the modules the adapter carries (with its r, alpha and dropout) and loads its weights:
-    /// what eval and generate do with <c>--adapter</c>.
+    /// what eval and generate do with <c>--adapter</c>. With <paramref name="freezeA"/> (FFA-LoRA) every A keeps the
+    /// adapter's values and does not train: only B is a parameter of the optimizer.
     /// </summary>
-    public static void Attach(GptNeoXForCausalLM model, LoraAdapter adapter)
+    public static void Attach(GptNeoXForCausalLM model, LoraAdapter adapter, bool freezeA = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(adapter);
@@ -69,7 +70,7 @@ public static class LoraAdapterExchange
             .Select(m => m.StartsWith(GptNeoXForCausalLM.PeftPrefix, StringComparison.Ordinal) ? m[GptNeoXForCausalLM.PeftPrefix.Length..] : m)
             .ToList();
         var config = adapter.Config with { TargetModules = modules, TargetModulesPattern = null, LayersToTransform = null };
-        LoraInjector.Apply(model, config, seed: 0);
+        LoraInjector.Apply(model, config, seed: 0, freezeA: freezeA);
         Import(model, adapter);
     }
 

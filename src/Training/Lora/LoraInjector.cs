@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using FedTune.Core.Adapters;
 using FedTune.Training.Modeling;
 using TorchSharp;
@@ -15,7 +14,7 @@ namespace FedTune.Training.Lora;
 public static class LoraInjector
 {
     /// <summary>PEFT's default target for GPT-NeoX.</summary>
-    public static readonly IReadOnlyList<string> GptNeoXDefaultTargets = ["query_key_value"];
+    public static readonly IReadOnlyList<string> GptNeoXDefaultTargets = LoraTargets.GptNeoXDefault;
 
     /// <summary>
     /// Attaches LoRA to every matching Linear of <paramref name="model"/> and returns the module names wrapped.
@@ -48,29 +47,8 @@ public static class LoraInjector
         return targets.Select(t => t.Key).ToList();
     }
 
-    /// <summary>PEFT's matching: a module key matches a target when equal to it or ending with "." + target.</summary>
-    public static bool Matches(string moduleName, LoraAdapterConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(moduleName);
-        ArgumentNullException.ThrowIfNull(config);
-        bool nameMatches;
-        if (config.TargetModulesPattern is { } pattern)
-        {
-            nameMatches = Regex.IsMatch(moduleName, $"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-        }
-        else
-        {
-            var targets = config.TargetModules ?? GptNeoXDefaultTargets;
-            nameMatches = targets.Contains("all-linear", StringComparer.Ordinal)
-                ? moduleName != "embed_out"
-                : targets.Any(t => moduleName == t || moduleName.EndsWith("." + t, StringComparison.Ordinal));
-        }
-
-        if (!nameMatches || config.LayersToTransform is not { Count: > 0 } layers)
-            return nameMatches;
-        var match = Regex.Match(moduleName, @"\.layers\.(\d+)\.", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-        return match.Success && layers.Contains(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-    }
+    /// <summary>PEFT's matching (<see cref="LoraTargets.Matches"/>).</summary>
+    public static bool Matches(string moduleName, LoraAdapterConfig config) => LoraTargets.Matches(moduleName, config);
 
     private static void CheckSupported(LoraAdapterConfig config)
     {
@@ -85,8 +63,5 @@ public static class LoraInjector
             throw new ArgumentException("Unsupported LoRA configuration: " + string.Join(" ", problems), nameof(config));
     }
 
-    private static string Describe(LoraAdapterConfig config) =>
-        config.TargetModulesPattern is { } pattern
-            ? $"pattern '{pattern}'"
-            : $"[{string.Join(", ", config.TargetModules ?? GptNeoXDefaultTargets)}]";
+    private static string Describe(LoraAdapterConfig config) => LoraTargets.Describe(config);
 }

@@ -117,6 +117,30 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void Every_round_shows_the_AB_averaging_error_the_global_move_and_what_bounded_the_weights()
+    {
+        var plain = SampleReports.TwoHospitalsThreeRounds();
+        var report = plain with
+        {
+            Rounds = plain.Rounds.Select(r => r with
+            {
+                LoraProductError = r.Round == 1 ? 0.0123 : 0, GlobalDeltaNorm = 0.5 * r.Round,
+                Weighting = "budget (declared examples, at most 40 = max_steps × batch × gradient accumulation)",
+                Sampling = "fixed-size sample of 2 of 2 hospitals",
+            }).ToList(),
+        };
+
+        var md = ReportMarkdownWriter.ToMarkdown(report, []);
+        Assert.Contains("| A/B averaging error | global moved (L2) |", md, StringComparison.Ordinal);
+        Assert.Contains(md.Split('\n'), l => l.StartsWith("| 1 |", StringComparison.Ordinal) && l.Contains("| 0.0123 | 0.5000 |", StringComparison.Ordinal));
+        Assert.Contains(md.Split('\n'), l => l.StartsWith("| 2 |", StringComparison.Ordinal) && l.Contains("| 0 | 1.0000 |", StringComparison.Ordinal));
+        Assert.Contains("Aggregation weights: budget (declared examples, at most 40", md, StringComparison.Ordinal);
+        var back = RunReportJson.Deserialize(RunReportJson.Serialize(report), "rounds.json");
+        Assert.Equal(0.0123, back.Rounds[0].LoraProductError);
+        Assert.Equal("fixed-size sample of 2 of 2 hospitals", back.Rounds[2].Sampling);
+    }
+
+    [Fact]
     public void Report_folder_writes_every_file_and_plots_are_real_pngs()
     {
         ReportFolder.Write(SampleReports.TwoHospitalsThreeRounds(), _dir);

@@ -25,7 +25,8 @@ public sealed class EmbeddedBaseModelRoundTests(AzuriteFixture azurite)
             HiddenSize = 32, Layers = 1, Heads = 4, IntermediateSize = 64, MaxPositionEmbeddings = 128, SequenceLength = 32,
             BatchSize = 2, MaxSteps = 1, Seed = 3,
         });
-        await bed.WriteTaskAsync(1, null, baseModel: "fedtune/embedded-small");
+        var initial = await bed.PublishGlobalAdapterAsync(TinyModel.InitialAdapterWireBytes(folder: modelFolder, name: "fedtune/embedded-small"));
+        await bed.WriteTaskAsync(1, initial, baseModel: "fedtune/embedded-small");
         var options = bed.Options();
         options.ModelPath = modelFolder;
 

@@ -23,8 +23,10 @@ namespace FedTune.ClientAgent.Tests.Integration;
 [Collection(AzuriteTestGroup.Name)]
 public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
 {
-    [Fact]
-    public async Task Two_hospitals_with_real_agents_complete_a_two_round_federation()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Two_hospitals_with_real_agents_complete_a_two_round_federation(bool freezeA)
     {
         using var dir = new TempDirectory("federation");
         string suffix = Guid.NewGuid().ToString("N")[..8];
@@ -74,7 +76,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
         try
         {
             var runId = "fed-" + suffix;
-            var plan = FederationPlanBuilder.FromYaml(Yaml(hospitals), "federation-test.yaml", runId,
+            var plan = FederationPlanBuilder.FromYaml(Yaml(hospitals, freezeA), "federation-test.yaml", runId, baseModel: BaseModelShape.FromFolder(TinyModel.Folder),
                 monitor: new MonitorSettings { FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1) });
             var started = await orchestrator.Operator.StartPlanAsync(plan);
             Assert.Equal(202, started.StatusCode);
@@ -95,6 +97,20 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
                 Assert.Empty(record.Failed);
                 Assert.Equal(36, record.TotalExamples); // 2 hospitals x 18 training records
                 Assert.True(record.Metrics.HeldOutNll is > 0 and < 20, $"round {round} held-out NLL {record.Metrics.HeldOutNll}");
+                // FFA-LoRA: with A frozen and shared, averaging B is exact (the A/B product error is float rounding, ~1e-7);
+                // plain LoRA's is not.
+                Assert.NotNull(record.LoraProductError);
+                if (freezeA) Assert.True(record.LoraProductError < 1e-6, $"round {round} product error {record.LoraProductError}");
+                else Assert.True(record.LoraProductError > 1e-6, $"round {round} product error {record.LoraProductError}");
+            }
+
+            // Round 0 is an ordinary adapter the orchestrator created (A seeded, B zeros); with freeze_a every A is still it.
+            var initial = await ReadGlobalAsync(orchestrator, BlobLayout.RoundRecord(runId, 1), round0: true);
+            var final = await ReadGlobalAsync(orchestrator, BlobLayout.RoundRecord(runId, 2), round0: false);
+            Assert.All(initial.Tensors.Where(t => PeftKeys.IsLoraB(t.Name, out _)), t => Assert.All(t.Data, v => Assert.Equal(0f, v)));
+            foreach (var a in initial.Tensors.Where(t => PeftKeys.IsLoraA(t.Name, out _)))
+            {
+                Assert.Equal(freezeA, a.Data.SequenceEqual(final[a.Name].Data));
             }
 
             // The final global adapter is a valid adapter for the model the agents trained.
@@ -114,7 +130,27 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
         }
     }
 
-    private static string Yaml(string[] hospitals) => string.Create(CultureInfo.InvariantCulture, $"""
+    private static async Task<LoraAdapter> ReadGlobalAsync(LocalOrchestratorHost orchestrator, BlobRef recordRef, bool round0)
+    {
+        var record = (await orchestrator.Store.TryReadJsonAsync<RoundRecord>(recordRef))!;
+        ContentRef adapter = record.GlobalAdapter!;
+        if (round0)
+        {
+            // The round-1 participants name the global they started from: the round-0 adapter.
+            var names = new List<string>();
+            var folder = BlobLayout.GlobalAdapterFolder(record.RunId) + BlobLayout.RoundSegment(0) + "/";
+            await foreach (var name in orchestrator.Store.ListNamesAsync(BlobLayout.GlobalContainer, folder)) names.Add(name);
+            var blob = Assert.Single(names);
+            var bytes = (await orchestrator.Store.TryReadAllBytesAsync(new BlobRef(BlobLayout.GlobalContainer, blob)))!;
+            return AdapterWireFormat.Read(new MemoryStream(bytes));
+        }
+        using var buffer = new MemoryStream();
+        await orchestrator.Store.DownloadVerifiedAsync(adapter, buffer);
+        buffer.Position = 0;
+        return AdapterWireFormat.Read(buffer);
+    }
+
+    private static string Yaml(string[] hospitals, bool freezeA) => string.Create(CultureInfo.InvariantCulture, $"""
         dataset:
           name: medalpaca/medical_meadow_wikidoc_patient_information
         model:
@@ -122,6 +158,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
           lora:
             peft_lora_r: 4
             peft_lora_alpha: 8
+            freeze_a: {(freezeA ? "true" : "false")}
         train:
           save_every_round: 1
           seq_length: 64

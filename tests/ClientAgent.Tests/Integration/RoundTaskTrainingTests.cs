@@ -46,18 +46,40 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_first_round_without_a_global_adapter_trains_a_fresh_lora_seeded_by_the_run()
+    public async Task Round_one_starts_from_the_round_zero_adapter_like_any_other_round()
     {
         using var bed = new AgentTestBed(azurite);
-        await bed.WriteTaskAsync(1, null);
+        var initial = await bed.PublishGlobalAdapterAsync(); // what the orchestrator's round 0 writes: A seeded, B zeros
+        await bed.WriteTaskAsync(1, initial);
 
         var (outcome, _, log) = await bed.RunOpenTaskAsync();
 
         Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
         var manifest = (await bed.ManifestAsync(1))!;
-        Assert.Null(manifest.BaseGlobalSha256);
-        var adapter = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(manifest.Adapter.Blob))!));
-        Assert.Equal(4, adapter.Config.R);
+        Assert.Equal(initial.Sha256, manifest.BaseGlobalSha256);
+        var start = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(initial.Blob))!));
+        var trained = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(manifest.Adapter.Blob))!));
+        Assert.Equal(start.Names, trained.Names);
+        Assert.All(start.Tensors.Where(t => PeftKeys.IsLoraB(t.Name, out _)), t => Assert.All(t.Data, v => Assert.Equal(0f, v)));
+        Assert.Contains(trained.Tensors, t => PeftKeys.IsLoraB(t.Name, out _) && t.Data.Any(v => v != 0));
+        Assert.Contains(trained.Tensors, t => PeftKeys.IsLoraA(t.Name, out _) && !t.Data.SequenceEqual(start[t.Name].Data));
+    }
+
+    [Fact]
+    public async Task With_freeze_a_the_agent_trains_only_B_and_uploads_every_A_bit_identical_to_the_global()
+    {
+        using var bed = new AgentTestBed(azurite);
+        var initial = await bed.PublishGlobalAdapterAsync();
+        await bed.WriteTaskAsync(1, initial, recipe: AgentTestBed.Recipe() with { Lora = AgentTestBed.Recipe().Lora with { FreezeA = true } });
+
+        var (outcome, _, log) = await bed.RunOpenTaskAsync();
+
+        Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
+        var manifest = (await bed.ManifestAsync(1))!;
+        var start = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(initial.Blob))!));
+        var trained = AdapterWireFormat.Read(new MemoryStream((await bed.Store.TryReadAllBytesAsync(manifest.Adapter.Blob))!));
+        Assert.All(trained.Tensors.Where(t => PeftKeys.IsLoraA(t.Name, out _)), t => Assert.Equal(start[t.Name].Data, t.Data));
+        Assert.Contains(trained.Tensors, t => PeftKeys.IsLoraB(t.Name, out _) && t.Data.Any(v => v != 0));
     }
 
     [Fact]

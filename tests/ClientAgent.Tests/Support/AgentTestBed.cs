@@ -103,10 +103,14 @@ public sealed class AgentTestBed : IDisposable
         return await Store.UploadContentAddressedAsync(wireBytes, sha => BlobLayout.GlobalAdapter(RunId, 0, sha));
     }
 
-    /// <summary>Writes a round task into the hospital's container exactly where the orchestrator would.</summary>
+    /// <summary>
+    /// Writes a round task into the hospital's container exactly where the orchestrator would; without a global adapter,
+    /// the tiny model's round-0 adapter is published first, as the orchestrator does.
+    /// </summary>
     public async Task<RoundTask> WriteTaskAsync(int round, ContentRef? globalAdapter, TimeSpan? deadlineIn = null,
         string baseModel = TinyModel.Name, TrainingRecipe? recipe = null, long? seed = null)
     {
+        globalAdapter ??= await PublishGlobalAdapterAsync();
         var now = DateTimeOffset.UtcNow;
         var task = new RoundTask
         {
@@ -120,7 +124,6 @@ public sealed class AgentTestBed : IDisposable
             DeadlineUtc = now + (deadlineIn ?? TimeSpan.FromMinutes(10)),
             IssuedUtc = now,
             Seed = seed ?? 4242 + round,
-            LoraInitSeed = 4242,
             Container = Container,
             UpdateFolder = BlobLayout.UpdateFolder(RunId, round),
             ManifestBlob = BlobLayout.UpdateManifest(RunId, round, HospitalId).Name,

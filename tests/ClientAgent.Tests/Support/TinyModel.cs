@@ -44,12 +44,10 @@ public static class TinyModel
         }
     }
 
-    /// <summary>A LoRA adapter for the tiny model (the initial global adapter of a run), in wire bytes.</summary>
-    public static byte[] InitialAdapterWireBytes(int rank = 4, long seed = 99)
+    /// <summary>The round-0 adapter the orchestrator creates for the tiny model (A seeded, B zeros), in wire bytes.</summary>
+    public static byte[] InitialAdapterWireBytes(int rank = 4, long seed = 99, string? folder = null, string name = Name)
     {
-        using var model = HuggingFaceModelLoader.Load(Folder);
-        var config = new LoraAdapterConfig { R = rank, LoraAlpha = 2 * rank, BaseModelNameOrPath = Name };
-        LoraInjector.Apply(model, config, seed);
-        return AdapterWireFormat.ToBytes(LoraAdapterExchange.Export(model, config));
+        var config = new LoraAdapterConfig { R = rank, LoraAlpha = 2 * rank, BaseModelNameOrPath = name };
+        return AdapterWireFormat.ToBytes(InitialAdapter.Create(BaseModelShape.FromFolder(folder ?? Folder), config, seed));
     }
 }

@@ -40,6 +40,7 @@ public sealed class StrategyHandComputedTests
     public void FedProx_aggregates_like_FedAvg_on_the_server()
         => Near([1.25f, 1.5f, 2.5f, 4f], Run(StrategyConfig.For(StrategyName.FedProx)));
 
+    /// <summary>Flower's FedAvgM: pseudo-gradient g = x − avg; m = g in round 1, then β·m + g; x ← x − lr·m.</summary>
     [Fact]
     public void FedAvgM_carries_momentum_into_the_next_round()
     {
@@ -54,16 +55,47 @@ public sealed class StrategyHandComputedTests
         Assert.Equal(2, second.State.Round);
     }
 
+    /// <summary>
+    /// Flower's FedAdagrad / FedAdam / FedYogi (flwr/server/strategy/fedadagrad.py, fedadam.py, fedyogi.py) worked by hand
+    /// for two rounds with the same mean delta Δ = [0.25, 0.5, 1.5, 3]; η 0.1, β₂ 0.99, τ 1e-3; β₁ 0.9 (FedAdagrad: 0, as
+    /// Flower fixes it); m and v start at 0. Round 1 for d = 0.25:
+    /// FedAdagrad m = d, v = d², x = 1 + 0.1·0.25 / (0.25 + 0.001) = 1.0996016;
+    /// FedAdam m = 0.025, v = 0.01·d², η₁ = 0.1·√(1 − 0.99²) / (1 − 0.9²) = 0.0742460 (Flower's bias correction with
+    /// exponent server_round + 1), x = 1 + η₁·0.025 / (0.025 + 0.001) = 1.0713904;
+    /// FedYogi v = 0 − 0.01·d²·sign(0 − d²) = 0.01·d², x = 1 + 0.1·0.025 / 0.026 = 1.0961538.
+    /// Round 2 (d again): FedAdagrad v = 2d²; FedAdam m = 0.19d, v = 0.0199d², η₂ = 0.1·√(1 − 0.99³) / (1 − 0.9³);
+    /// FedYogi m = 0.19d, v = 0.01d² + 0.01d² = 0.02d².
+    /// </summary>
     [Theory]
-    [InlineData(StrategyName.FedAdagrad, new[] { 1.0099601f, 1.00998f, 1.0099933f, 1.0099967f })]
-    [InlineData(StrategyName.FedAdam, new[] { 1.0960807f, 1.0980202f, 1.0993356f, 1.0996672f })]
-    [InlineData(StrategyName.FedYogi, new[] { 1.09608f, 1.09802f, 1.0993356f, 1.0996672f })]
-    public void Adaptive_strategies_follow_Reddi_et_al_algorithm_2(StrategyName name, float[] expected)
+    [InlineData(StrategyName.FedAdagrad, new[] { 1.0996016f, 1.0998004f, 1.0999334f, 1.0999667f }, new[] { 1.1701128f, 1.1704112f, 1.1706107f, 1.1706607f })]
+    [InlineData(StrategyName.FedAdam, new[] { 1.0713904f, 1.0727902f, 1.0737543f, 1.0739993f }, new[] { 1.1546818f, 1.1572459f, 1.1590045f, 1.1594505f })]
+    [InlineData(StrategyName.FedYogi, new[] { 1.0961538f, 1.0980392f, 1.0993377f, 1.0996678f }, new[] { 1.2268087f, 1.2305160f, 1.2330577f, 1.2337021f })]
+    public void Adaptive_strategies_compute_what_Flowers_strategies_compute(StrategyName name, float[] round1, float[] round2)
     {
-        // eta 0.1, beta1 0.9, beta2 0.99, tau 1e-3; m = 0.1·d; v from tau² = 1e-6;
-        // e.g. FedAdam for d = 0.25: v = 0.99e-6 + 0.01·0.0625, x = 1 + 0.1·0.025 / (sqrt(v) + 1e-3) = 1.0960807.
-        var config = StrategyConfig.For(name) with { Eta = 0.1, Beta1 = 0.9, Beta2 = 0.99, Tau = 1e-3 };
-        Near(expected, Run(config), 2e-6);
+        var config = StrategyConfig.For(name) with { Eta = 0.1, Beta2 = 0.99, Tau = 1e-3 };
+        Assert.Equal(name == StrategyName.FedAdagrad ? 0 : 0.9, config.Beta1);
+        var aggregator = Aggregator(config);
+        var first = aggregator.Aggregate(Of(GlobalValues), Updates(), Round(2));
+        Near(round1, Flat(first.Global), 2e-6);
+
+        // Round 2: each client moves from the new global by the same delta as before, so the mean delta is Δ again.
+        var x1 = Flat(first.Global);
+        ClientUpdate[] again =
+        [
+            Wire("c1", 1, Of(x1.Zip(new float[] { 1, 2, 0, 0 }, (x, d) => x + d).ToArray())),
+            Wire("c2", 3, Of(x1.Zip(new float[] { 0, 0, 2, 4 }, (x, d) => x + d).ToArray())),
+        ];
+        var second = aggregator.Aggregate(first.Global, again, Round(2, 2), ServerOptimizerState.FromBytes(first.State.ToBytes()));
+        Near(round2, Flat(second.Global), 5e-6);
+    }
+
+    [Fact]
+    public void Flowers_default_eta_and_tau_per_strategy_are_the_defaults()
+    {
+        Assert.Equal((0.1, 1e-9), (StrategyConfig.For(StrategyName.FedAdam).Eta, StrategyConfig.For(StrategyName.FedAdam).Tau));
+        Assert.Equal((0.1, 1e-9), (StrategyConfig.For(StrategyName.FedAdagrad).Eta, StrategyConfig.For(StrategyName.FedAdagrad).Tau));
+        Assert.Equal((0.01, 1e-3), (StrategyConfig.For(StrategyName.FedYogi).Eta, StrategyConfig.For(StrategyName.FedYogi).Tau));
+        Assert.Equal((0.9, 0.99), (StrategyConfig.For(StrategyName.FedAdam).Beta1, StrategyConfig.For(StrategyName.FedAdam).Beta2));
     }
 
     [Fact]

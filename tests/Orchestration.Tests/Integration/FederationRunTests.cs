@@ -22,7 +22,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("fedavg");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
 
         var started = await host.Operator.StartPlanAsync(plan);
@@ -33,9 +33,11 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         var result = done.ReadOutputAs<FederationResult>()!;
         Assert.Equal(3, result.RoundsCompleted);
         // Each round every element moves by the example-weighted mean offset (0.1*10 + 0.2*20 + 0.3*30) / 60 = 14/60.
+        // Round 1 starts from the round-0 adapter (A seeded, B zeros) like any other round. The budget
+        // (5 steps x batch 2 x accumulation 3 = 30) bounds no one here, so the weights are the declared counts.
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, result.GlobalAdapter!);
         float expected = 3 * (0.1f * 10 + 0.2f * 20 + 0.3f * 30) / 60;
-        Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal(expected, v, 4));
+        LocalHostHarness.AssertShifted(LocalHostHarness.Round0(plan), final, expected, 4);
 
         for (int round = 1; round <= 3; round++)
         {
@@ -59,7 +61,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("straggler");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 2, deadline: "6s"), "test.yaml", runId,
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 2, deadline: "6s"), "test.yaml", runId,
             monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h == "c" ? _ => AgentBehaviour.Silent : null));
@@ -72,7 +74,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         Assert.Equal(["c"], record.Stragglers);
         Assert.Equal(["a", "b"], record.Participants.Select(p => p.HospitalId));
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, done.ReadOutputAs<FederationResult>()!.GlobalAdapter!);
-        Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal((0.1f * 10 + 0.2f * 20) / 30, v, 5));
+        LocalHostHarness.AssertShifted(LocalHostHarness.Round0(plan), final, (0.1f * 10 + 0.2f * 20) / 30, 5);
     }
 
     [Fact]
@@ -80,7 +82,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumfail");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 2, minFit: 3, deadline: "5s", onQuorumFailure: "fail"), "test.yaml", runId,
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 2, minFit: 3, deadline: "5s", onQuorumFailure: "fail"), "test.yaml", runId,
             monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Fail, "c" => _ => AgentBehaviour.Silent, _ => null }));
@@ -105,7 +107,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("quorumretry");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 3, deadline: "5s", onQuorumFailure: "retry", maxRetries: 1),
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 3, deadline: "5s", onQuorumFailure: "retry", maxRetries: 1),
             "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         // Hospital c misses the first attempt only.
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
@@ -126,7 +128,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var runId = LocalHostHarness.UniqueRunId("reject");
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1, minFit: 1), "test.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store,
             h => h switch { "b" => _ => AgentBehaviour.Corrupt, "c" => _ => AgentBehaviour.NaN, _ => null }));
 
@@ -143,7 +145,7 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
         Assert.Contains("element 3 is NaN", nan.Message, StringComparison.Ordinal);
         Assert.Contains("lora_A", nan.Message, StringComparison.Ordinal);
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, done.ReadOutputAs<FederationResult>()!.GlobalAdapter!);
-        Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal(0.1f, v, 6));
+        LocalHostHarness.AssertShifted(LocalHostHarness.Round0(plan), final, 0.1f, 6);
     }
 
     [Fact]
@@ -151,21 +153,22 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
     {
         await using var host = await LocalHostHarness.StartAsync(azurite.ConnectionString);
         var first = LocalHostHarness.UniqueRunId("ckpt-src");
+        var firstPlan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.SafetyNetPoll);
         await using (var agents = new FakeFederation(first, LocalHostHarness.ThreeAgents(host.Store)))
         {
-            await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1), "t.yaml", first, monitor: LocalHostHarness.SafetyNetPoll));
+            await host.Operator.StartPlanAsync(firstPlan);
             Assert.Equal(OrchestrationRuntimeStatus.Completed, (await LocalHostHarness.WaitAsync(host.Client, first, RunTimeout)).RuntimeStatus);
         }
 
         var second = LocalHostHarness.UniqueRunId("ckpt-dst");
         await using var agents2 = new FakeFederation(second, LocalHostHarness.ThreeAgents(host.Store));
-        await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1), "t.yaml", second,
+        await host.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 1), "t.yaml", second,
             new CheckpointSource(first, null), LocalHostHarness.SafetyNetPoll));
         var done = await LocalHostHarness.WaitAsync(host.Client, second, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         var final = await LocalHostHarness.ReadAdapterAsync(host.Store, done.ReadOutputAs<FederationResult>()!.GlobalAdapter!);
-        Assert.All(final.Tensors.SelectMany(t => t.Data), v => Assert.Equal(2 * 14f / 60, v, 5));
+        LocalHostHarness.AssertShifted(LocalHostHarness.Round0(firstPlan), final, 2 * 14f / 60, 5);
     }
 
     [Fact]
@@ -180,14 +183,15 @@ public sealed class FederationRunTests(AzuriteFixture azurite)
                 delta: 1e-5
             """);
         await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
-        await host.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(yaml, "dp.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll));
+        await host.Operator.StartPlanAsync(TestConfigs.Plan(yaml, "dp.yaml", runId, monitor: LocalHostHarness.SafetyNetPoll));
         var done = await LocalHostHarness.WaitAsync(host.Client, runId, RunTimeout);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         var first = (await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, 1)))!;
         var second = (await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, 2)))!;
-        Assert.Equal("fedavg+dp", first.Strategy);   // no start adapter: the first round is the DP-FedAvg mean
+        Assert.Equal("fedadam+dp", first.Strategy);   // round 0 is an ordinary global: FedAdam runs from round 1
         Assert.Equal("fedadam+dp", second.Strategy);
+        Assert.NotNull(first.ServerState);
         Assert.True(first.DpEpsilon > 0);
         Assert.True(second.DpEpsilon > first.DpEpsilon);
         Assert.NotNull(second.ServerState);

@@ -26,7 +26,7 @@ public sealed class HostCrashTests(AzuriteFixture azurite, ITestOutputHelper out
         {
             var referenceRun = LocalHostHarness.UniqueRunId("ref");
             await using var agents = new FakeFederation(referenceRun, LocalHostHarness.ThreeAgents(reference.Store));
-            await reference.Operator.StartPlanAsync(FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 3), "t.yaml", referenceRun,
+            await reference.Operator.StartPlanAsync(TestConfigs.Plan(TestConfigs.Yaml(rounds: 3), "t.yaml", referenceRun,
                 monitor: LocalHostHarness.SafetyNetPoll));
             var done = await LocalHostHarness.WaitAsync(reference.Client, referenceRun, TimeSpan.FromSeconds(120));
             Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);

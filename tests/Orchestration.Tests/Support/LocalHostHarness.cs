@@ -56,6 +56,20 @@ internal static class LocalHostHarness
         return AdapterWireFormat.Read(buffer);
     }
 
+    /// <summary>The run's round-0 adapter, as the orchestrator creates it (recipe + base model shapes + run seed).</summary>
+    public static LoraAdapter Round0(FederationPlan plan) =>
+        InitialAdapter.Create(plan.BaseModelShape, plan.LoraConfig(), Orchestrators.RoundTaskFactory.LoraInitSeed(plan.Seed));
+
+    /// <summary>Asserts every element of <paramref name="actual"/> is the round-0 value plus <paramref name="shift"/>.</summary>
+    public static void AssertShifted(LoraAdapter round0, LoraAdapter actual, float shift, int precision)
+    {
+        foreach (var tensor in round0.Tensors)
+        {
+            var values = actual[tensor.Name].Data;
+            for (int i = 0; i < values.Length; i++) Xunit.Assert.Equal(tensor.Data[i] + shift, values[i], precision);
+        }
+    }
+
     public static string UniqueRunId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>Fake agents a, b, c with offsets 0.1, 0.2, 0.3 and 10, 20, 30 examples.</summary>

@@ -1,10 +1,16 @@
 using System.Globalization;
+using FedTune.Orchestration.Plans;
+using FedTune.Orchestration.TestHost;
 
 namespace FedTune.Orchestration.Tests.Support;
 
 /// <summary>Seed-shaped YAML configurations with a federation section, for tests.</summary>
 internal static class TestConfigs
 {
+    /// <summary>The plan for a test configuration, on the tiny base model the fake agents' adapters belong to.</summary>
+    public static FederationPlan Plan(string yaml, string sourceName, string runId, CheckpointSource? startFrom = null, MonitorSettings? monitor = null) =>
+        FederationPlanBuilder.FromYaml(yaml, sourceName, runId, startFrom, monitor, TestAdapters.BaseModel);
+
     public static string Yaml(int rounds = 3, string hospitals = "a, b, c", int minFit = 3, int minAvailable = 3, double fractionFit = 1.0,
         string deadline = "20s", string onQuorumFailure = "fail", int maxRetries = 0, int saveEveryRound = 1, int saveTotalLimit = 2,
         int seed = 7, string strategy = "fedavg", string extraFederation = "") =>
@@ -24,6 +30,7 @@ internal static class TestConfigs
           training_arguments:
             learning_rate: 0.0005
             per_device_train_batch_size: 2
+            gradient_accumulation_steps: 3
             max_steps: 5
             save_total_limit: {saveTotalLimit}
         federation:

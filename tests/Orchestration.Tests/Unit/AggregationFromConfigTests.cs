@@ -16,8 +16,8 @@ public sealed class AggregationFromConfigTests
     {
         var yaml = (SeedConfigYaml.Nested + SeedConfigYaml.Federation).Replace("target_modules: null", "target_modules: null\n    freeze_a: true", StringComparison.Ordinal);
         var config = FedTuneConfigLoader.Parse(yaml, "run.yaml");
-        var plan = FederationPlanBuilder.FromConfig(config, "run-1");
-        var aggregator = CoreAggregation.Create(plan.Aggregation, plan.Aggregation.FreezeA);
+        var plan = FederationPlanBuilder.FromConfig(config, "run-1", baseModel: TestHost.TestAdapters.BaseModel);
+        var aggregator = CoreAggregation.Create(plan.Aggregation);
         var adapterConfig = LoraAdapterConfig.From(plan.Recipe, ["query_key_value"]);
         Assert.Equal(16, adapterConfig.R);
         Assert.Equal(4.0, adapterConfig.Scaling);

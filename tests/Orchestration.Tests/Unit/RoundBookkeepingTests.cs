@@ -48,9 +48,10 @@ public sealed class RoundBookkeepingTests
     [Fact]
     public void Round_task_carries_the_cosine_learning_rate_the_deadline_and_the_hospital_paths()
     {
-        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 4), "t.yaml", "run-7");
+        var plan = TestConfigs.Plan(TestConfigs.Yaml(rounds: 4), "t.yaml", "run-7");
         var issued = new DateTimeOffset(2026, 11, 24, 20, 0, 0, TimeSpan.Zero);
-        var task = RoundTaskFactory.Create(plan, round: 2, attempt: 1, "b", globalAdapter: null, issued);
+        var global = new ContentRef(new BlobRef("global", "runs/run-7/round-0001/global-adapter.safetensors"), new string('a', 64), 10);
+        var task = RoundTaskFactory.Create(plan, round: 2, attempt: 1, "b", global, issued);
         Assert.Equal(FederatedLearningRate.ForRound(2, 4, 5e-4, 1e-6), task.LearningRate, 12);
         Assert.Equal(issued + TimeSpan.FromSeconds(20), task.DeadlineUtc);
         Assert.Equal("hospital-b", task.Container);
@@ -58,8 +59,8 @@ public sealed class RoundBookkeepingTests
         Assert.Equal(plan.Recipe, task.Recipe);
         Assert.Equal(5, task.Recipe.MaxSteps);
         Assert.Equal(2, task.Recipe.Lora.R);
-        Assert.Equal(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "b", null, issued).Seed);
-        Assert.NotEqual(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "a", null, issued).Seed);
+        Assert.Equal(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "b", global, issued).Seed);
+        Assert.NotEqual(task.Seed, RoundTaskFactory.Create(plan, 2, 1, "a", global, issued).Seed);
     }
 
     [Fact]
