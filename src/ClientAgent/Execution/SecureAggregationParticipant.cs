@@ -60,7 +60,7 @@ internal sealed partial class SecureAggregationParticipant(BlobStore store, Agen
         var trained = ReadAdapter(folder.TrainedAdapterFile);
         var start = task.GlobalAdapter is null ? trained.With(t => new float[t.Data.Length]) : ReadAdapter(folder.GlobalAdapterFile);
         var values = UpdateBeforeMasking(trained, start, secure.ClipNorm);
-        var encoded = FixedPointEncoding.EncodeWeighted(values, secure.UniformWeights ? 1.0 : exampleCount);
+        var encoded = FixedPointEncoding.EncodeWeighted(values, secure.UniformWeights ? 1.0 : Math.Min(exampleCount, secure.WeightCap ?? double.PositiveInfinity));
         var (masked, upload) = Protect(() => SecAggClient.Mask(state, inbox.Sharers, inbox.Shares, encoded));
         Save(folder, masked);
         TaskWorkFolder.WriteAtomic(folder.TrainedAdapterFile, MaskedUpdateWire.ToBytes(trained, upload.Values));

@@ -27,6 +27,12 @@ public sealed record SecureAggregationConfig
                    "Fix: use fedavg, fedavgm, fedprox, fedadam, fedyogi or fedadagrad, or turn secure_aggregation off.";
         }
 
+        if (config.Federation.Weighting == Aggregation.WeightingKind.Capped || (config.Federation.Weighting is null && config.Recipe.MaxSteps <= 0))
+        {
+            return "secure_aggregation hides each hospital's declared example count, so weighting: capped (a multiple of the round's median count) cannot be applied. " +
+                   "Fix: set max_steps and weighting: budget, or weighting: uniform, or turn secure_aggregation off.";
+        }
+
         if (config.Recipe.Lora.FreezeA)
         {
             return "secure_aggregation cannot check that each hospital kept lora_A frozen (freeze_a compares single updates). Fix: set freeze_a: false or turn secure_aggregation off.";

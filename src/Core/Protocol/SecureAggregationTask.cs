@@ -21,6 +21,11 @@ public sealed record SecureAggregationTask
     public double? ClipNorm { get; init; }
     /// <summary>Encode weight 1 instead of the example count (DP-FedAvg sums clipped deltas unweighted).</summary>
     public bool UniformWeights { get; init; }
+    /// <summary>
+    /// The largest weight the agent may encode (<c>federation.weighting: budget</c>: max_steps × batch × accumulation, the
+    /// bound the server applies to plain uploads); null: its example count as it is.
+    /// </summary>
+    public double? WeightCap { get; init; }
 }
 
 /// <summary>The file names of the secure-aggregation messages in a hospital's round folder (<see cref="BlobLayout.SecAggMessage"/>).</summary>

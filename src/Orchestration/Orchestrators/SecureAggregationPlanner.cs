@@ -43,7 +43,10 @@ public static class SecureAggregationPlanner
             SharesDeadlineUtc = issuedUtc + deadline * 4 / 5,
             RevealDeadlineUtc = issuedUtc + deadline + deadline / 5,
             ClipNorm = plan.Aggregation.DifferentialPrivacy?.ClippingNorm,
-            UniformWeights = plan.Aggregation.DifferentialPrivacy is not null,
+            UniformWeights = plan.Aggregation.DifferentialPrivacy is not null || plan.Aggregation.Weighting == Core.Aggregation.WeightingKind.Uniform,
+            WeightCap = plan.Aggregation.Weighting == Core.Aggregation.WeightingKind.Budget && plan.Recipe.MaxSteps > 0
+                ? (double)plan.Recipe.MaxSteps * plan.Recipe.BatchSize * Math.Max(1, plan.Recipe.GradientAccumulationSteps)
+                : null,
         };
     }
 }

@@ -69,9 +69,20 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
         // fedtune report, from the run's storage alone (its Azurite data folder, served again).
         using var azurite = await AzuriteProcess.StartAsync(Path.Combine(runDir, ".state", "azurite"));
         var rebuilt = Path.Combine(_simulation.RunDirectory + "-report");
-        var exit = await new RootCommand { ReportCommand.Create() }
-            .Parse(["report", "--run-id", report.RunId, "--storage", azurite.ConnectionString, "--out", rebuilt]).InvokeAsync();
-        Assert.Equal(0, exit);
+        var errors = new StringWriter();
+        var stderr = Console.Error;
+        Console.SetError(errors);
+        int exit;
+        try
+        {
+            exit = await new RootCommand { ReportCommand.Create() }
+                .Parse(["report", "--run-id", report.RunId, "--storage", azurite.ConnectionString, "--out", rebuilt]).InvokeAsync();
+        }
+        finally
+        {
+            Console.SetError(stderr);
+        }
+        Assert.True(exit == 0, $"fedtune report exited {exit}: {errors}");
         var original = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
         var fromStorage = await File.ReadAllTextAsync(Path.Combine(rebuilt, ReportFolder.ReportFile));
         Assert.Equal(Section(original, "## Held-out perplexity", "## Files"), Section(fromStorage, "## Held-out perplexity", "## Files"));

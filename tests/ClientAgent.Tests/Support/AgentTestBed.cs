@@ -110,7 +110,8 @@ public sealed class AgentTestBed : IDisposable
     public async Task<RoundTask> WriteTaskAsync(int round, ContentRef? globalAdapter, TimeSpan? deadlineIn = null,
         string baseModel = TinyModel.Name, TrainingRecipe? recipe = null, long? seed = null)
     {
-        globalAdapter ??= await PublishGlobalAdapterAsync();
+        // Round 0 as the orchestrator makes it: from the task's recipe (its LoRA shape), else the tiny model's default.
+        globalAdapter ??= await PublishGlobalAdapterAsync(recipe is null ? null : TinyModel.InitialAdapterWireBytes(recipe with { BaseModel = baseModel }));
         var now = DateTimeOffset.UtcNow;
         var task = new RoundTask
         {

@@ -1,4 +1,5 @@
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.TestSupport;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
@@ -45,6 +46,10 @@ public static class TinyModel
     }
 
     /// <summary>The round-0 adapter the orchestrator creates for the tiny model (A seeded, B zeros), in wire bytes.</summary>
+    /// <summary>The round-0 adapter of <paramref name="recipe"/>'s LoRA shape on the tiny model, as the orchestrator creates it.</summary>
+    public static byte[] InitialAdapterWireBytes(TrainingRecipe recipe, long seed = 99) =>
+        AdapterWireFormat.ToBytes(InitialAdapter.Create(BaseModelShape.FromFolder(Folder), LoraAdapterConfig.From(recipe), seed));
+
     public static byte[] InitialAdapterWireBytes(int rank = 4, long seed = 99, string? folder = null, string name = Name)
     {
         var config = new LoraAdapterConfig { R = rank, LoraAlpha = 2 * rank, BaseModelNameOrPath = name };

@@ -37,6 +37,20 @@ public sealed class SecureAggregationAndWireConfigTests
     }
 
     [Fact]
+    public void Capped_weighting_is_refused_with_secure_aggregation_because_the_declared_counts_are_hidden()
+    {
+        var yaml = SeedConfigYaml.Nested + SeedConfigYaml.Federation + """
+
+              weighting: capped
+              secure_aggregation:
+                enabled: true
+            """;
+        var error = Assert.Throws<ConfigException>(() => FedTuneConfigLoader.Parse(yaml, "run.yaml"));
+        Assert.Contains("weighting: capped", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Wire_precision_is_a_recipe_key_with_fp32_by_default()
     {
         Assert.Equal(WirePrecision.Fp32, FedTuneConfigLoader.Parse(SeedConfigYaml.Nested, "run.yaml").Recipe.WirePrecision);
