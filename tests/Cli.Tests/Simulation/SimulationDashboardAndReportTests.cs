@@ -14,6 +14,7 @@ namespace FedTune.Cli.Tests.Simulation;
 /// headless Chromium and shows the run live (its rounds and the global held-out perplexity the runner scores), and
 /// afterwards <c>fedtune report</c> rebuilds the same report.md and plots from the run's storage alone.
 /// </summary>
+[Collection(WholeMachineTests.Name)]
 public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TinySimulation _simulation = new("fedtune-sim-dash");
