@@ -1,3 +1,5 @@
+using Xunit;
+
 namespace FedTune.Cli.Tests;
 
 /// <summary>
