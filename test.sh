@@ -27,6 +27,6 @@ done
 # The closing summary, summed over the projects' TRX files.
 cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*' | awk '
   function val(k,  m) { return match($0, k "=\"[0-9]+\"") ? substr($0, RSTART + length(k) + 2, RLENGTH - length(k) - 3) + 0 : 0 }
-  { p += val("passed"); f += val("failed") + val("error") + val("timeout") + val("aborted"); s += val("notExecuted") }
+  { p += val("passed"); f += val("failed") + val("error") + val("timeout") + val("aborted"); s += val("total") - val("executed") }
   END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
 exit $status
