@@ -35,7 +35,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         var folder = Directory.CreateTempSubdirectory("fedtune-aggregate-");
         try
         {
-            var global = await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
+            var global = await store.ReadVerifiedAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
             long bytesRead = request.GlobalAdapter.Bytes;
 
             // Downloads run in parallel (storage latency dominates with many hospitals); results are put back in hospital order.
@@ -77,7 +77,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             var aggregator = CoreAggregation.Create(request);
             var state = request.ServerState == null
                 ? null
-                : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
+                : ServerOptimizerState.FromBytes(await store.ReadVerifiedBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
             var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
                 () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
             var result = aggregator.Aggregate(global, updates,
@@ -267,17 +267,4 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             RejectedHospitals = record.Rejected.Select(r => $"{r.HospitalId} ({r.ReasonCode})").ToArray(),
         },
     };
-
-    private async Task<byte[]> ReadBytesAsync(ContentRef content, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await store.DownloadVerifiedAsync(content, buffer, cancellationToken).ConfigureAwait(false);
-        return buffer.ToArray();
-    }
-
-    private async Task<LoraAdapter> ReadAdapterAsync(ContentRef content, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream(await ReadBytesAsync(content, cancellationToken).ConfigureAwait(false), writable: false);
-        return AdapterWireFormat.Read(buffer, content.Blob.ToString());
-    }
 }

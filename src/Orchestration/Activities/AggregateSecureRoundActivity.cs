@@ -94,7 +94,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
             problem = "secure aggregation could not unmask the sum: " + e.Message;
         }
 
-        var global = request.GlobalAdapter == null ? null : await ReadAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
+        var global = request.GlobalAdapter == null ? null : await store.ReadVerifiedAdapterAsync(request.GlobalAdapter, cancellationToken).ConfigureAwait(false);
         bool initialRound = global == null;
         var settings = (initialRound ? request.Aggregation with { Strategy = "fedavg" } : request.Aggregation) with { DifferentialPrivacy = null, MaxNormRatio = null };
         ContentRef? newGlobal = null;
@@ -109,7 +109,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
             var aggregator = CoreAggregation.Create(settings);
             var state = initialRound || request.ServerState == null
                 ? null
-                : ServerOptimizerState.FromBytes(await ReadBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
+                : ServerOptimizerState.FromBytes(await store.ReadVerifiedBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
             var result = aggregator.Aggregate(global,
                 [ClientUpdate.FromAdapter(SumClientId, FixedPointEncoding.DecodeTotalWeight(sum.Sum), () => mean, AdapterHash.Sha256(mean))],
                 new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, 1), state);
@@ -214,18 +214,5 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
         }
 
         return MaskedUpdateWire.Unflatten(shape, summed);
-    }
-
-    private async Task<byte[]> ReadBytesAsync(ContentRef content, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await store.DownloadVerifiedAsync(content, buffer, cancellationToken).ConfigureAwait(false);
-        return buffer.ToArray();
-    }
-
-    private async Task<LoraAdapter> ReadAdapterAsync(ContentRef content, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream(await ReadBytesAsync(content, cancellationToken).ConfigureAwait(false), writable: false);
-        return AdapterWireFormat.Read(buffer, content.Blob.ToString());
     }
 }
