@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using FedTune.Core.Processes;
 
 namespace FedTune.Cli.Simulation;
 
@@ -6,18 +6,18 @@ namespace FedTune.Cli.Simulation;
 /// Signals a whole POSIX process group (a supervised child and everything it started, even a grandchild whose
 /// parent was killed), so nothing a run started can be left behind. A no-op on Windows.
 /// </summary>
-internal static partial class ProcessGroup
+internal static class ProcessGroup
 {
-    public const int Terminate = 15;
-    public const int Kill = 9;
+    public const int Terminate = PosixSignal.Terminate;
+    public const int Kill = PosixSignal.Kill;
 
     /// <summary>Sends <paramref name="signal"/> to every process of group <paramref name="groupId"/>; false when none is left.</summary>
     public static bool Signal(int groupId, int signal) =>
-        !OperatingSystem.IsWindows() && groupId > 1 && NativeMethods.kill(-groupId, signal) == 0;
+        groupId > 1 && PosixSignal.Send(-groupId, signal);
 
     /// <summary>Sends <paramref name="signal"/> to the single process <paramref name="pid"/>; false when it is gone.</summary>
     public static bool SignalProcess(int pid, int signal) =>
-        !OperatingSystem.IsWindows() && pid > 1 && NativeMethods.kill(pid, signal) == 0;
+        pid > 1 && PosixSignal.Send(pid, signal);
 
     /// <summary>True while any process of the group is alive (zombies aside).</summary>
     public static bool IsAlive(int groupId) => Signal(groupId, 0);
@@ -52,13 +52,5 @@ internal static partial class ProcessGroup
         if (!Signal(groupId, Kill)) return;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (DateTime.UtcNow < deadline && IsAlive(groupId)) Thread.Sleep(50);
-    }
-
-    private static partial class NativeMethods
-    {
-        [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA5392, SYSLIB1054 // libc is the system library; kill(2) takes two ints, nothing to marshal.
-        internal static extern int kill(int pid, int sig);
-#pragma warning restore CA5392, SYSLIB1054
     }
 }

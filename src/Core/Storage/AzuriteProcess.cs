@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using FedTune.Core.Processes;
 
 namespace FedTune.Core.Storage;
 
@@ -154,12 +155,18 @@ public sealed class AzuriteProcess : IDisposable
         lock (stderr) return (null, stderr.ToString().Trim());
     }
 
+    /// <summary>
+    /// Stops the emulator gracefully: SIGTERM to the launcher, which forwards it to Azurite, which then saves its
+    /// metadata database (it autosaves only every 5 s, so a SIGKILL loses the blobs of the last seconds); SIGKILL to
+    /// the whole tree only when it has not stopped within <see cref="GracefulStop"/>.
+    /// </summary>
     private static void Stop(Process process)
     {
         try
         {
             if (!process.HasExited)
             {
+                if (PosixSignal.Send(process.Id, PosixSignal.Terminate) && process.WaitForExit(GracefulStop)) return;
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit(10_000);
             }
@@ -168,8 +175,14 @@ public sealed class AzuriteProcess : IDisposable
         {
             // Already gone.
         }
-        process.Dispose();
+        finally
+        {
+            process.Dispose();
+        }
     }
+
+    /// <summary>How long Azurite may take to save its data and exit after SIGTERM before it is killed.</summary>
+    public static readonly TimeSpan GracefulStop = TimeSpan.FromSeconds(15);
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
     public static int FreeTcpPort()
