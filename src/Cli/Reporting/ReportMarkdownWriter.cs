@@ -62,6 +62,18 @@ public static class ReportMarkdownWriter
                 $"{r.Hospitals.Sum(h => h.BytesUp) / 1048576.0:F2} | {r.Hospitals.Sum(h => h.BytesDown) / 1048576.0:F2} | {FormatDuration(r.DurationSeconds)} |{epsilonCell}"));
         }
         md.AppendLine();
+        if (report.Settings.WirePrecision is { } wire && report.Rounds.Count > 0)
+        {
+            var up = report.Rounds.Average(r => (double)r.Hospitals.Sum(h => h.BytesUp));
+            var down = report.Rounds.Average(r => (double)r.Hospitals.Sum(h => h.BytesDown));
+            var uploads = report.Rounds.SelectMany(r => r.Hospitals).Where(h => h.BytesUp > 0).ToList();
+            var perUpload = uploads.Count > 0 ? uploads.Average(h => (double)h.BytesUp) : 0;
+            bool masked = report.Rounds.Any(r => r.SecureAggregation is not null);
+            md.AppendLine(Inv($"Wire precision {wire}: adapters travelled as {wire} both ways{(masked ? " (uploads as masked 64-bit ring elements: secure aggregation)" : "")}; ") +
+                Inv($"{up / 1048576.0:F3} MiB up and {down / 1048576.0:F3} MiB down per round on average, {perUpload / 1024.0:F1} KiB per hospital upload. ") +
+                "Compare the global perplexity per round with a run of another `--wire-precision` (same seed) to see what the compression costs.");
+            md.AppendLine();
+        }
         md.AppendLine("A/B averaging error: how far averaging LoRA's A and B factors separately is from averaging the products B·A " +
             "(relative Frobenius error, measured by the orchestrator each round); it is zero when freeze_a keeps A shared, so B is averaged exactly.");
         md.AppendLine();
@@ -138,6 +150,7 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"| seq_length | {s.SeqLength} |"));
         md.AppendLine(Inv($"| partitioning | {s.Partitioning} |"));
         md.AppendLine(Inv($"| strategy | {s.Strategy} |"));
+        if (s.WirePrecision is not null) md.AppendLine(Inv($"| wire precision (adapters, both directions) | {s.WirePrecision} |"));
         md.AppendLine(Inv($"| held-out evaluation records | {(s.EvalExamples is { } evalCount ? evalCount.ToString(CultureInfo.InvariantCulture) : "none (no evaluator)")} |"));
         md.AppendLine(Inv($"| seed | {(s.Seed is { } seed ? seed.ToString(CultureInfo.InvariantCulture) : "not recorded")} |"));
         md.AppendLine(Inv($"| data | `{s.DataPath}` |"));

@@ -60,18 +60,20 @@ public sealed class SimulationWithSecureAggregationTests(PlainAndSecureRuns runs
         runs.ShowLog(output);
         var plain = await ReadBothSidesAsync(runs.Plain, "plain");
         var secure = await ReadBothSidesAsync(runs.Secure, "secure");
-        Assert.Equal(6, secure.Clear.Count); // 3 hospitals x 2 rounds, each trained again on the hospital's side
-        Assert.Equal(6, plain.Clear.Count);
+        Assert.Equal(6, plain.Clear.Count); // 3 hospitals x 2 rounds, each trained again on the hospital's side
 
-        // The scan can see a leak: in the plain run, every hospital's update lies in its upload, byte for byte and decoded.
+        // The hospital-side training is the agents' own, bit for bit: each plain upload is the fp32 wire file trained here.
+        // And the scan can see a leak: in the plain run it finds every hospital's update.
         foreach (var update in plain.Clear)
         {
+            Assert.Contains(plain.Stored, item => item.Bytes.AsSpan().SequenceEqual(update.Fp32Wire));
             var found = plain.Stored.Select(item => (item.Where, How: Find(item, update))).Where(f => f.How is not null).ToList();
             Assert.True(found.Count > 0, $"the scan did not find {update.Name} in the plain run's storage");
             output.WriteLine($"plain run: {update.Name} found in {found.Count} stored items, e.g. {found[0].Where}: {found[0].How}");
         }
 
         // With secure aggregation, no blob, table entity or queue message is, contains or decodes to any hospital's update.
+        Assert.NotEmpty(secure.Clear);
         foreach (var update in secure.Clear)
         {
             foreach (var item in secure.Stored)
@@ -80,6 +82,8 @@ public sealed class SimulationWithSecureAggregationTests(PlainAndSecureRuns runs
                 Assert.True(how is null, $"{item.Where} {how}: the orchestrator's storage holds {update.Name} in clear");
             }
         }
+
+        Assert.Equal(6, secure.Clear.Count);
 
         // What the orchestrator read of each hospital is one masked upload per round, uniform in Z/2^64, while the same
         // update's encoding without masks is not.
