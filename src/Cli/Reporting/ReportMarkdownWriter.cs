@@ -64,14 +64,7 @@ public static class ReportMarkdownWriter
         md.AppendLine();
         if (report.Settings.WirePrecision is { } wire && report.Rounds.Count > 0)
         {
-            var up = report.Rounds.Average(r => (double)r.Hospitals.Sum(h => h.BytesUp));
-            var down = report.Rounds.Average(r => (double)r.Hospitals.Sum(h => h.BytesDown));
-            var uploads = report.Rounds.SelectMany(r => r.Hospitals).Where(h => h.BytesUp > 0).ToList();
-            var perUpload = uploads.Count > 0 ? uploads.Average(h => (double)h.BytesUp) : 0;
-            bool masked = report.Rounds.Any(r => r.SecureAggregation is not null);
-            md.AppendLine(Inv($"Wire precision {wire}: adapters travelled as {wire} both ways{(masked ? " (uploads as masked 64-bit ring elements: secure aggregation)" : "")}; ") +
-                Inv($"{up / 1048576.0:F3} MiB up and {down / 1048576.0:F3} MiB down per round on average, {perUpload / 1024.0:F1} KiB per hospital upload. ") +
-                "Compare the global perplexity per round with a run of another `--wire-precision` (same seed) to see what the compression costs.");
+            md.AppendLine(WireSentence(wire, report.Rounds));
             md.AppendLine();
         }
         md.AppendLine("A/B averaging error: how far averaging LoRA's A and B factors separately is from averaging the products B·A " +
@@ -191,6 +184,20 @@ public static class ReportMarkdownWriter
     }
 
     private static int Count(RoundReport round, HospitalRoundState state) => round.Hospitals.Count(h => h.State == state);
+
+    /// <summary>The wire precision and what it moved: per round up and down, and per hospital transfer (round 1's download of the round-0 adapter is not counted).</summary>
+    private static string WireSentence(string wire, IReadOnlyList<RoundReport> rounds)
+    {
+        static double Mean(IEnumerable<double> values) => values.DefaultIfEmpty(0).Average();
+        var transfers = rounds.SelectMany(r => r.Hospitals).ToList();
+        bool masked = rounds.Any(r => r.SecureAggregation is not null);
+        return Inv($"Wire precision {wire}: adapters travelled as {wire} both ways{(masked ? " (uploads as masked 64-bit ring elements: secure aggregation)" : "")}; ") +
+            Inv($"per round {Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesUp))) / 1048576.0:F3} MiB up ") +
+            Inv($"({Mean(transfers.Where(h => h.BytesUp > 0).Select(h => (double)h.BytesUp)) / 1024.0:F1} KiB per hospital upload) and ") +
+            Inv($"{Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesDown)).Where(b => b > 0)) / 1048576.0:F3} MiB down ") +
+            Inv($"({Mean(transfers.Where(h => h.BytesDown > 0).Select(h => (double)h.BytesDown)) / 1024.0:F1} KiB per hospital download; round 1's download of the round-0 adapter is not counted). ") +
+            "Compare the global perplexity per round with a run of another `--wire-precision` (same seed) to see what the compression costs.";
+    }
 
     private static string Fmt(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("F4", CultureInfo.InvariantCulture) : "–";
 
