@@ -36,22 +36,12 @@ public sealed class AzuriteStopTests : IDisposable
         Assert.True((await blob.ExistsAsync()).Value, "the blob acknowledged before the stop is gone after a restart on the same data folder");
         Assert.Equal(payload, (await blob.DownloadContentAsync()).Value.Content.ToArray());
     }
-}
 
-/// <summary>
-/// When the process that started Azurite dies (a killed <c>fedtune simulate</c>), the launcher stops Azurite gracefully
-/// and nothing acknowledged is lost, although the pipe its output went to died with that process (Node dies of EPIPE
-/// when it logs its shutdown into a dead pipe, before it saves its data).
-/// </summary>
-public sealed class AzuriteOwnerDeathTests : IDisposable
-{
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "fedtune-azurite-owner-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_data)) Directory.Delete(_data, recursive: true);
-    }
-
+    /// <summary>
+    /// When the process that started Azurite dies (a killed <c>fedtune simulate</c>), the launcher stops Azurite gracefully
+    /// and nothing acknowledged is lost, although the pipe its output went to died with that process (Node dies of EPIPE
+    /// when it logs its shutdown into a dead pipe, before it saves its data).
+    /// </summary>
     [Fact]
     public async Task A_blob_written_just_before_the_owner_and_its_output_pipe_are_killed_survives()
     {
