@@ -185,7 +185,7 @@ public static class ReportMarkdownWriter
 
     private static int Count(RoundReport round, HospitalRoundState state) => round.Hospitals.Count(h => h.State == state);
 
-    /// <summary>The wire precision and what it moved: per round up and down, and per hospital transfer (round 1's download of the round-0 adapter is not counted).</summary>
+    /// <summary>The wire precision and what it moved: per round up and down, and per hospital transfer.</summary>
     private static string WireSentence(string wire, IReadOnlyList<RoundReport> rounds)
     {
         static double Mean(IEnumerable<double> values) => values.DefaultIfEmpty(0).Average();
@@ -194,10 +194,9 @@ public static class ReportMarkdownWriter
         return Inv($"Wire precision {wire}: adapters travelled as {wire} both ways{(masked ? " (uploads as masked 64-bit ring elements: secure aggregation)" : "")}; ") +
             Inv($"per round {Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesUp))) / 1048576.0:F3} MiB up ") +
             Inv($"({Mean(transfers.Where(h => h.BytesUp > 0).Select(h => (double)h.BytesUp)) / 1024.0:F1} KiB per hospital upload) and ") +
-            (transfers.Any(h => h.BytesDown > 0)
-                ? Inv($"{Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesDown)).Where(b => b > 0)) / 1048576.0:F3} MiB down ") +
-                  Inv($"({Mean(transfers.Where(h => h.BytesDown > 0).Select(h => (double)h.BytesDown)) / 1024.0:F1} KiB per hospital download; round 1's download of the round-0 adapter is not counted). ")
-                : "no download counted (round 1's download of the round-0 adapter is not). ") +
+            Inv($"{Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesDown))) / 1048576.0:F3} MiB down ") +
+            Inv($"({Mean(transfers.Where(h => h.BytesDown > 0).Select(h => (double)h.BytesDown)) / 1024.0:F1} KiB per hospital download") +
+            (wire == "fp32" ? "). " : "; round 1's download, the round-0 adapter, is fp32 whatever the precision). ") +
             "Compare the global perplexity per round with a run of another `--wire-precision` (same seed) to see what the compression costs.";
     }
 

@@ -44,6 +44,8 @@ public sealed class SimulationWithWireCompressionTests(ITestOutputHelper output)
         var fp32Bytes = PeftAdapterFolder.Load(Path.Combine(_simulation.RunDirectory, "global-adapter")).ByteSize;
         Assert.All(report.Rounds.SelectMany(r => r.Hospitals), h =>
             Assert.True(h.BytesUp > 0 && h.BytesUp < fp32Bytes * 0.45, $"{h.HospitalId} uploaded {h.BytesUp} B; the fp32 adapter is {fp32Bytes} B"));
+        // Round 1 starts from the orchestrator's round-0 adapter, written in fp32 before any upload, and the report counts it.
+        Assert.All(report.Rounds[0].Hospitals, h => Assert.True(h.BytesDown >= fp32Bytes * 0.9, $"{h.HospitalId} downloaded {h.BytesDown} B in round 1"));
         Assert.All(report.Rounds[1].Hospitals, h =>
             Assert.True(h.BytesDown > 0 && h.BytesDown < fp32Bytes * 0.45, $"{h.HospitalId} downloaded {h.BytesDown} B; the fp32 adapter is {fp32Bytes} B"));
         Assert.NotNull(report.FinalGlobalEval);
