@@ -180,10 +180,10 @@ module functionApp 'modules/functionApp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     orchestratorSettings: union(
       {
-        FedTune__Storage__BlobServiceUri: storage.outputs.blobEndpoint
+        FedTune__BlobServiceUri: storage.outputs.blobEndpoint
         FedTune__Storage__GlobalContainer: storage.outputs.globalContainerName
         FedTune__Storage__HospitalContainerPrefix: hospitalContainerPrefix
-        FedTune__Storage__ManagedIdentityClientId: identity.outputs.clientId
+        FedTune__ManagedIdentityClientId: identity.outputs.clientId
         FedTune__TaskHubName: taskHubName
       },
       additionalAppSettings

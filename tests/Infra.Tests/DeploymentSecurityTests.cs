@@ -174,11 +174,11 @@ public sealed class DeploymentSecurityTests(DeployedTemplateFixture deployment) 
     {
         var settings = Snapshot.FunctionAppSettings;
 
-        Assert.Contains("primaryEndpoints.blob", settings["FedTune__Storage__BlobServiceUri"], StringComparison.Ordinal);
+        Assert.Contains("primaryEndpoints.blob", settings["FedTune__BlobServiceUri"], StringComparison.Ordinal);
         Assert.Equal("global", settings["FedTune__Storage__GlobalContainer"]);
         Assert.Equal("hospital-", settings["FedTune__Storage__HospitalContainerPrefix"]);
         Assert.Equal("FedTuneHub", settings["FedTune__TaskHubName"]);
         Assert.Equal(settings["AzureWebJobsStorage__clientId"], settings["AZURE_CLIENT_ID"]);
-        Assert.Equal(settings["AzureWebJobsStorage__clientId"], settings["FedTune__Storage__ManagedIdentityClientId"]);
+        Assert.Equal(settings["AzureWebJobsStorage__clientId"], settings["FedTune__ManagedIdentityClientId"]);
     }
 }
