@@ -2,13 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
+using FedTune.Core.Randomness;
 
 namespace FedTune.Cli.Bench;
 
 /// <summary>
 /// The orchestrator benchmark's hospitals: they play the agent's side of the blob protocol without training. Each
 /// one, once it sees its round task, waits the set delay, then uploads a valid adapter (the round's global adapter plus
-/// a small per-hospital offset, or a small GPT-NeoX-shaped LoRA when there is none yet) and its manifest, exactly in the
+/// small offsets seeded by the hospital, distinct for every hospital, or a small GPT-NeoX-shaped LoRA when there is none yet) and its manifest, exactly in the
 /// agent's order (adapter first, manifest last). One sweep over all hospitals looks for tasks (a GET each), so
 /// thousands of hospitals cost one pass, not thousands of polling loops.
 /// </summary>
@@ -79,8 +80,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
 
     private async Task UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
     {
-        float offset = 0.001f * (1 + (int)(SplitMix(task.HospitalId) & 7));
-        var bytes = AdapterWireFormat.ToBytes(start.With(t => t.Data.Select(v => v + offset).ToArray()));
+        var bytes = AdapterWireFormat.ToBytes(Trained(start, task.HospitalId, task.Round, task.Attempt));
         var adapter = await store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
             cancellationToken).ConfigureAwait(false);
         await store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), new UpdateManifest
@@ -95,8 +95,18 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
 
     public void Dispose() => _uploadSlots.Dispose();
 
-    /// <summary>A stable per-hospital number (string hash codes change between processes).</summary>
-    private static ulong SplitMix(string id) => id.Aggregate(0x9E3779B97F4A7C15UL, (h, c) => (h ^ c) * 0xBF58476D1CE4E5B9UL);
+    /// <summary>
+    /// What a fake hospital "trained": the round's starting adapter plus a per-value offset in [0.001, 0.002) drawn from
+    /// a generator seeded by the hospital, round and attempt. Every hospital's upload is distinct (the aggregation
+    /// leaves bit-identical uploads out as copies) and all are about equally far from the global adapter, so none
+    /// trips the norm-ratio check.
+    /// </summary>
+    public static LoraAdapter Trained(LoraAdapter start, string hospitalId, int round, int attempt)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        var random = new SplitMix64(SplitMix64.Mix(round, attempt, SplitMix64.DeriveSeed(0, 0, hospitalId)));
+        return start.With(t => t.Data.Select(v => v + 0.001f * (1 + (random.Next() >> 40) / (float)(1 << 24))).ToArray());
+    }
 
     private async Task<LoraAdapter> ReadAsync(ContentRef content, CancellationToken cancellationToken)
     {

@@ -92,7 +92,10 @@ public static class OrchestratorBenchmark
             var record = await recordTask.ConfigureAwait(false);
             if (record.Participants.Count != options.Hospitals)
             {
-                throw new InvalidOperationException($"Round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; see its record.");
+                var left = record.Rejected.Concat(record.Failed).Concat(record.Stragglers.Select(h => new RoundExclusion(h, FailureReasons.DeadlinePassed, "no upload")))
+                    .ToArray();
+                throw new InvalidOperationException($"round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; left out: " +
+                    ExclusionSummary.Describe(left) + ".");
             }
             double duration = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds;
             double overhead = duration - options.Delay.TotalSeconds;
@@ -110,7 +113,7 @@ public static class OrchestratorBenchmark
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(TimeSpan.FromMinutes(5));
         var done = await host.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: false, wait.Token).ConfigureAwait(false);
-        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"The run ended {done.RuntimeStatus}.");
+        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"the run ended {done.RuntimeStatus.ToString().ToLowerInvariant()} after its last round.");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} " +
             $"mean_overhead={figures.Average(f => f.OverheadSeconds):F2}s mean_after_last_upload={figures.Average(f => f.AfterLastUploadSeconds):F2}s " +
@@ -129,7 +132,11 @@ public static class OrchestratorBenchmark
             var record = await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken).ConfigureAwait(false);
             if (record != null) return record;
             var run = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            if (run is { IsCompleted: true }) throw new InvalidOperationException($"The run ended {run.RuntimeStatus} before round {round}: {run.SerializedOutput}");
+            if (run is { IsCompleted: true })
+            {
+                throw new InvalidOperationException($"the run ended {run.RuntimeStatus.ToString().ToLowerInvariant()} before round {round} was aggregated: " +
+                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"'));
+            }
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {
                 progress.Restart();

@@ -64,9 +64,19 @@ internal static class BenchCommand
                     .ConfigureAwait(false);
                 return 2;
             }
-            await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions { Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b },
-                Console.Out, cancellationToken).ConfigureAwait(false);
-            return 0;
+            try
+            {
+                await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions { Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b },
+                    Console.Out, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+            catch (InvalidOperationException e)
+            {
+                await Console.Error.WriteLineAsync($"fedtune bench orchestrator: {e.Message}{CliErrorLog.Write("bench orchestrator", e)}" + Environment.NewLine +
+                    "Fix: the benchmark's fake hospitals or the orchestrator misbehaved; the reason above names the round and the hospitals left out.")
+                    .ConfigureAwait(false);
+                return 1;
+            }
         });
         return command;
     }
