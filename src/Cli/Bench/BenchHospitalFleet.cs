@@ -11,9 +11,11 @@ namespace FedTune.Cli.Bench;
 /// one, once it sees its round task, waits the set delay, then uploads a valid adapter (the round's global adapter plus
 /// small offsets seeded by the hospital, distinct for every hospital, or a small GPT-NeoX-shaped LoRA when there is none yet) and its manifest, exactly in the
 /// agent's order (adapter first, manifest last). One sweep over all hospitals looks for tasks (a GET each), so
-/// thousands of hospitals cost one pass, not thousands of polling loops.
+/// thousands of hospitals cost one pass, not thousands of polling loops. <c>manifestWritten</c>, when given, is told of
+/// each manifest as soon as it is written (what Event Grid's BlobCreated delivery does in Azure).
 /// </summary>
-public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay) : IDisposable
+public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay,
+    Func<BlobRef, CancellationToken, Task>? manifestWritten = null) : IDisposable
 {
     private const int Parallelism = 16;
     private readonly SemaphoreSlim _uploadSlots = new(Parallelism);
@@ -22,7 +24,12 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
 
     /// <summary>Tasks seen and uploads completed in the round being played (for progress lines).</summary>
     public (int Seen, int Uploaded) Progress => (Volatile.Read(ref _seen), Volatile.Read(ref _uploaded));
-    private static readonly TimeSpan SweepPause = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// Shortest pause between sweeps; a sweep that took longer is followed by a pause as long, so the fleet's looks for
+    /// tasks (one GET per waiting hospital) take at most half of storage's time, as the upload watcher's listings do
+    /// (a real agent looks every 5 s or more: <c>Polling:MinInterval</c>).
+    /// </summary>
+    private static readonly TimeSpan SweepPause = TimeSpan.FromMilliseconds(250);
 
     /// <summary>When each hospital of the round saw its task and when its manifest was written.</summary>
     public sealed record RoundUploads(DateTimeOffset FirstTaskSeenUtc, DateTimeOffset LastTaskSeenUtc, DateTimeOffset LastUploadUtc);
@@ -39,6 +46,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         var globals = new ConcurrentDictionary<string, Task<LoraAdapter>>(StringComparer.Ordinal);
         while (!waiting.IsEmpty)
         {
+            var sweep = Stopwatch.StartNew();
             await Parallel.ForEachAsync(waiting.Keys.ToArray(), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
                 async (hospital, token) =>
                 {
@@ -49,7 +57,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
                     Interlocked.Increment(ref _seen);
                     uploads.Add(UploadAfterDelayAsync(task, globals, uploaded, cancellationToken));
                 }).ConfigureAwait(false);
-            if (!waiting.IsEmpty) await Task.Delay(SweepPause, cancellationToken).ConfigureAwait(false);
+            if (!waiting.IsEmpty) await Task.Delay(sweep.Elapsed > SweepPause ? sweep.Elapsed : SweepPause, cancellationToken).ConfigureAwait(false);
         }
         await Task.WhenAll(uploads).ConfigureAwait(false);
         return new RoundUploads(seen.Min(), seen.Max(), uploaded.Max());
@@ -83,7 +91,8 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         var bytes = AdapterWireFormat.ToBytes(Trained(start, task.HospitalId, task.Round, task.Attempt));
         var adapter = await store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
             cancellationToken).ConfigureAwait(false);
-        await store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), new UpdateManifest
+        var manifest = new BlobRef(task.Container, task.ManifestBlob);
+        await store.TryCreateJsonAsync(manifest, new UpdateManifest
         {
             RunId = task.RunId, Round = task.Round, Attempt = task.Attempt, HospitalId = task.HospitalId, Adapter = adapter,
             BaseGlobalSha256 = task.GlobalAdapter?.Sha256, ExampleCount = 10,
@@ -91,6 +100,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
             Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds, BusySeconds = clock.Elapsed.TotalSeconds },
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
+        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _uploadSlots.Dispose();

@@ -18,6 +18,18 @@ public sealed record OrchestratorBenchmarkOptions
     public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Hospitals per task-write and upload-check activity.</summary>
     public int BatchSize { get; init; } = FederationPlan.DefaultBatchSize;
+    /// <summary>Who raises the upload notices: the local host's upload watcher (as in <c>fedtune simulate</c>), or each
+    /// hospital's manifest write directly, one notice per upload, as Event Grid's BlobCreated delivery does in Azure.</summary>
+    public BenchNotices Notices { get; init; } = BenchNotices.Watcher;
+}
+
+/// <summary>Where the benchmark's upload notices come from.</summary>
+public enum BenchNotices
+{
+    /// <summary>The local host's <see cref="UploadWatcher"/> lists each waiting hospital's round folder.</summary>
+    Watcher,
+    /// <summary>Each upload raises its own notice when its manifest is written (the Azure path: Event Grid, queue, trigger); the watcher is off.</summary>
+    Direct,
 }
 
 /// <summary>One round's measured figures.</summary>
@@ -46,6 +58,7 @@ public static class OrchestratorBenchmark
             // Aggregating thousands of updates takes longer than the local default's minute.
             WorkItemVisibilityTimeout = TimeSpan.FromMinutes(10),
             ControlQueueVisibilityTimeout = TimeSpan.FromMinutes(2),
+            UploadWatchInterval = options.Notices == BenchNotices.Watcher ? new LocalOrchestratorOptions().UploadWatchInterval : TimeSpan.Zero,
         }, cancellationToken).ConfigureAwait(false);
         var ids = Enumerable.Range(0, options.Hospitals).Select(i => "h" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
@@ -76,10 +89,14 @@ public static class OrchestratorBenchmark
             BatchSize = options.BatchSize,
         }, cancellationToken).ConfigureAwait(false);
 
-        using var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay);
+        var router = new FedTune.Orchestration.Events.UploadEventRouter(host.Client);
+        using var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay, options.Notices == BenchNotices.Watcher ? null
+            : async (manifest, token) => await router.NotifyAsync([FedTune.Orchestration.Events.UploadLocation.FromBlob(manifest.Container, manifest.Name)!], token)
+                .ConfigureAwait(false));
         var figures = new List<OrchestratorRoundFigures>();
         for (int round = 1; round <= options.Rounds; round++)
         {
+            var watcherBefore = host.UploadWatcherTotals;
             using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var play = fleet.PlayRoundAsync(runId, round, playing.Token);
             var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
@@ -109,13 +126,17 @@ public static class OrchestratorBenchmark
                 $"round {round}: duration {row.DurationSeconds:F2} s (delay {options.Delay.TotalSeconds:F1} s); all tasks seen at {row.TasksSeenSeconds:F2} s, " +
                 $"last upload at {row.LastUploadSeconds:F2} s, aggregated {row.AfterLastUploadSeconds:F2} s after it (aggregation {row.AggregationSeconds:F2} s); " +
                 $"overhead {row.OverheadSeconds:F2} s = {row.PerHospitalMilliseconds:F1} ms per hospital"));
+            var watcher = host.UploadWatcherTotals;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  upload watcher (by round {round}'s record): {watcher.Passes - watcherBefore.Passes} passes, {watcher.Listings - watcherBefore.Listings} folder listings, " +
+                $"{(watcher.Busy - watcherBefore.Busy).TotalSeconds:F1} s listing"));
         }
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(TimeSpan.FromMinutes(5));
         var done = await host.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: false, wait.Token).ConfigureAwait(false);
         if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"the run ended {done.RuntimeStatus.ToString().ToLowerInvariant()} after its last round.");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} " +
+            $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} notices={options.Notices.ToString().ToLowerInvariant()} " +
             $"mean_overhead={figures.Average(f => f.OverheadSeconds):F2}s mean_after_last_upload={figures.Average(f => f.AfterLastUploadSeconds):F2}s " +
             $"per_hospital_ms={figures.Average(f => f.PerHospitalMilliseconds):F1}"));
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -141,8 +162,9 @@ public static class OrchestratorBenchmark
             {
                 progress.Restart();
                 var (seen, uploaded) = fleet.Progress;
+                var status = run?.ReadCustomStatusAs<FedTune.Orchestration.Status.FederationStatus>();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestration status {run?.SerializedCustomStatus}"));
+                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestrator: {status?.Phase}, {status?.Counts.Uploaded} uploads checked, {status?.Counts.Pending} pending"));
             }
             await Task.Delay(250, cancellationToken).ConfigureAwait(false);
         }
