@@ -11,9 +11,15 @@ if [ ! -f "$entry" ]; then
   exit 3
 fi
 mkdir -p "$data"
-node "$entry" --silent --disableTelemetry --skipApiVersionCheck --loose \
+# Azurite's output goes to a file, never to the pipe of the process that started it: when that process is killed,
+# Node would die of EPIPE logging its own shutdown, before it saves its data (the blobs of its last seconds).
+log="$data/azurite.log"
+preload=()
+# FEDTUNE_AZURITE_SAVE_MS: save Azurite's metadata that often instead of every 5 s (save-often.js explains why).
+if [ -n "${FEDTUNE_AZURITE_SAVE_MS:-}" ]; then preload=(-r "$here/save-often.js"); fi
+node "${preload[@]}" "$entry" --silent --disableTelemetry --skipApiVersionCheck --loose \
   --location "$data" --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" \
-  --tableHost 127.0.0.1 --tablePort "$table" &
+  --tableHost 127.0.0.1 --tablePort "$table" >>"$log" 2>&1 </dev/null &
 child=$!
 trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT HUP
 while kill -0 "$child" 2>/dev/null; do

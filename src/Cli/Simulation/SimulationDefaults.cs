@@ -17,6 +17,12 @@ public static class SimulationDefaults
     public const int RecordsPerHospital = 400;
     public const int Seed = 42;
 
+    /// <summary>
+    /// How often the run's private Azurite saves its metadata (its own default is 5 s): a crashed emulator loses the writes
+    /// it acknowledged since its last save, and a lost Durable Task message stalls the run, so keep that window short.
+    /// </summary>
+    public static readonly TimeSpan AzuriteSaveInterval = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Canaries planted in hospital-1's shard when the audit runs and --canaries is not given: the audit shows their exposure per arm.</summary>
     public const int Canaries = 2;
 

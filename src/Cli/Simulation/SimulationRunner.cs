@@ -158,7 +158,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             else
             {
                 status.SetStage("starting Azurite");
-                azurite = await AzuriteProcess.StartAsync(folder.AzuriteDirectory, cancellationToken: cancellationToken).ConfigureAwait(false);
+                azurite = await AzuriteProcess.StartAsync(folder.AzuriteDirectory, cancellationToken: cancellationToken,
+                    saveInterval: SimulationDefaults.AzuriteSaveInterval).ConfigureAwait(false);
                 connection = azurite.ConnectionString;
                 _storage = new StorageOutageGuard(azurite, options.StorageOutageLimit, say);
                 say($"Storage: a private Azurite on 127.0.0.1:{azurite.BlobPort} (data in {folder.AzuriteDirectory})");

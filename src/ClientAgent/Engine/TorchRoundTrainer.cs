@@ -77,7 +77,9 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
 
         watch.Restart();
         EvaluationResult? evaluation = null;
-        var heldOut = request.Data.HeldOut.Take(settings.Data.MaxEvalExamples).ToList();
+        var heldOut = recipe.EvaluatesInRound(task.Round, task.TotalRounds)
+            ? request.Data.HeldOut.Take(Math.Min(settings.Data.MaxEvalExamples, recipe.EvalMaxExamples ?? int.MaxValue)).ToList()
+            : [];
         if (heldOut.Count > 0)
         {
             request.Progress?.EvaluationStarted();
@@ -93,7 +95,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             HeldOutTokens = evaluation?.Tokens ?? 0,
             HeldOutExamples = heldOut.Count,
         };
-        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran);
+        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran with { EvalExamples = heldOut.Count });
     }
 
     /// <summary>The recipe as this round ran it: each value read back from the model, the adapter and the trainer.</summary>
@@ -122,6 +124,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             LoggingSteps = recipe.LoggingSteps,
             SaveSteps = recipe.SaveSteps,
             SaveTotalLimit = recipe.SaveTotalLimit,
+            EvalEveryRounds = recipe.EvalEveryRounds,
             TrainTokens = result.Tokens,
             PeakMemoryBytes = process.PeakWorkingSet64,
             Device = device.type == DeviceType.CUDA ? "cuda" : "cpu",

@@ -195,6 +195,8 @@ public static class FedTuneConfigLoader
             SeqLength = train.Int("seq_length", ConfigDefaults.SeqLength, 8, 1 << 20),
             PaddingSide = train.Enum("padding_side", ConfigDefaults.Padding, PaddingSides),
             WirePrecision = train.Enum("wire_precision", Compression.WirePrecision.Fp32, WirePrecisionNames),
+            EvalEveryRounds = train.Int("eval_every_rounds", 1, 0, int.MaxValue),
+            EvalMaxExamples = train.NullableInt("eval_max_examples", null, 1, int.MaxValue),
             LearningRateMin = lrMin,
             ProximalMu = strategy.ProximalMu,
         };

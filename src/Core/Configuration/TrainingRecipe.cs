@@ -90,6 +90,20 @@ public sealed record TrainingRecipe
     public int? SaveTotalLimit { get; init; }
 
     /// <summary>
+    /// <c>train.eval_every_rounds</c>: each hospital scores its trained adapter on its own held-out split every this
+    /// many rounds (rounds k, 2k, ... and always the last round); 0 never. Evaluating costs an agent more than its
+    /// training steps when the split is large, so a long run can evaluate less often.
+    /// </summary>
+    public int EvalEveryRounds { get; init; } = 1;
+
+    /// <summary><c>train.eval_max_examples</c>: at most this many held-out records per evaluation (a fixed sample: the first n); null: the agent's own limit.</summary>
+    public int? EvalMaxExamples { get; init; }
+
+    /// <summary>Whether a hospital evaluates in round <paramref name="round"/> (1-based) of <paramref name="totalRounds"/>.</summary>
+    public bool EvaluatesInRound(int round, int totalRounds) =>
+        EvalEveryRounds > 0 && (round % EvalEveryRounds == 0 || round >= totalRounds);
+
+    /// <summary>
     /// The learning rate round <paramref name="round"/> (1-based) of <paramref name="totalRounds"/> starts from:
     /// FlowerTune's cosine from <see cref="LearningRate"/> down to <see cref="LearningRateMin"/> when that is set,
     /// else <see cref="LearningRate"/>.
@@ -134,6 +148,8 @@ public sealed record TrainingRecipe
         Require(LoggingSteps >= 1, "logging_steps", LoggingSteps, "at least 1");
         Require(SaveSteps >= 1, "save_steps", SaveSteps, "at least 1");
         Require(SaveTotalLimit is null or >= 1, "save_total_limit", SaveTotalLimit ?? 0, "null or at least 1");
+        Require(EvalEveryRounds >= 0, "train.eval_every_rounds", EvalEveryRounds, "0 (never) or at least 1");
+        Require(EvalMaxExamples is null or >= 1, "train.eval_max_examples", EvalMaxExamples ?? 0, "null or at least 1");
         return this;
     }
 

@@ -80,6 +80,9 @@ public sealed record TrainingAsRun
     public int LoggingSteps { get; init; }
     public int SaveSteps { get; init; }
     public int? SaveTotalLimit { get; init; }
+    /// <summary>train.eval_every_rounds as applied, and the held-out records scored this round (0: not an evaluation round).</summary>
+    public int EvalEveryRounds { get; init; } = 1;
+    public int EvalExamples { get; init; }
     /// <summary>Real (non-padding) tokens the training micro-batches held this round.</summary>
     public long TrainTokens { get; init; }
     /// <summary>The agent process's peak resident memory (bytes) when the round finished training.</summary>

@@ -19,11 +19,14 @@ public sealed class AzuriteProcess : IDisposable
 
     private readonly string _repositoryRoot;
     private readonly bool _deleteData;
+    private readonly TimeSpan? _saveInterval;
     private Process _process;
     private bool _disposed;
 
-    private AzuriteProcess(Process process, string repositoryRoot, string dataDirectory, bool deleteData, int blobPort, int queuePort, int tablePort)
+    private AzuriteProcess(Process process, string repositoryRoot, string dataDirectory, bool deleteData, TimeSpan? saveInterval, int blobPort,
+        int queuePort, int tablePort)
     {
+        _saveInterval = saveInterval;
         _process = process;
         _repositoryRoot = repositoryRoot;
         DataDirectory = dataDirectory;
@@ -59,8 +62,13 @@ public sealed class AzuriteProcess : IDisposable
 
     /// <summary>Starts Azurite and waits until all three services accept connections.</summary>
     /// <param name="dataDirectory">Data folder; a new temporary one (deleted on dispose, and at a later start when a killed process left it) when null.</param>
+    /// <param name="saveInterval">
+    /// How often Azurite saves its metadata (which blobs, messages and rows exist); its own 5 s when null. A crash (kill -9)
+    /// loses the writes it acknowledged since its last save (tools/azurite/save-often.js); each save rewrites the whole
+    /// metadata, so keep the default for large emulated fleets.
+    /// </param>
     public static async Task<AzuriteProcess> StartAsync(string? dataDirectory = null, string? repositoryRoot = null,
-        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        TimeSpan? timeout = null, TimeSpan? saveInterval = null, CancellationToken cancellationToken = default)
     {
         repositoryRoot ??= RepositoryLayout.RequireRoot();
         if (!IsInstalled(repositoryRoot))
@@ -80,8 +88,8 @@ public sealed class AzuriteProcess : IDisposable
         for (int attempt = 0; ; attempt++)
         {
             int blob = FreeTcpPort(), queue = FreeTcpPort(), table = FreeTcpPort();
-            var (process, errors) = await LaunchAsync(repositoryRoot, dataDirectory!, blob, queue, table, timeout, cancellationToken).ConfigureAwait(false);
-            if (process is not null) return new AzuriteProcess(process, repositoryRoot, dataDirectory!, deleteData, blob, queue, table);
+            var (process, errors) = await LaunchAsync(repositoryRoot, dataDirectory!, saveInterval, blob, queue, table, timeout, cancellationToken).ConfigureAwait(false);
+            if (process is not null) return new AzuriteProcess(process, repositoryRoot, dataDirectory!, deleteData, saveInterval, blob, queue, table);
             if (attempt < 2 && errors.Contains("EADDRINUSE", StringComparison.Ordinal)) continue;
             if (deleteData) AzuriteTempFolders.Delete(dataDirectory!);
             throw NotStarted(errors);
@@ -97,7 +105,7 @@ public sealed class AzuriteProcess : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_process.HasExited) return;
         _process.Dispose();
-        var (process, errors) = await LaunchAsync(_repositoryRoot, DataDirectory, BlobPort, QueuePort, TablePort, timeout, cancellationToken)
+        var (process, errors) = await LaunchAsync(_repositoryRoot, DataDirectory, _saveInterval, BlobPort, QueuePort, TablePort, timeout, cancellationToken)
             .ConfigureAwait(false);
         _process = process ?? throw NotStarted(errors);
     }
@@ -107,8 +115,8 @@ public sealed class AzuriteProcess : IDisposable
         ". Fix: run scripts/bootstrap.sh, check that `node --version` is 18 or newer, and that 127.0.0.1 ports can be bound.");
 
     /// <summary>Runs the launcher on these ports; the process once all three accept connections, else null and its stderr.</summary>
-    private static async Task<(Process? Process, string Errors)> LaunchAsync(string repositoryRoot, string dataDirectory, int blob, int queue, int table,
-        TimeSpan? timeout, CancellationToken cancellationToken)
+    private static async Task<(Process? Process, string Errors)> LaunchAsync(string repositoryRoot, string dataDirectory, TimeSpan? saveInterval,
+        int blob, int queue, int table, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var psi = new ProcessStartInfo("bash")
         {
@@ -124,6 +132,10 @@ public sealed class AzuriteProcess : IDisposable
                  })
         {
             psi.ArgumentList.Add(arg);
+        }
+        if (saveInterval is { } every)
+        {
+            psi.Environment["FEDTUNE_AZURITE_SAVE_MS"] = Math.Max(1, (int)every.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         }
         var process = Process.Start(psi) ?? throw new InvalidOperationException("Could not start bash to run Azurite.");
         var stderr = new System.Text.StringBuilder();
@@ -152,7 +164,7 @@ public sealed class AzuriteProcess : IDisposable
             throw;
         }
         Stop(process);
-        lock (stderr) return (null, stderr.ToString().Trim());
+        lock (stderr) return (null, (stderr.ToString().Trim() + Environment.NewLine + LogTail(dataDirectory)).Trim());
     }
 
     /// <summary>
@@ -183,6 +195,24 @@ public sealed class AzuriteProcess : IDisposable
 
     /// <summary>How long Azurite may take to save its data and exit after SIGTERM before it is killed.</summary>
     public static readonly TimeSpan GracefulStop = TimeSpan.FromSeconds(15);
+
+    /// <summary>The last lines of the emulator's own log (the launcher writes it in the data folder), for a failed start.</summary>
+    private static string LogTail(string dataDirectory)
+    {
+        try
+        {
+            var lines = File.ReadAllLines(Path.Combine(dataDirectory, "azurite.log"));
+            return string.Join(Environment.NewLine, lines.TakeLast(5));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
     public static int FreeTcpPort()

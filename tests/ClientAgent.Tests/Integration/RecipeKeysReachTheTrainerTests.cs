@@ -78,4 +78,22 @@ public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
         Assert.True(ran.TrainTokens > 0 && ran.PeakMemoryBytes > 0);
         Assert.True(manifest.Timings.BusySeconds >= manifest.Timings.TrainSeconds, "busy time covers training");
     }
+
+    [Fact]
+    public async Task Eval_every_rounds_and_eval_max_examples_decide_when_and_on_how_many_records_the_hospital_evaluates()
+    {
+        using var bed = new AgentTestBed(azurite);
+        var recipe = AgentTestBed.Recipe() with { EvalEveryRounds = 2, EvalMaxExamples = 1 };
+
+        // The test bed's tasks are rounds of a 2-round run: round 1 is not a multiple of 2, round 2 is (and the last).
+        var first = await RunRoundAsync(bed, 1, recipe);
+        var second = await RunRoundAsync(bed, 2, recipe);
+
+        Assert.Equal((2, 0), (first.Ran!.EvalEveryRounds, first.Ran.EvalExamples));
+        Assert.Equal(0, first.Metrics.HeldOutExamples);
+        Assert.Null(first.Metrics.HeldOutNll);
+        Assert.Equal(1, second.Ran!.EvalExamples);
+        Assert.Equal(1, second.Metrics.HeldOutExamples);
+        Assert.NotNull(second.Metrics.HeldOutNll);
+    }
 }
