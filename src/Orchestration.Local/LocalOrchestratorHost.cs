@@ -31,9 +31,6 @@ namespace FedTune.Orchestration.Local;
 public sealed class LocalOrchestratorHost : IAsyncDisposable
 {
     private readonly WebApplication _sidecar;
-    /// <summary>Largest gRPC message between the sidecar and the worker, both ways (an orchestration's history travels in one).</summary>
-    private const int MaxMessageBytes = 64 << 20;
-
     private readonly GrpcChannel _channel;
     private readonly IHost _worker;
     private readonly WebApplication? _api;
@@ -118,9 +115,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
             sidecar = BuildSidecar(service, loggerFactory);
             await sidecar.StartAsync(cancellationToken).ConfigureAwait(false);
             var sidecarAddress = BoundAddress(sidecar);
-            // The sidecar hands the worker an orchestration's whole history in one message; gRPC's 4 MB default stopped a
-            // 10,000-hospital round (its upload checks' results) once that history passed it. Same bound as the sidecar's.
-            channel = GrpcChannel.ForAddress(sidecarAddress, new GrpcChannelOptions { MaxReceiveMessageSize = MaxMessageBytes, MaxSendMessageSize = MaxMessageBytes });
+            channel = GrpcChannel.ForAddress(sidecarAddress);
 
             worker = BuildWorker(channel, store, loggerFactory);
             await worker.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -163,7 +158,7 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = MaxMessageBytes);
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 64 << 20);
         builder.Services.AddSingleton<IOrchestrationService>(new PersistableHistoryService(service));
         builder.Services.AddSingleton<IOrchestrationServiceClient>(service);
         builder.Services.AddSingleton<TaskHubGrpcServer>();
