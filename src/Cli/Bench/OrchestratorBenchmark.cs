@@ -52,13 +52,10 @@ public static class OrchestratorBenchmark
         using var requests = new StorageRequestCounter();
         var setup = Stopwatch.StartNew();
         using var azurite = await AzuriteProcess.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var hostLog = Path.Combine(Path.GetTempPath(), $"fedtune-bench-{options.Hospitals.ToString(CultureInfo.InvariantCulture)}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.log");
-        using var logs = new Microsoft.Extensions.Logging.LoggerFactory([new BenchHostLog(hostLog)]);
         await using var host = await LocalOrchestratorHost.StartAsync(azurite.ConnectionString, new LocalOrchestratorOptions
         {
             TaskHubName = "bench",
             ServeApi = false,
-            LoggerFactory = logs,
             // Aggregating thousands of updates takes longer than the local default's minute.
             WorkItemVisibilityTimeout = TimeSpan.FromMinutes(10),
             ControlQueueVisibilityTimeout = TimeSpan.FromMinutes(2),
@@ -76,7 +73,7 @@ public static class OrchestratorBenchmark
                 await host.Store.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false);
             }).ConfigureAwait(false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s; the host's warnings go to {hostLog}"));
+            $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s"));
 
         var runId = "bench-" + options.Hospitals.ToString(CultureInfo.InvariantCulture);
         var deadline = TimeSpan.FromHours(2);
@@ -112,7 +109,7 @@ public static class OrchestratorBenchmark
             var requestsBefore = requests.Snapshot();
             using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var play = fleet.PlayRoundAsync(runId, round, playing.Token);
-            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, hostLog, cancellationToken);
+            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
             if (await Task.WhenAny(play, recordTask).ConfigureAwait(false) == recordTask && recordTask.IsFaulted)
             {
                 await playing.CancelAsync().ConfigureAwait(false);
@@ -163,7 +160,7 @@ public static class OrchestratorBenchmark
 
     /// <summary>Waits for the round's record, printing progress every 15 s; throws when the run ends without it.</summary>
     private static async Task<RoundRecord> WaitForRecordAsync(LocalOrchestratorHost host, string runId, int round, BenchHospitalFleet fleet,
-        TextWriter output, string hostLog, CancellationToken cancellationToken)
+        TextWriter output, CancellationToken cancellationToken)
     {
         var progress = Stopwatch.StartNew();
         while (true)
@@ -174,7 +171,7 @@ public static class OrchestratorBenchmark
             if (run is { IsCompleted: true })
             {
                 throw new InvalidOperationException($"the run ended {run.RuntimeStatus.ToString().ToLowerInvariant()} before round {round} was aggregated: " +
-                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"') + $" The host's warnings: {hostLog}.");
+                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"'));
             }
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {
