@@ -11,8 +11,17 @@ namespace FedTune.Orchestration.Local;
 /// is replaced, in place, by a plain <see cref="SubOrchestrationInstanceCreatedEvent"/> with the same data.
 /// Everything else is passed through unchanged.
 /// </summary>
-internal sealed class PersistableHistoryService(IOrchestrationService inner) : IOrchestrationService
+internal sealed class PersistableHistoryService(IOrchestrationService inner, TimeSpan? stopTimeout = null) : IOrchestrationService
 {
+    /// <summary>
+    /// How long the provider may take to stop. Its table partition manager can wait 10 minutes and then throw from the
+    /// sidecar's application-stopping callback, which ends the process: a simulate whose baselines and audit ran on
+    /// after the federation was killed that way. Past this the stop is given up (leases expire by themselves).
+    /// </summary>
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly TimeSpan _stopTimeout = stopTimeout ?? DefaultStopTimeout;
+
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
     public int MaxConcurrentTaskOrchestrationWorkItems => inner.MaxConcurrentTaskOrchestrationWorkItems;
     public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => inner.EventBehaviourForContinueAsNew;
@@ -56,7 +65,21 @@ internal sealed class PersistableHistoryService(IOrchestrationService inner) : I
         {
             return; // It never started, so there is nothing to stop.
         }
-        await inner.StopAsync(isForced).ConfigureAwait(false);
+        var stopping = inner.StopAsync(isForced);
+        try
+        {
+            await stopping.WaitAsync(_stopTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Observe the late outcome so that it never surfaces as an unobserved exception.
+            _ = stopping.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Azure.RequestFailedException or OperationCanceledException)
+        {
+            // The provider failed to stop cleanly (storage gone, already stopping): nothing is left to do, and an exception
+            // here would end the process from the sidecar's stopping callback.
+        }
     }
     public Task CreateAsync() => inner.CreateAsync();
     public Task CreateAsync(bool recreateInstanceStore) => inner.CreateAsync(recreateInstanceStore);

@@ -21,6 +21,7 @@ internal static class SimulateCommand
         var audit = new Option<bool>("--audit") { Description = "Run the privacy audit after the federation (the default; kept for older scripts)." };
         var canaries = new Option<int?>("--canaries") { Description = $"Plant K canary records (a fake patient with a fake record number) in hospital-1's training shard; the audit reports their exposure per arm (default {SimulationDefaults.Canaries} when the audit runs, 0 with --no-audit)." };
         var canaryCandidates = new Option<int?>("--canary-candidates") { Description = $"Candidates each canary secret is ranked among (default {SimulationDefaults.CanaryCandidates})." };
+        var wirePrecision = new Option<string?>("--wire-precision") { Description = "How adapters travel between the hospitals and the orchestrator, both ways: fp32, fp16 or int8 (default: the config's train.wire_precision, else fp32)." };
         var auditBootstrap = new Option<int?>("--audit-bootstrap") { Description = $"Bootstrap resamples for the audit's confidence intervals (default {SimulationDefaults.AuditBootstrap})." };
         var command = new Command("simulate",
             "Run a whole federation locally: split the data into hospitals, start Azurite, the orchestrator and one agent per hospital, " +
@@ -37,6 +38,7 @@ internal static class SimulateCommand
         command.Add(canaries);
         command.Add(canaryCandidates);
         command.Add(auditBootstrap);
+        command.Add(wirePrecision);
         command.SetAction(async (parse, commandToken) =>
         {
             SimulationOptions options;
@@ -55,6 +57,7 @@ internal static class SimulateCommand
                     Canaries = parse.GetValue(canaries),
                     CanaryCandidates = parse.GetValue(canaryCandidates),
                     AuditBootstrap = parse.GetValue(auditBootstrap),
+                    WirePrecision = ParseWirePrecision(parse.GetValue(wirePrecision)),
                 });
             }
             catch (Exception e) when (e is ArgumentException or ConfigException)
@@ -66,6 +69,12 @@ internal static class SimulateCommand
         });
         return command;
     }
+
+    /// <summary>--wire-precision's value (null when not given); anything but fp32, fp16 or int8 is an error naming the fix.</summary>
+    internal static FedTune.Core.Compression.WirePrecision? ParseWirePrecision(string? text) =>
+        text is null ? null
+        : FedTune.Core.Compression.WirePrecisions.TryParse(text, out var precision) ? precision
+        : throw new ArgumentException($"--wire-precision: '{text}' is not a wire precision. Fix: give fp32, fp16 or int8.");
 
     /// <summary>Runs the simulation with the live display; 0 only when the run completed.</summary>
     public static async Task<int> RunAsync(SimulationOptions options, CancellationToken commandToken)

@@ -62,6 +62,11 @@ public static class ReportMarkdownWriter
                 $"{r.Hospitals.Sum(h => h.BytesUp) / 1048576.0:F2} | {r.Hospitals.Sum(h => h.BytesDown) / 1048576.0:F2} | {FormatDuration(r.DurationSeconds)} |{epsilonCell}"));
         }
         md.AppendLine();
+        if (report.Settings.WirePrecision is { } wire && report.Rounds.Count > 0)
+        {
+            md.AppendLine(WireSentence(wire, report.Rounds));
+            md.AppendLine();
+        }
         md.AppendLine("A/B averaging error: how far averaging LoRA's A and B factors separately is from averaging the products B·A " +
             "(relative Frobenius error, measured by the orchestrator each round); it is zero when freeze_a keeps A shared, so B is averaged exactly.");
         md.AppendLine();
@@ -138,6 +143,7 @@ public static class ReportMarkdownWriter
         md.AppendLine(Inv($"| seq_length | {s.SeqLength} |"));
         md.AppendLine(Inv($"| partitioning | {s.Partitioning} |"));
         md.AppendLine(Inv($"| strategy | {s.Strategy} |"));
+        if (s.WirePrecision is not null) md.AppendLine(Inv($"| wire precision (adapters, both directions) | {s.WirePrecision} |"));
         md.AppendLine(Inv($"| held-out evaluation records | {(s.EvalExamples is { } evalCount ? evalCount.ToString(CultureInfo.InvariantCulture) : "none (no evaluator)")} |"));
         md.AppendLine(Inv($"| seed | {(s.Seed is { } seed ? seed.ToString(CultureInfo.InvariantCulture) : "not recorded")} |"));
         md.AppendLine(Inv($"| data | `{s.DataPath}` |"));
@@ -178,6 +184,21 @@ public static class ReportMarkdownWriter
     }
 
     private static int Count(RoundReport round, HospitalRoundState state) => round.Hospitals.Count(h => h.State == state);
+
+    /// <summary>The wire precision and what it moved: per round up and down, and per hospital transfer.</summary>
+    private static string WireSentence(string wire, IReadOnlyList<RoundReport> rounds)
+    {
+        static double Mean(IEnumerable<double> values) => values.DefaultIfEmpty(0).Average();
+        var transfers = rounds.SelectMany(r => r.Hospitals).ToList();
+        bool masked = rounds.Any(r => r.SecureAggregation is not null);
+        return Inv($"Wire precision {wire}: adapters travelled as {wire} both ways{(masked ? " (uploads as masked 64-bit ring elements: secure aggregation)" : "")}; ") +
+            Inv($"per round {Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesUp))) / 1048576.0:F3} MiB up ") +
+            Inv($"({Mean(transfers.Where(h => h.BytesUp > 0).Select(h => (double)h.BytesUp)) / 1024.0:F1} KiB per hospital upload) and ") +
+            Inv($"{Mean(rounds.Select(r => (double)r.Hospitals.Sum(h => h.BytesDown))) / 1048576.0:F3} MiB down ") +
+            Inv($"({Mean(transfers.Where(h => h.BytesDown > 0).Select(h => (double)h.BytesDown)) / 1024.0:F1} KiB per hospital download") +
+            (wire == "fp32" ? "). " : "; round 1's download, the round-0 adapter, is fp32 whatever the precision). ") +
+            "Compare the global perplexity per round with a run of another `--wire-precision` (same seed) to see what the compression costs.";
+    }
 
     private static string Fmt(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("F4", CultureInfo.InvariantCulture) : "–";
 

@@ -54,6 +54,9 @@ public sealed record RunSettings
     public required int? EvalExamples { get; init; }
     public required string DataPath { get; init; }
     public required string Strategy { get; init; }
+
+    /// <summary>How adapters travelled both ways (train.wire_precision: fp32, fp16 or int8); null in reports of runs that did not record it.</summary>
+    public string? WirePrecision { get; init; }
     public string? ConfigPath { get; init; }
 }
 

@@ -23,11 +23,18 @@ public sealed class RoundCollector(BlobStore store, string runId)
         return AdapterWireFormat.Read(buffer, adapter.Blob.ToString());
     }
 
-    /// <summary>The report row of a round: every selected hospital's outcome, bytes and timings.</summary>
+    /// <summary>
+    /// The report row of a round: every selected hospital's outcome, bytes and timings. A hospital's download is the
+    /// global adapter its round task names (round 1: the round-0 adapter); <paramref name="previousGlobalBytes"/> when
+    /// the task is gone.
+    /// </summary>
     public async Task<RoundReport> ToReportAsync(RoundRecord record, long previousGlobalBytes, EvalMetrics? globalEval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var rows = new List<HospitalRoundReport>();
+        async Task<long> DownloadedAsync(string hospitalId) =>
+            (await store.TryReadJsonAsync<RoundTask>(BlobLayout.RoundTask(runId, record.Round, hospitalId, record.Attempt), cancellationToken).ConfigureAwait(false))
+            ?.GlobalAdapter.Bytes ?? previousGlobalBytes;
         foreach (var p in record.Participants)
         {
             var manifest = await store.TryReadJsonAsync<UpdateManifest>(BlobLayout.UpdateManifest(runId, record.Round, p.HospitalId, record.Attempt), cancellationToken)
@@ -42,17 +49,17 @@ public sealed class RoundCollector(BlobStore store, string runId)
                 TrainExamples = p.ExampleCount,
                 EvalExamples = p.Metrics.HeldOutExamples,
                 BytesUp = p.AdapterBytes,
-                BytesDown = previousGlobalBytes,
+                BytesDown = await DownloadedAsync(p.HospitalId).ConfigureAwait(false),
                 TrainSeconds = manifest?.Timings.TrainSeconds ?? 0,
                 BusySeconds = manifest?.Timings.BusySeconds ?? 0,
                 Ran = manifest?.Ran,
             });
         }
-        foreach (var r in record.Rejected) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
-        foreach (var r in record.Failed) rows.Add(Excluded(r, HospitalRoundState.Rejected, previousGlobalBytes));
+        foreach (var r in record.Rejected) rows.Add(Excluded(r, HospitalRoundState.Rejected, await DownloadedAsync(r.HospitalId).ConfigureAwait(false)));
+        foreach (var r in record.Failed) rows.Add(Excluded(r, HospitalRoundState.Rejected, await DownloadedAsync(r.HospitalId).ConfigureAwait(false)));
         foreach (var id in record.Stragglers)
         {
-            rows.Add(new HospitalRoundReport { HospitalId = id, State = HospitalRoundState.Straggler, BytesDown = previousGlobalBytes, RejectionReason = "no upload before the round deadline" });
+            rows.Add(new HospitalRoundReport { HospitalId = id, State = HospitalRoundState.Straggler, BytesDown = await DownloadedAsync(id).ConfigureAwait(false), RejectionReason = "no upload before the round deadline" });
         }
         return new RoundReport
         {

@@ -78,6 +78,7 @@ public sealed class RunFolder
         var text = FormattableString.Invariant(
             $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.Partitioning}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}") +
             (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "") +
+            (o.WirePrecision != FedTune.Core.Compression.WirePrecision.Fp32 ? "|wire=" + FedTune.Core.Compression.WirePrecisions.Name(o.WirePrecision) : "") +
             "|config=" + (o.ConfigPath is null ? "built-in" : ContentFingerprint.OfFile(o.ConfigPath)) +
             "|data=" + ContentFingerprint.OfFile(dataFile) +
             "|model=" + ContentFingerprint.OfFolder(model);

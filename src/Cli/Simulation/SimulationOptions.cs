@@ -36,6 +36,9 @@ public sealed record SimulationOptions
     public int BatchSize { get; init; } = SimulationDefaults.BatchSize;
     public double LearningRate { get; init; } = SimulationDefaults.LearningRate;
 
+    /// <summary>How adapters travel between the hospitals and the orchestrator, both ways (the recipe's train.wire_precision).</summary>
+    public FedTune.Core.Compression.WirePrecision WirePrecision { get; init; } = FedTune.Core.Compression.WirePrecision.Fp32;
+
     /// <summary>How the hospitals' shards differ: by specialty (the default), by topic, or IID.</summary>
     public HospitalPartitioning Partitioning { get; init; } = HospitalPartitioning.BySpecialty;
 

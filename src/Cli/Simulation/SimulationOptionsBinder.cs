@@ -14,6 +14,9 @@ public sealed record SimulationOverrides
     public int? SeqLength { get; init; }
     public int? BatchSize { get; init; }
     public double? LearningRate { get; init; }
+
+    /// <summary>--wire-precision: how adapters travel both ways (null: the YAML's train.wire_precision, else fp32).</summary>
+    public FedTune.Core.Compression.WirePrecision? WirePrecision { get; init; }
     public bool NonIid { get; init; }
 
     /// <summary>--partition: iid, topic or specialty (null: not given).</summary>
@@ -74,6 +77,7 @@ public static class SimulationOptionsBinder
             SeqLength = cli.SeqLength ?? options.SeqLength,
             BatchSize = cli.BatchSize ?? options.BatchSize,
             LearningRate = cli.LearningRate ?? options.LearningRate,
+            WirePrecision = cli.WirePrecision ?? options.WirePrecision,
             Partitioning = cli.Partitioning ?? (cli.NonIid ? HospitalPartitioning.ByTopic : options.Partitioning),
             DataPath = cli.DataPath is null ? null : Path.GetFullPath(cli.DataPath),
             EvalExamples = cli.EvalExamples ?? options.EvalExamples,
@@ -107,6 +111,7 @@ public static class SimulationOptionsBinder
             SeqLength = recipe.SeqLength,
             BatchSize = recipe.BatchSize,
             LearningRate = recipe.LearningRate,
+            WirePrecision = recipe.WirePrecision,
             Seed = fed.Seed,
             RoundDeadline = fed.RoundDeadline,
         };

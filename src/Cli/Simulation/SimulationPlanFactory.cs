@@ -70,6 +70,7 @@ public static class SimulationPlanFactory
                 MaxSteps = o.MaxSteps,
                 BatchSize = o.BatchSize,
                 SeqLength = o.SeqLength,
+                WirePrecision = o.WirePrecision,
             },
             Federation = config.Federation with
             {

@@ -374,6 +374,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         EvalExamples = options.EvalExamples,
         DataPath = dataFile,
         Strategy = config?.Federation.Strategy.Name.ToString().ToLowerInvariant() ?? "fedavg",
+        WirePrecision = FedTune.Core.Compression.WirePrecisions.Name(options.WirePrecision),
         ConfigPath = options.ConfigPath,
     };
 

@@ -46,10 +46,16 @@ public static class EmbeddedBaseModel
             throw new ArgumentException("Pretraining needs at least one text.", nameof(texts));
         var fingerprint = Fingerprint(texts, options);
         var cached = TryReadCached(folder, fingerprint);
-        if (cached is not null)
+        if (cached is { StoppedByTimeBudget: false })
         {
             log?.Invoke($"Embedded base model already cached in {folder}.");
             return cached;
+        }
+
+        if (cached is not null)
+        {
+            // A model cut short by the time budget is not the reproducible default: never reused, built again.
+            log?.Invoke($"The cached embedded base model in {folder} was cut short by the time budget ({cached.Steps} of {options.MaxSteps} steps) when it was built; building it again.");
         }
 
         var clock = Stopwatch.StartNew();
@@ -90,7 +96,7 @@ public static class EmbeddedBaseModel
         for (; step < options.MaxSteps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (clock.Elapsed > options.TimeBudget)
+            if (step > 0 && clock.Elapsed > options.TimeBudget)
             {
                 timedOut = true;
                 break;

@@ -86,6 +86,19 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void The_wire_precision_is_a_setting_and_the_bytes_per_hospital_transfer_are_stated_under_the_rounds()
+    {
+        var sample = SampleReports.TwoHospitalsThreeRounds();
+        Assert.DoesNotContain("Wire precision", ReportMarkdownWriter.ToMarkdown(sample, []), StringComparison.Ordinal);
+
+        var report = sample with { Settings = sample.Settings with { WirePrecision = "int8" } };
+        var markdown = ReportMarkdownWriter.ToMarkdown(report, []);
+        Assert.Contains("| wire precision (adapters, both directions) | int8 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("Wire precision int8: adapters travelled as int8 both ways; per round 1.500 MiB up (768.0 KiB per hospital upload) " +
+            "and 2.000 MiB down (1024.0 KiB per hospital download; round 1's download, the round-0 adapter, is fp32 whatever the precision).", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Without_dp_the_rounds_table_has_no_epsilon_column_and_the_csv_cell_is_empty()
     {
         var report = SampleReports.TwoHospitalsThreeRounds();

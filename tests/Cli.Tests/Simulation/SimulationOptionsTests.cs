@@ -2,6 +2,7 @@ using System.CommandLine;
 using FedTune.Cli.Commands;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
+using FedTune.Core.Compression;
 using FedTune.Core.Data;
 using FedTune.TestSupport;
 using Xunit;
@@ -145,6 +146,34 @@ public sealed class SimulationOptionsTests : IDisposable
         Assert.Contains("Alpaca JSON or JSONL", data.Message, StringComparison.Ordinal);
         var config = Assert.Throws<ArgumentException>(() => SimulationOptionsBinder.Bind(new SimulationOverrides { ConfigPath = _temp.File("nope.yaml") }, NoEnvironment));
         Assert.Contains("does not exist", config.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Wire_precision_comes_from_the_yaml_the_command_line_wins_and_it_changes_the_fingerprint()
+    {
+        var yaml = _temp.File("wire.yaml");
+        File.WriteAllText(yaml, """
+            dataset:
+              name: medalpaca/medical_meadow_medical_flashcards
+            model:
+              name: EleutherAI/pythia-70m
+            train:
+              wire_precision: fp16
+            """);
+        var fromYaml = SimulationOptionsBinder.Bind(new SimulationOverrides { ConfigPath = yaml }, NoEnvironment);
+        Assert.Equal(WirePrecision.Fp16, fromYaml.WirePrecision);
+        var int8 = SimulationOptionsBinder.Bind(new SimulationOverrides { ConfigPath = yaml, WirePrecision = SimulateCommand.ParseWirePrecision("int8") }, NoEnvironment);
+        Assert.Equal(WirePrecision.Int8, int8.WirePrecision);
+        Assert.Equal(WirePrecision.Fp32, SimulationOptionsBinder.Bind(new SimulationOverrides(), NoEnvironment).WirePrecision);
+        Assert.Null(SimulateCommand.ParseWirePrecision(null));
+        var bad = Assert.Throws<ArgumentException>(() => SimulateCommand.ParseWirePrecision("int4"));
+        Assert.Contains("fp32, fp16 or int8", bad.Message, StringComparison.Ordinal);
+
+        var data = TestPaths.RequireMedicalMeadowFile();
+        Directory.CreateDirectory(_temp.File("model"));
+        Assert.NotEqual(RunFolder.Fingerprint(fromYaml, data, _temp.File("model")), RunFolder.Fingerprint(int8, data, _temp.File("model")));
+        var plan = SimulationPlanFactory.Build(SimulationPlanFactory.DefaultConfig(int8), int8, "sim-wire", ["hospital-1"], "m", TestPaths.RequirePythia70mFolder());
+        Assert.Equal(WirePrecision.Int8, plan.Recipe.WirePrecision);
     }
 
     [Fact]

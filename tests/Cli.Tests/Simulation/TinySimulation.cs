@@ -17,6 +17,9 @@ internal sealed class TinySimulation(string name) : IDisposable
     /// <summary>The run's report folder.</summary>
     public string RunDirectory => _temp.File("run");
 
+    /// <summary>A folder of this test's own beside the run (created).</summary>
+    public string ScratchFolder(string name) => Directory.CreateDirectory(_temp.File(name)).FullName;
+
     /// <summary>The dataset and model sections every test config starts with.</summary>
     public const string DatasetAndModel = """
         dataset:

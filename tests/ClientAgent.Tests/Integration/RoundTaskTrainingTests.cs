@@ -137,7 +137,7 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
             "ran", "quantization", "base_model_bytes", "gradient_checkpointing", "checkpointed_block_passes", "padding_side", "seq_length",
             "batch_size", "gradient_accumulation_steps", "steps", "learning_rate", "lr_scheduler_type", "lora_rank", "lora_alpha",
             "lora_dropout", "freeze_a", "proximal_mu", "logging_steps", "save_steps", "save_total_limit", "train_tokens",
-            "peak_memory_bytes", "device",
+            "peak_memory_bytes", "device", "eval_every_rounds", "eval_examples",
         };
         Assert.All(PropertyNames(json.RootElement), n => Assert.Contains(n, allowed));
     }

@@ -47,4 +47,19 @@ public sealed class EmbeddedBaseModelTests
         Assert.True(cached.FromCache);
         Assert.Equal(first.FinalLoss, cached.FinalLoss);
     }
+
+    [Fact]
+    public void A_model_cut_short_by_the_time_budget_is_never_reused_from_the_cache()
+    {
+        var folder = Path.Combine(ModelTestSupport.NewTempFolder(), "capped");
+        var capped = EmbeddedBaseModel.Create(Texts, folder, Tiny with { TimeBudget = TimeSpan.FromTicks(1) });
+        Assert.True(capped.StoppedByTimeBudget);
+        Assert.Equal(1, capped.Steps); // at least one step, so the model has a loss to record
+
+        var rebuilt = EmbeddedBaseModel.Create(Texts, folder, Tiny);
+        Assert.False(rebuilt.FromCache);
+        Assert.False(rebuilt.StoppedByTimeBudget);
+        Assert.Equal(12, rebuilt.Steps);
+        Assert.True(EmbeddedBaseModel.Create(Texts, folder, Tiny).FromCache);
+    }
 }
