@@ -16,4 +16,4 @@ var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private da
     PrivacyAuditCommand.Create(),
     ReportCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+return await CommandInvocation.InvokeAsync(root.Parse(args)).ConfigureAwait(false);

@@ -63,6 +63,9 @@ public sealed class LocalOrchestratorHost : IAsyncDisposable
     /// <summary>The blob store the activities use.</summary>
     public BlobStore Store { get; }
 
+    /// <summary>The upload watcher's passes, listings and busy time so far (zeros when it is off).</summary>
+    public (long Passes, long Listings, TimeSpan Busy) UploadWatcherTotals => _watcher?.Totals ?? (0, 0, TimeSpan.Zero);
+
     /// <summary>Starts against a storage account given by connection string (Azurite: <c>AzuriteProcess.ConnectionString</c>).</summary>
     public static Task<LocalOrchestratorHost> StartAsync(string connectionString, LocalOrchestratorOptions? options = null,
         CancellationToken cancellationToken = default)

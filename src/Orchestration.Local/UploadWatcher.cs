@@ -20,7 +20,7 @@ namespace FedTune.Orchestration.Local;
 public sealed partial class UploadWatcher : IAsyncDisposable
 {
     /// <summary>Listings in flight at once: the watcher shares Azurite (one Node process) with everything else.</summary>
-    private const int Parallelism = 4;
+    public const int Parallelism = 8;
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly DurableTaskClient _client;
@@ -42,7 +42,23 @@ public sealed partial class UploadWatcher : IAsyncDisposable
         _logger = logger;
     }
 
+    private long _passes;
+    private long _listings;
+    private long _passTicks;
+
+    /// <summary>Passes made, folders listed and time spent in passes since the host started (the benchmark prints them).</summary>
+    public (long Passes, long Listings, TimeSpan Busy) Totals =>
+        (Interlocked.Read(ref _passes), Interlocked.Read(ref _listings), TimeSpan.FromTicks(Interlocked.Read(ref _passTicks)));
+
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>
+    /// The pause after a pass: the set interval, or as long as the pass took when that is longer, so the watcher's
+    /// listings (one per waiting hospital) take at most half of its time and leave storage to the uploads it waits for.
+    /// With a few hospitals a pass takes milliseconds and the interval rules; with thousands a notice waits about two
+    /// pass durations at worst.
+    /// </summary>
+    public static TimeSpan PauseAfter(TimeSpan pass, TimeSpan interval) => pass > interval ? pass : interval;
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -50,8 +66,9 @@ public sealed partial class UploadWatcher : IAsyncDisposable
         {
             try
             {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 await PassAsync(cancellationToken).ConfigureAwait(false);
-                await Task.Delay(_interval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(PauseAfter(clock.Elapsed, _interval), cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -77,6 +94,9 @@ public sealed partial class UploadWatcher : IAsyncDisposable
         }
         var targets = _waiting.SelectMany(w => w.Value.Select(h => (w.Key, Hospital: h))).ToArray();
         if (targets.Length == 0) return 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Interlocked.Increment(ref _passes);
+        Interlocked.Add(ref _listings, targets.Length);
         var found = new List<UploadLocation>();
         await Parallel.ForEachAsync(targets, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (target, token) =>
@@ -92,6 +112,7 @@ public sealed partial class UploadWatcher : IAsyncDisposable
                     }
                 }
             }).ConfigureAwait(false);
+        Interlocked.Add(ref _passTicks, clock.Elapsed.Ticks);
         if (found.Count == 0) return 0;
         int notified = await _router.NotifyAsync(found, cancellationToken).ConfigureAwait(false);
         foreach (var location in found)

@@ -2,17 +2,20 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using FedTune.Core.Adapters;
 using FedTune.Core.Protocol;
+using FedTune.Core.Randomness;
 
 namespace FedTune.Cli.Bench;
 
 /// <summary>
 /// The orchestrator benchmark's hospitals: they play the agent's side of the blob protocol without training. Each
 /// one, once it sees its round task, waits the set delay, then uploads a valid adapter (the round's global adapter plus
-/// a small per-hospital offset, or a small GPT-NeoX-shaped LoRA when there is none yet) and its manifest, exactly in the
+/// small offsets seeded by the hospital, distinct for every hospital, or a small GPT-NeoX-shaped LoRA when there is none yet) and its manifest, exactly in the
 /// agent's order (adapter first, manifest last). One sweep over all hospitals looks for tasks (a GET each), so
-/// thousands of hospitals cost one pass, not thousands of polling loops.
+/// thousands of hospitals cost one pass, not thousands of polling loops. <c>manifestWritten</c>, when given, is told of
+/// each manifest as soon as it is written (what Event Grid's BlobCreated delivery does in Azure).
 /// </summary>
-public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay) : IDisposable
+public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> hospitals, TimeSpan delay,
+    Func<BlobRef, CancellationToken, Task>? manifestWritten = null) : IDisposable
 {
     private const int Parallelism = 16;
     private readonly SemaphoreSlim _uploadSlots = new(Parallelism);
@@ -21,7 +24,12 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
 
     /// <summary>Tasks seen and uploads completed in the round being played (for progress lines).</summary>
     public (int Seen, int Uploaded) Progress => (Volatile.Read(ref _seen), Volatile.Read(ref _uploaded));
-    private static readonly TimeSpan SweepPause = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// Shortest pause between sweeps; a sweep that took longer is followed by a pause as long, so the fleet's looks for
+    /// tasks (one GET per waiting hospital) take at most half of storage's time, as the upload watcher's listings do
+    /// (a real agent looks every 5 s or more: <c>Polling:MinInterval</c>).
+    /// </summary>
+    private static readonly TimeSpan SweepPause = TimeSpan.FromMilliseconds(250);
 
     /// <summary>When each hospital of the round saw its task and when its manifest was written.</summary>
     public sealed record RoundUploads(DateTimeOffset FirstTaskSeenUtc, DateTimeOffset LastTaskSeenUtc, DateTimeOffset LastUploadUtc);
@@ -38,6 +46,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         var globals = new ConcurrentDictionary<string, Task<LoraAdapter>>(StringComparer.Ordinal);
         while (!waiting.IsEmpty)
         {
+            var sweep = Stopwatch.StartNew();
             await Parallel.ForEachAsync(waiting.Keys.ToArray(), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
                 async (hospital, token) =>
                 {
@@ -48,7 +57,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
                     Interlocked.Increment(ref _seen);
                     uploads.Add(UploadAfterDelayAsync(task, globals, uploaded, cancellationToken));
                 }).ConfigureAwait(false);
-            if (!waiting.IsEmpty) await Task.Delay(SweepPause, cancellationToken).ConfigureAwait(false);
+            if (!waiting.IsEmpty) await Task.Delay(sweep.Elapsed > SweepPause ? sweep.Elapsed : SweepPause, cancellationToken).ConfigureAwait(false);
         }
         await Task.WhenAll(uploads).ConfigureAwait(false);
         return new RoundUploads(seen.Min(), seen.Max(), uploaded.Max());
@@ -79,11 +88,11 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
 
     private async Task UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
     {
-        float offset = 0.001f * (1 + (int)(SplitMix(task.HospitalId) & 7));
-        var bytes = AdapterWireFormat.ToBytes(start.With(t => t.Data.Select(v => v + offset).ToArray()));
+        var bytes = AdapterWireFormat.ToBytes(Trained(start, task.HospitalId, task.Round, task.Attempt));
         var adapter = await store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
             cancellationToken).ConfigureAwait(false);
-        await store.TryCreateJsonAsync(new BlobRef(task.Container, task.ManifestBlob), new UpdateManifest
+        var manifest = new BlobRef(task.Container, task.ManifestBlob);
+        await store.TryCreateJsonAsync(manifest, new UpdateManifest
         {
             RunId = task.RunId, Round = task.Round, Attempt = task.Attempt, HospitalId = task.HospitalId, Adapter = adapter,
             BaseGlobalSha256 = task.GlobalAdapter?.Sha256, ExampleCount = 10,
@@ -91,12 +100,23 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
             Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds, BusySeconds = clock.Elapsed.TotalSeconds },
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
+        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _uploadSlots.Dispose();
 
-    /// <summary>A stable per-hospital number (string hash codes change between processes).</summary>
-    private static ulong SplitMix(string id) => id.Aggregate(0x9E3779B97F4A7C15UL, (h, c) => (h ^ c) * 0xBF58476D1CE4E5B9UL);
+    /// <summary>
+    /// What a fake hospital "trained": the round's starting adapter plus a per-value offset in [0.001, 0.002) drawn from
+    /// a generator seeded by the hospital, round and attempt. Every hospital's upload is distinct (the aggregation
+    /// leaves bit-identical uploads out as copies) and all are about equally far from the global adapter, so none
+    /// trips the norm-ratio check.
+    /// </summary>
+    public static LoraAdapter Trained(LoraAdapter start, string hospitalId, int round, int attempt)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        var random = new SplitMix64(SplitMix64.Mix(round, attempt, SplitMix64.DeriveSeed(0, 0, hospitalId)));
+        return start.With(t => t.Data.Select(v => v + 0.001f * (1 + (random.Next() >> 40) / (float)(1 << 24))).ToArray());
+    }
 
     private async Task<LoraAdapter> ReadAsync(ContentRef content, CancellationToken cancellationToken)
     {

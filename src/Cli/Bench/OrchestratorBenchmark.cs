@@ -18,6 +18,18 @@ public sealed record OrchestratorBenchmarkOptions
     public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Hospitals per task-write and upload-check activity.</summary>
     public int BatchSize { get; init; } = FederationPlan.DefaultBatchSize;
+    /// <summary>Who raises the upload notices: the local host's upload watcher (as in <c>fedtune simulate</c>), or each
+    /// hospital's manifest write directly, one notice per upload, as Event Grid's BlobCreated delivery does in Azure.</summary>
+    public BenchNotices Notices { get; init; } = BenchNotices.Watcher;
+}
+
+/// <summary>Where the benchmark's upload notices come from.</summary>
+public enum BenchNotices
+{
+    /// <summary>The local host's <see cref="UploadWatcher"/> lists each waiting hospital's round folder.</summary>
+    Watcher,
+    /// <summary>Each upload raises its own notice when its manifest is written (the Azure path: Event Grid, queue, trigger); the watcher is off.</summary>
+    Direct,
 }
 
 /// <summary>One round's measured figures.</summary>
@@ -37,6 +49,7 @@ public static class OrchestratorBenchmark
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
+        using var requests = new StorageRequestCounter();
         var setup = Stopwatch.StartNew();
         using var azurite = await AzuriteProcess.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await using var host = await LocalOrchestratorHost.StartAsync(azurite.ConnectionString, new LocalOrchestratorOptions
@@ -46,10 +59,19 @@ public static class OrchestratorBenchmark
             // Aggregating thousands of updates takes longer than the local default's minute.
             WorkItemVisibilityTimeout = TimeSpan.FromMinutes(10),
             ControlQueueVisibilityTimeout = TimeSpan.FromMinutes(2),
+            UploadWatchInterval = options.Notices == BenchNotices.Watcher ? new LocalOrchestratorOptions().UploadWatchInterval : TimeSpan.Zero,
         }, cancellationToken).ConfigureAwait(false);
         var ids = Enumerable.Range(0, options.Hospitals).Select(i => "h" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
+        // The fake hospitals' own client (its User-Agent tells their requests apart from the orchestrator's).
+        var hospitalStore = new BlobStore(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString,
+            new Azure.Storage.Blobs.BlobClientOptions { Diagnostics = { ApplicationId = StorageRequestCounter.FleetApplicationId } }));
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
-            async (id, token) => await host.Store.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false)).ConfigureAwait(false);
+            async (id, token) =>
+            {
+                await hospitalStore.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false);
+                // The orchestrator's store checks each container once per process; warmed here so round 1 measures like the rest.
+                await host.Store.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false);
+            }).ConfigureAwait(false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s"));
 
@@ -76,10 +98,15 @@ public static class OrchestratorBenchmark
             BatchSize = options.BatchSize,
         }, cancellationToken).ConfigureAwait(false);
 
-        using var fleet = new BenchHospitalFleet(host.Store, ids, options.Delay);
+        var router = new FedTune.Orchestration.Events.UploadEventRouter(host.Client);
+        using var fleet = new BenchHospitalFleet(hospitalStore, ids, options.Delay, options.Notices == BenchNotices.Watcher ? null
+            : async (manifest, token) => await router.NotifyAsync([FedTune.Orchestration.Events.UploadLocation.FromBlob(manifest.Container, manifest.Name)!], token)
+                .ConfigureAwait(false));
         var figures = new List<OrchestratorRoundFigures>();
         for (int round = 1; round <= options.Rounds; round++)
         {
+            var watcherBefore = host.UploadWatcherTotals;
+            var requestsBefore = requests.Snapshot();
             using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var play = fleet.PlayRoundAsync(runId, round, playing.Token);
             var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
@@ -92,7 +119,10 @@ public static class OrchestratorBenchmark
             var record = await recordTask.ConfigureAwait(false);
             if (record.Participants.Count != options.Hospitals)
             {
-                throw new InvalidOperationException($"Round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; see its record.");
+                var left = record.Rejected.Concat(record.Failed).Concat(record.Stragglers.Select(h => new RoundExclusion(h, FailureReasons.DeadlinePassed, "no upload")))
+                    .ToArray();
+                throw new InvalidOperationException($"round {round} aggregated {record.Participants.Count} of {options.Hospitals} updates; left out: " +
+                    ExclusionSummary.Describe(left) + ".");
             }
             double duration = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds;
             double overhead = duration - options.Delay.TotalSeconds;
@@ -106,13 +136,22 @@ public static class OrchestratorBenchmark
                 $"round {round}: duration {row.DurationSeconds:F2} s (delay {options.Delay.TotalSeconds:F1} s); all tasks seen at {row.TasksSeenSeconds:F2} s, " +
                 $"last upload at {row.LastUploadSeconds:F2} s, aggregated {row.AfterLastUploadSeconds:F2} s after it (aggregation {row.AggregationSeconds:F2} s); " +
                 $"overhead {row.OverheadSeconds:F2} s = {row.PerHospitalMilliseconds:F1} ms per hospital"));
+            var watcher = host.UploadWatcherTotals;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  upload watcher (by round {round}'s record): {watcher.Passes - watcherBefore.Passes} passes, {watcher.Listings - watcherBefore.Listings} folder listings, " +
+                $"{(watcher.Busy - watcherBefore.Busy).TotalSeconds:F1} s listing"));
+            var requestsAfter = requests.Snapshot();
+            var (ours, theirs) = StorageRequestCounter.Totals(requestsBefore, requestsAfter);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  storage requests by round {round}'s record: orchestrator {ours:N0} ({(double)ours / options.Hospitals:F1} per hospital), fake hospitals {theirs:N0} " +
+                $"({(double)theirs / options.Hospitals:F1} per hospital), together {(ours + theirs) / Math.Max(0.001, duration):F0}/s: {StorageRequestCounter.Describe(requestsBefore, requestsAfter)}"));
         }
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(TimeSpan.FromMinutes(5));
         var done = await host.Client.WaitForInstanceCompletionAsync(runId, getInputsAndOutputs: false, wait.Token).ConfigureAwait(false);
-        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"The run ended {done.RuntimeStatus}.");
+        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed) throw new InvalidOperationException($"the run ended {done.RuntimeStatus.ToString().ToLowerInvariant()} after its last round.");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} " +
+            $"hospitals={options.Hospitals} rounds={options.Rounds} delay={options.Delay.TotalSeconds:F1}s batch={options.BatchSize} notices={options.Notices.ToString().ToLowerInvariant()} " +
             $"mean_overhead={figures.Average(f => f.OverheadSeconds):F2}s mean_after_last_upload={figures.Average(f => f.AfterLastUploadSeconds):F2}s " +
             $"per_hospital_ms={figures.Average(f => f.PerHospitalMilliseconds):F1}"));
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -129,13 +168,18 @@ public static class OrchestratorBenchmark
             var record = await host.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round), cancellationToken).ConfigureAwait(false);
             if (record != null) return record;
             var run = await host.Client.GetInstanceAsync(runId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            if (run is { IsCompleted: true }) throw new InvalidOperationException($"The run ended {run.RuntimeStatus} before round {round}: {run.SerializedOutput}");
+            if (run is { IsCompleted: true })
+            {
+                throw new InvalidOperationException($"the run ended {run.RuntimeStatus.ToString().ToLowerInvariant()} before round {round} was aggregated: " +
+                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"'));
+            }
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {
                 progress.Restart();
                 var (seen, uploaded) = fleet.Progress;
+                var status = run?.ReadCustomStatusAs<FedTune.Orchestration.Status.FederationStatus>();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestration status {run?.SerializedCustomStatus}"));
+                    $"  round {round}: {seen} tasks seen, {uploaded} uploaded; orchestrator: {status?.Phase}, {status?.Counts.Uploaded} uploads checked, {status?.Counts.Pending} pending"));
             }
             await Task.Delay(250, cancellationToken).ConfigureAwait(false);
         }

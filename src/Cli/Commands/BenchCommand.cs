@@ -49,10 +49,16 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Rounds to run.", DefaultValueFactory = _ => 2 };
         var delay = new Option<double>("--delay") { Description = "Seconds each fake hospital waits after seeing its task before it uploads.", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch-size") { Description = "Hospitals per task-write and upload-check activity.", DefaultValueFactory = _ => FederationPlan.DefaultBatchSize };
+        var notices = new Option<string>("--notices")
+        {
+            Description = "Who raises upload notices: watcher (the local host's upload watcher, as in fedtune simulate) or direct (each manifest write, as Event Grid does in Azure).",
+            DefaultValueFactory = _ => "watcher",
+        };
+        notices.AcceptOnlyFromAmong("watcher", "direct");
         var command = new Command("orchestrator",
             "Per-round overhead and per-hospital cost of the real orchestrator (local host, private Azurite) with N fake hospitals uploading valid adapters after a set delay.")
         {
-            hospitals, rounds, delay, batch,
+            hospitals, rounds, delay, batch, notices,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -64,9 +70,23 @@ internal static class BenchCommand
                     .ConfigureAwait(false);
                 return 2;
             }
-            await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions { Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b },
-                Console.Out, cancellationToken).ConfigureAwait(false);
-            return 0;
+            try
+            {
+                await OrchestratorBenchmark.RunAsync(new OrchestratorBenchmarkOptions
+                {
+                    Hospitals = n, Rounds = r, Delay = TimeSpan.FromSeconds(d), BatchSize = b,
+                    Notices = parse.GetValue(notices) == "direct" ? BenchNotices.Direct : BenchNotices.Watcher,
+                },
+                    Console.Out, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+            catch (InvalidOperationException e)
+            {
+                await Console.Error.WriteLineAsync($"fedtune bench orchestrator: {e.Message}{CliErrorLog.Write("bench orchestrator", e)}" + Environment.NewLine +
+                    "Fix: the benchmark's fake hospitals or the orchestrator misbehaved; the reason above names the round and the hospitals left out.")
+                    .ConfigureAwait(false);
+                return 1;
+            }
         });
         return command;
     }

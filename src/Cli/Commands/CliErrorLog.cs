@@ -12,10 +12,12 @@ internal static class CliErrorLog
                 "fedtune", "fedtune-errors.log");
 
     /// <summary>Appends <paramref name="error"/> and returns " (details: PATH)" for the user's message, or "" when the log cannot be written.</summary>
-    public static string Write(string command, Exception error)
+    public static string Write(string command, Exception error) => Write(command, error, PathName);
+
+    /// <summary>Appends <paramref name="error"/> to the log at <paramref name="path"/>; returns " (details: PATH)" or "".</summary>
+    public static string Write(string command, Exception error, string path)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var path = PathName;
         try
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);

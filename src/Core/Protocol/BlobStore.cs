@@ -177,7 +177,10 @@ public sealed class BlobStore
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(destination);
         using var hasher = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        await using var source = await OpenReadAsync(content.Blob, cancellationToken).ConfigureAwait(false);
+        // One GET streams the whole blob (OpenRead would first ask for its properties: a second request per read,
+        // which doubles aggregation's requests with thousands of small updates); the SDK resumes the stream on a fault.
+        using var download = (await Blob(content.Blob).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        var source = download.Content;
         var buffer = new byte[1 << 16];
         long total = 0;
         int read;

@@ -61,7 +61,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 if (holders[manifest.Adapter.Sha256] is { Length: > 1 } same)
                 {
                     rejected.Add(new RoundExclusion(manifest.HospitalId, FailureReasons.UpdateInvalid,
-                        $"{manifest.Adapter.Blob}: its bytes are identical to the upload of {string.Join(" and ", same.Where(h => h != manifest.HospitalId))} (SHA-256 {manifest.Adapter.Sha256}); identical uploads from different hospitals are all left out."));
+                        $"{manifest.Adapter.Blob}: its bytes are identical to the upload of {ExclusionSummary.Names(same.Where(h => h != manifest.HospitalId).ToArray())} (SHA-256 {manifest.Adapter.Sha256}); identical uploads from different hospitals are all left out."));
                     continue;
                 }
                 downloaded.Add((manifest, path!));
@@ -162,7 +162,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             {
                 Produced = false,
                 Problem = $"only {participants.Count} usable update(s) after validation but min_fit_clients is {request.MinFitClients}" +
-                          (rejected.Count > 0 ? " (rejected: " + string.Join("; ", rejected.Select(r => $"{r.HospitalId}: {r.Message}")) + ")" : "") + ".",
+                          (rejected.Count > 0 ? " (rejected: " + ExclusionSummary.Describe(rejected) + ")" : "") + ".",
             };
         }
         finally

@@ -184,7 +184,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
         return AggregateRoundActivity.ResultFrom(record, failedRef, request, request.PrivacyLedger) with
         {
             Produced = false,
-            Problem = (problem ?? "no usable masked update") + (rejected.Count > 0 ? " (rejected: " + string.Join("; ", rejected.Select(r => $"{r.HospitalId}: {r.Message}")) + ")" : "") + ".",
+            Problem = (problem ?? "no usable masked update") + (rejected.Count > 0 ? " (rejected: " + ExclusionSummary.Describe(rejected) + ")" : "") + ".",
         };
     }
 

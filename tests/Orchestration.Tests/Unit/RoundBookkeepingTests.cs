@@ -34,6 +34,35 @@ public sealed class RoundBookkeepingTests
     }
 
     [Fact]
+    public void A_quorum_failure_of_many_hospitals_counts_them_per_reason_and_names_only_the_first_few()
+    {
+        var outcomes = Enumerable.Range(0, 1000).Select(i => i % 10 == 0
+                ? Outcome($"h{i:D4}", HospitalRoundState.Straggler)
+                : Outcome($"h{i:D4}", HospitalRoundState.Failed, i % 10 == 1 ? "data_missing" : "manifest_invalid"))
+            .ToArray();
+        var text = QuorumRules.Evaluate(outcomes, minFitClients: 2).Explain("run-1", 3, 0);
+
+        Assert.True(text.Length < 1000, text);
+        Assert.Contains("Missed the deadline: h0000, h0010, h0020 and 97 more.", text, StringComparison.Ordinal);
+        Assert.Contains("Failed: 900 hospitals (manifest_invalid x800, data_missing x100): h0001, h0002, h0003 and 897 more; h0001: why.", text, StringComparison.Ordinal);
+        Assert.Contains("under runs/run-1/round-0003/: failed.json or update/manifest.json", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rejected_updates_are_listed_with_their_reasons_when_few_and_counted_when_many()
+    {
+        RoundExclusion Rejected(int i) => new($"h{i:D3}", FailureReasons.UpdateInvalid, new string('x', 1000));
+        var few = ExclusionSummary.Describe([Rejected(1), Rejected(2)]);
+        Assert.StartsWith("h001 (update_invalid: xxx", few, StringComparison.Ordinal);
+        Assert.Contains("...); h002 (update_invalid: ", few, StringComparison.Ordinal);
+        Assert.True(few.Length < 2 * (ExclusionSummary.MaxMessageLength + 40), few);
+
+        var many = ExclusionSummary.Describe(Enumerable.Range(0, 10_000).Select(Rejected).ToArray());
+        Assert.StartsWith("10000 hospitals (update_invalid x10000): h000, h001, h002 and 9997 more; h000: xxx", many, StringComparison.Ordinal);
+        Assert.True(many.Length < 400, many);
+    }
+
+    [Fact]
     public void Monitor_backoff_doubles_up_to_the_maximum_and_never_passes_the_deadline()
     {
         var settings = new MonitorSettings { FirstPoll = TimeSpan.FromSeconds(5), MaxPoll = TimeSpan.FromSeconds(30), BackoffFactor = 2 };
