@@ -32,7 +32,9 @@ public sealed class RoundCollector(BlobStore store, string runId)
     {
         ArgumentNullException.ThrowIfNull(record);
         var rows = new List<HospitalRoundReport>();
-        async Task<long> DownloadedAsync(string hospitalId) =>
+        // Every task of a round attempt names the same global adapter: one task read per round, not one per hospital.
+        long? downloaded = null;
+        async Task<long> DownloadedAsync(string hospitalId) => downloaded ??=
             (await store.TryReadJsonAsync<RoundTask>(BlobLayout.RoundTask(runId, record.Round, hospitalId, record.Attempt), cancellationToken).ConfigureAwait(false))
             ?.GlobalAdapter.Bytes ?? previousGlobalBytes;
         foreach (var p in record.Participants)

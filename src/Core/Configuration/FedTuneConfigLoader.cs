@@ -52,12 +52,8 @@ public static class FedTuneConfigLoader
         ["norm_bounded"] = StrategyName.NormBounded,
     };
 
-    private static readonly Dictionary<string, Compression.WirePrecision> WirePrecisionNames = new(StringComparer.Ordinal)
-    {
-        ["fp32"] = Compression.WirePrecision.Fp32,
-        ["fp16"] = Compression.WirePrecision.Fp16,
-        ["int8"] = Compression.WirePrecision.Int8,
-    };
+    private static readonly Dictionary<string, Compression.WirePrecision> WirePrecisionNames =
+        Enum.GetValues<Compression.WirePrecision>().ToDictionary(Compression.WirePrecisions.Name, StringComparer.Ordinal);
 
     /// <summary>Reads and validates a YAML file.</summary>
     public static FedTuneConfig LoadFile(string path)
