@@ -36,24 +36,26 @@ public sealed class SimulationDashboardAndReportTests(ITestOutputHelper output) 
                 per_device_train_batch_size: 4
                 max_steps: 2
             federation:
-              rounds: 3
+              rounds: 5
               min_fit_clients: 2
               min_available_clients: 2
             """, new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, NoAudit = true });
         var runDir = _simulation.RunDirectory;
 
-        // Watch the printed address in a browser while the federation runs.
+        // Watch the printed address in a browser while the federation runs. The browser starts first: a tiny run's
+        // rounds take seconds, and a browser started after the address was printed could come up after the run ended.
         var address = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var simulation = TinySimulation.RunAsync(options, output, line =>
-        {
-            if (line.StartsWith("Dashboard: ", StringComparison.Ordinal)) address.TrySetResult(new Uri(line.Split(' ')[1]));
-        });
-        var printed = await Task.WhenAny(address.Task, simulation) == address.Task
-            ? await address.Task
-            : throw new InvalidOperationException("fedtune simulate ended without printing the dashboard's address.");
         string seenLive;
+        Task<RunReport> simulation;
         await using (var browser = await HeadlessChromium.StartAsync())
         {
+            simulation = TinySimulation.RunAsync(options, output, line =>
+            {
+                if (line.StartsWith("Dashboard: ", StringComparison.Ordinal)) address.TrySetResult(new Uri(line.Split(' ')[1]));
+            });
+            var printed = await Task.WhenAny(address.Task, simulation) == address.Task
+                ? await address.Task
+                : throw new InvalidOperationException("fedtune simulate ended without printing the dashboard's address.");
             await browser.NavigateAsync(printed);
             await browser.WaitUntilAsync(
                 "const r = document.querySelector('#rounds tr[data-round=\"1\"]'); return !!r && /^\\d+\\.\\d\\d$/.test(r.cells[2].textContent) " +
