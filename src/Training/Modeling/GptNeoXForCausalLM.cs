@@ -167,6 +167,28 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// <see cref="LogitsAt"/> in chunks: the layers run once, then each chunk of scored rows goes through the output
+    /// layer just before it is consumed (a few MB that stay in cache, instead of [N, vocabulary] logits in memory).
+    /// </summary>
+    public void ConsumeLogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions, long chunkRows, Action<long, Tensor> consume)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(positions);
+        ArgumentNullException.ThrowIfNull(consume);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
+        using var scope = torch.NewDisposeScope();
+        var hidden = HiddenStates(inputIds, attentionMask);
+        var rows = hidden.reshape(-1, hidden.shape[^1]).index_select(0, positions.to(ScalarType.Int64, Device));
+        for (long from = 0; from < rows.shape[0]; from += chunkRows)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            var chunk = rows.narrow(0, from, Math.Min(chunkRows, rows.shape[0] - from));
+            var logits = _embedOut is null ? nn.functional.linear(chunk, _backbone.EmbedIn.weight!) : _embedOut.forward(chunk);
+            consume(from, logits.to(ScalarType.Float32));
+        }
+    }
+
     /// <summary>The backbone's final hidden states [B, T, H] of a batch without a cache.</summary>
     private Tensor HiddenStates(Tensor inputIds, Tensor? attentionMask)
     {

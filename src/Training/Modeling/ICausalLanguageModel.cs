@@ -38,6 +38,25 @@ public interface ICausalLanguageModel : IDisposable
         Forward(inputIds, attentionMask).reshape(-1, VocabularySize).index_select(0, positions);
 
     /// <summary>
+    /// The rows of <see cref="LogitsAt"/> handed to <paramref name="consume"/> <paramref name="chunkRows"/> at a time
+    /// (with the index of each chunk's first row), inside a dispose scope of their own: a model may run the layers once
+    /// and project each chunk through the output layer only when it is consumed, so the [N, vocabulary] logits are never
+    /// held whole. A chunk is valid only during its call.
+    /// </summary>
+    void ConsumeLogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions, long chunkRows, Action<long, Tensor> consume)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        ArgumentNullException.ThrowIfNull(consume);
+        using var scope = torch.NewDisposeScope();
+        var logits = LogitsAt(inputIds, attentionMask, positions);
+        for (long from = 0; from < logits.shape[0]; from += chunkRows)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            consume(from, logits.narrow(0, from, Math.Min(chunkRows, logits.shape[0] - from)));
+        }
+    }
+
+    /// <summary>
     /// The trainable adapter parameters, keyed by their PEFT state-dict names
     /// (for GPT-NeoX: <c>base_model.model.gpt_neox.layers.N.attention.query_key_value.lora_A.weight</c>).
     /// Only these receive gradients; the base model is frozen.

@@ -17,7 +17,8 @@ internal static class CanaryExposureMeter
     {
         var scorer = new TokenLogProbabilityScorer(model, tokenizer, options.Scoring with { DistributionStatistics = false });
         var set = options.CanaryCandidates is { } candidates ? canaries with { Options = canaries.Options with { Candidates = candidates } } : canaries;
-        var results = new List<CanaryExposureResult>();
+        // Every canary's candidates are scored in one call, so batches are full across canaries.
+        var examplesPerCanary = new List<List<TokenizedExample>>();
         foreach (var canary in set.Canaries)
         {
             var alternatives = set.AlternativeNumbers(canary);
@@ -29,10 +30,20 @@ internal static class CanaryExposureMeter
                     "raise seq_length (the same one training used) so the secret is scored.");
             }
 
-            var nlls = scorer.Score(examples, cancellationToken).Select(t => -t.LogProbabilities.Sum(v => (double)v)).ToArray();
+            examplesPerCanary.Add(examples);
+        }
+
+        var scores = scorer.Score(examplesPerCanary.SelectMany(e => e).ToList(), cancellationToken);
+        var results = new List<CanaryExposureResult>();
+        var offset = 0;
+        for (var c = 0; c < set.Canaries.Count; c++)
+        {
+            var count = examplesPerCanary[c].Count;
+            var nlls = scores.Skip(offset).Take(count).Select(t => -t.LogProbabilities.Sum(v => (double)v)).ToArray();
+            offset += count;
             var others = nlls[1..];
             results.Add(new CanaryExposureResult(
-                canary.PatientName,
+                set.Canaries[c].PatientName,
                 CanaryExposure.Rank(nlls[0], others),
                 nlls.Length,
                 CanaryExposure.Exposure(nlls[0], others),

@@ -1,4 +1,5 @@
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Training.Data;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
@@ -10,7 +11,7 @@ namespace FedTune.Training.Privacy;
 /// <summary>
 /// Loads the base model from its Hugging Face folder, and each audited model either as base + adapter (a PEFT folder,
 /// or a wire-format adapter file such as a round checkpoint <c>round-0003.bin</c>; LoRA attached on the adapter's own
-/// modules, unmerged) or as a full Hugging Face folder (a merged model).
+/// modules, then merged into the float32 base weights for scoring) or as a full Hugging Face folder (a merged model).
 /// </summary>
 public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, ITextTokenizer tokenizer, Device? device = null) : IAuditModelLoader
 {
@@ -43,6 +44,13 @@ public sealed class HuggingFaceAuditModelLoader(string baseModelDirectory, IText
             try
             {
                 LoraAdapterExchange.Attach(network, adapter);
+                // The audit only scores: each LoRA delta folded into its float32 base weight makes every layer one
+                // matrix product instead of three (the same function, up to float rounding).
+                if (network.Quantization == BaseQuantization.None)
+                {
+                    LoraAdapterExchange.MergeAll(network);
+                }
+
                 return network;
             }
             catch

@@ -68,18 +68,17 @@ public sealed class TokenLogProbabilityScorer
         // Logits at t score the label at t+1: the scored positions are those whose next label is not ignored.
         var nextLabels = torch.cat([batch.Labels[.., 1..], torch.full(batch.Labels.shape[0], 1, TokenizedExample.IgnoreIndex, dtype: batch.Labels.dtype, device: batch.Labels.device)], 1).reshape(-1);
         var positions = (nextLabels != TokenizedExample.IgnoreIndex).nonzero().reshape(-1);
-        var scoredLogits = _model.LogitsAt(batch.InputIds, batch.AttentionMask, positions);
         var scoredLabels = nextLabels.index_select(0, positions);
         var total = positions.shape[0];
         var tokenLogProbs = new float[total];
         var means = new float[_options.DistributionStatistics ? total : 0];
         var variances = new float[means.Length];
-        for (long from = 0; from < total; from += _options.PositionChunk)
+        // The layers run once per batch; the output layer projects PositionChunk scored rows at a time, each chunk
+        // turned into log-probabilities (and Min-K%++ statistics) while it is still in cache.
+        _model.ConsumeLogitsAt(batch.InputIds, batch.AttentionMask, positions, _options.PositionChunk, (from, logits) =>
         {
-            using var chunkScope = torch.NewDisposeScope();
-            var count = Math.Min(_options.PositionChunk, total - from);
-            var logProbs = nn.functional.log_softmax(scoredLogits.narrow(0, from, count), -1);
-            var targets = scoredLabels.narrow(0, from, count).unsqueeze(1);
+            var logProbs = nn.functional.log_softmax(logits, -1);
+            var targets = scoredLabels.narrow(0, from, logits.shape[0]).unsqueeze(1);
             Copy(logProbs.gather(1, targets).squeeze(1), tokenLogProbs, from);
             if (_options.DistributionStatistics)
             {
@@ -89,7 +88,7 @@ public sealed class TokenLogProbabilityScorer
                 Copy(mean, means, from);
                 Copy(variance, variances, from);
             }
-        }
+        });
 
         var results = new List<TokenLogProbabilities>(examples.Count);
         var offset = 0;

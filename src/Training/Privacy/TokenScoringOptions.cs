@@ -1,16 +1,17 @@
 namespace FedTune.Training.Privacy;
 
 /// <summary>
-/// How records are scored: <see cref="BatchSize"/> records per forward pass; the logits of scored positions are
-/// turned into log-probabilities <see cref="PositionChunk"/> rows at a time (bounding memory at about
-/// PositionChunk × vocabulary × 12 bytes). <see cref="DistributionStatistics"/> computes the Min-K%++ mean and
+/// How records are scored: <see cref="BatchSize"/> records per forward pass; the scored positions go through the output
+/// layer and are turned into log-probabilities <see cref="PositionChunk"/> rows at a time (about PositionChunk ×
+/// vocabulary × 12 bytes live at once: 32 rows of a 50k vocabulary, about 19 MB, stay in a server CPU's cache, where
+/// 512 rows (300 MB) went to memory and back once per elementwise pass). <see cref="DistributionStatistics"/> computes the Min-K%++ mean and
 /// variance of log p under the next-token distribution (skip it for canary candidates, where only the NLL is used).
 /// </summary>
 public sealed record TokenScoringOptions
 {
     public int BatchSize { get; init; } = 8;
 
-    public int PositionChunk { get; init; } = 512;
+    public int PositionChunk { get; init; } = 32;
 
     public bool DistributionStatistics { get; init; } = true;
 
