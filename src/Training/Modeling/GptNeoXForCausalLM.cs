@@ -169,7 +169,7 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
 
     /// <summary>
     /// <see cref="LogitsAt"/> in chunks: the layers run once, then each chunk of scored rows goes through the output
-    /// layer just before it is consumed (a few MB that stay in cache, instead of [N, vocabulary] logits in memory).
+    /// layer just before it is consumed, so the [N, vocabulary] logits are never held whole.
     /// </summary>
     public void ConsumeLogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions, long chunkRows, Action<long, Tensor> consume)
     {

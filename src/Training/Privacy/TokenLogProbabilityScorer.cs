@@ -74,7 +74,7 @@ public sealed class TokenLogProbabilityScorer
         var means = new float[_options.DistributionStatistics ? total : 0];
         var variances = new float[means.Length];
         // The layers run once per batch; the output layer projects PositionChunk scored rows at a time, each chunk
-        // turned into log-probabilities (and Min-K%++ statistics) while it is still in cache.
+        // turned into log-probabilities (and Min-K%++ statistics) before the next is projected.
         _model.ConsumeLogitsAt(batch.InputIds, batch.AttentionMask, positions, _options.PositionChunk, (from, logits) =>
         {
             var logProbs = nn.functional.log_softmax(logits, -1);
