@@ -63,27 +63,19 @@ public enum HospitalRoundState
     Straggler,
 }
 
-/// <summary>How one hospital's round ended; only references and small numbers.</summary>
+/// <summary>
+/// How one hospital's round ended (or that it is still pending): its id and state, and for a failure the agent's reason
+/// code and message. Nothing else, because a round's history holds one per hospital (the upload checks' results) and
+/// the aggregation re-reads each manifest from its fixed place (<see cref="Core.Protocol.BlobLayout.UpdateManifest"/>)
+/// anyway: an uploaded hospital costs about 50 bytes of history, so 10,000 of them fit in one round.
+/// </summary>
 public sealed record HospitalRoundOutcome
 {
     public required string HospitalId { get; init; }
     public required HospitalRoundState State { get; init; }
-    public string? ManifestBlob { get; init; }
-    public ContentRef? Adapter { get; init; }
-    public long ExampleCount { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ReasonCode { get; init; }
-    public string? Message { get; init; }
-}
-
-/// <summary>What a check of a hospital's upload location found.</summary>
-public sealed record UploadCheckResult
-{
-    public required string HospitalId { get; init; }
-    public required HospitalRoundState State { get; init; }
-    public string? ManifestBlob { get; init; }
-    public ContentRef? Adapter { get; init; }
-    public long ExampleCount { get; init; }
-    public string? ReasonCode { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Message { get; init; }
 }
 

@@ -75,7 +75,7 @@ internal static class RoundFanOut
             }
 
             var found = await CheckAsync(context, plan, round, attempt, toCheck).ConfigureAwait(true);
-            var batch = found.Select(Outcome).ToList();
+            var batch = found.ToList();
             if (last)
             {
                 var finished = found.Select(f => f.HospitalId).ToHashSet(StringComparer.Ordinal);
@@ -93,10 +93,10 @@ internal static class RoundFanOut
         return outcomes;
     }
 
-    private static async Task<IReadOnlyList<UploadCheckResult>> CheckAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
+    private static async Task<IReadOnlyList<HospitalRoundOutcome>> CheckAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
         IReadOnlyList<string> hospitals)
     {
-        var checks = Chunks(hospitals, plan.BatchSize).Select(chunk => context.CallActivityAsync<IReadOnlyList<UploadCheckResult>>(TaskNames.CheckUploads,
+        var checks = Chunks(hospitals, plan.BatchSize).Select(chunk => context.CallActivityAsync<IReadOnlyList<HospitalRoundOutcome>>(TaskNames.CheckUploads,
             new UploadCheckBatch(plan.RunId, round, attempt, chunk), ActivityRetry.Options)).ToArray();
         var results = await Task.WhenAll(checks).ConfigureAwait(true);
         return results.SelectMany(r => r).ToArray();
@@ -110,17 +110,6 @@ internal static class RoundFanOut
             if (pending.Contains(hospital)) hinted.Add(hospital);
         }
     }
-
-    private static HospitalRoundOutcome Outcome(UploadCheckResult found) => new()
-    {
-        HospitalId = found.HospitalId,
-        State = found.State,
-        ManifestBlob = found.ManifestBlob,
-        Adapter = found.Adapter,
-        ExampleCount = found.ExampleCount,
-        ReasonCode = found.ReasonCode,
-        Message = found.Message,
-    };
 
     private static HospitalRoundOutcome Straggler(string hospital, DateTimeOffset deadlineUtc) => new()
     {
