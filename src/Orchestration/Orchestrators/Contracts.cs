@@ -50,9 +50,14 @@ public sealed record UploadCheckBatch(string RunId, int Round, int Attempt, IRea
 /// <summary>
 /// The <see cref="TaskNames.UploadArrivedEvent"/> payload: these hospitals wrote a manifest or a failed-task marker for
 /// this round and attempt (raised by the Event Grid trigger in Azure, by the local host's upload watcher, or by the
-/// operator route). A hint only: the orchestrator checks the blobs itself.
+/// operator route). <see cref="Manifests"/> are those whose manifest was seen created: without secure aggregation the
+/// round counts them as uploaded at once (the aggregation reads and judges every manifest anyway); the others are
+/// checked (a failed-task marker's reason is read; a notice from the operator route says nothing of what was written).
 /// </summary>
-public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals);
+public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals)
+{
+    public IReadOnlyList<string> Manifests { get; init; } = [];
+}
 
 [JsonConverter(typeof(JsonStringEnumConverter<HospitalRoundState>))]
 public enum HospitalRoundState
