@@ -86,7 +86,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         uploaded.Add(DateTimeOffset.UtcNow);
         Interlocked.Increment(ref _uploaded);
         // Outside the upload slots: the notice's delivery (Event Grid in Azure) does not hold up other hospitals' uploads.
-        return manifest;
+        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<BlobRef> UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
@@ -103,7 +103,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
             Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds, BusySeconds = clock.Elapsed.TotalSeconds },
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
-        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
+        return manifest;
     }
 
     public void Dispose() => _uploadSlots.Dispose();
