@@ -48,6 +48,12 @@ public sealed class ClientUpdate
         return new ClientUpdate(clientId, exampleCount, manifestSha256, null, loadAdapter);
     }
 
+    /// <summary>True for an update read from wire bytes (<see cref="FromWire"/>).</summary>
+    internal bool IsWire => _openWire is not null;
+
+    /// <summary>A new stream over the wire bytes (only for <see cref="IsWire"/> updates).</summary>
+    internal Stream OpenWire() => _openWire!();
+
     internal IUpdateReader Open() =>
         _openWire is not null
             ? WireUpdateReader.Open(_openWire(), ClientId)

@@ -26,8 +26,13 @@ public static class CoreAggregation
         return Create(request.Aggregation, (request.BaseModelShape, request.Lora), weighting);
     }
 
+    /// <param name="settings">The plan's aggregation settings.</param>
+    /// <param name="recipe">The base model's shapes and the recipe's LoRA settings every update must match.</param>
+    /// <param name="weighting">How declared example counts become weights (default: the declared counts).</param>
+    /// <param name="singlePass">False forces the reference path (validate every update, then combine); the benchmark compares both.</param>
+    /// <param name="reportLoraProductError">False skips the LoRA product error (the benchmark times the round without it too).</param>
     public static StreamingAggregator Create(AggregationSettings settings, (BaseModelShape BaseModel, LoraAdapterConfig Lora)? recipe = null,
-        UpdateWeighting? weighting = null)
+        UpdateWeighting? weighting = null, bool singlePass = true, bool reportLoraProductError = true)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!Enum.TryParse<StrategyName>(settings.Strategy, ignoreCase: true, out var name))
@@ -66,8 +71,17 @@ public static class CoreAggregation
         {
             IsFrozen = settings.FreezeA ? tensor => PeftKeys.IsLoraA(tensor, out _) : null,
             Weighting = weighting ?? UpdateWeighting.Declared,
+            SinglePass = singlePass,
+            ReportLoraProductError = reportLoraProductError,
         };
     }
+
+    /// <summary>
+    /// A hospital's update as the aggregation reads it: the downloaded file, opened once per read, with the SHA-256 its
+    /// manifest claims (the single pass hashes the bytes it reads and compares).
+    /// </summary>
+    public static ClientUpdate DownloadedUpdate(string hospitalId, double exampleCount, string path, string manifestSha256) =>
+        ClientUpdate.FromWire(hospitalId, exampleCount, () => File.OpenRead(path), manifestSha256);
 
     /// <summary>The privacy ledger after earlier rounds (null: none yet).</summary>
     public static RdpAccountant? Ledger(string? json) => string.IsNullOrEmpty(json) ? null : RdpAccountant.FromJson(json);

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+using FedTune.Core.Adapters;
+using FedTune.Core.Aggregation;
+using FedTune.Orchestration.Aggregation;
+using FedTune.Orchestration.Plans;
+
+namespace FedTune.Cli.Bench;
+
+/// <summary>Options of <see cref="AggregationRoundBenchmark"/>.</summary>
+internal sealed record AggregationRoundBenchmarkOptions
+{
+    /// <summary>Hospitals whose updates one round averages (each a distinct file).</summary>
+    public int Hospitals { get; init; } = 128;
+
+    /// <summary>LoRA rank of the pythia-70m-shaped adapter (query_key_value of 6 layers; r 16 = 196,608 values).</summary>
+    public int Rank { get; init; } = 16;
+
+    /// <summary>Interleaved repetitions (each runs every method once); min and median are reported.</summary>
+    public int Repetitions { get; init; } = 7;
+}
+
+/// <summary>
+/// <c>fedtune bench aggregate-round</c>: the aggregation <c>AggregateRound</c> runs (<see cref="CoreAggregation"/>'s
+/// aggregator over downloaded update files, SHA-256 checked against the manifests) on more distinct update bytes
+/// than the last-level cache holds, interleaved with a memcpy of the same bytes in every repetition. Checks that the
+/// single pass gives exactly the reference path's adapter before it prints anything.
+/// </summary>
+internal static class AggregationRoundBenchmark
+{
+    private const string Memcpy = "memcpy of the same bytes";
+    private const string Round = "round: SHA-256 + validation + FedAvg (single pass)";
+    private const string Reference = "reference path: validate all, then combine";
+    private const string AsRun = "as AggregateRound runs it (+ LoRA product error)";
+
+    public static int Run(AggregationRoundBenchmarkOptions options, TextWriter output)
+    {
+        var shape = new BaseModelShape { HiddenSize = 512, IntermediateSize = 2048, NumHiddenLayers = 6, VocabSize = 50304 };
+        var lora = new LoraAdapterConfig { R = options.Rank, LoraAlpha = 2 * options.Rank, TargetModules = ["query_key_value"] };
+        var global = InitialAdapter.Create(shape, lora, seed: 1);
+        var folder = Directory.CreateTempSubdirectory("fedtune-bench-round-");
+        try
+        {
+            var random = new Random(7);
+            var wires = new byte[options.Hospitals][];
+            var updates = new List<ClientUpdate>(options.Hospitals);
+            for (var h = 0; h < options.Hospitals; h++)
+            {
+                var trained = new LoraAdapter(global.Config, global.Tensors.Select(t =>
+                    new LoraTensor(t.Name, t.Shape, t.Data.Select(v => v + (float)((random.NextDouble() - 0.5) * 0.01)).ToArray())).ToList());
+                wires[h] = AdapterWireFormat.ToBytes(trained);
+                var path = Path.Combine(folder.FullName, $"hospital-{h:D4}.safetensors");
+                File.WriteAllBytes(path, wires[h]);
+                updates.Add(CoreAggregation.DownloadedUpdate($"hospital-{h:D4}", 100 + (h % 17), path, AdapterHash.Sha256(wires[h])));
+            }
+
+            var bytes = wires.Sum(w => (double)w.Length);
+            var context = new RoundContext(1, options.Hospitals, options.Hospitals, 1);
+            var settings = new AggregationSettings { Strategy = "fedavg", MaxNormRatio = 10 };
+            var recipe = (shape, lora);
+            var single = CoreAggregation.Create(settings, recipe, reportLoraProductError: false);
+            var reference = CoreAggregation.Create(settings, recipe, singlePass: false, reportLoraProductError: false);
+            var asRun = CoreAggregation.Create(settings, recipe);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{options.Hospitals} hospitals x a pythia-70m-shaped adapter (query_key_value, r {options.Rank}, {global.ParameterCount:N0} values): {bytes / 1e6:F1} MB of distinct update files (L3: {LastLevelCache()}), {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}."));
+
+            var expected = reference.Aggregate(global, updates, context);
+            var actual = single.Aggregate(global, updates, context);
+            if (actual.AcceptedCount != options.Hospitals || !SameAdapter(expected.Global, actual.Global) || !expected.Validations.SequenceEqual(actual.Validations))
+            {
+                output.WriteLine("The single pass did not give the reference path's adapter and validations; no timings printed.");
+                return 1;
+            }
+
+            output.WriteLine("The single pass's adapter and validations are identical to the reference path's (bit for bit).");
+            var copyTarget = new byte[wires.Max(w => w.Length)];
+            var methods = new (string Name, Action Body)[]
+            {
+                (Memcpy, () =>
+                {
+                    foreach (var wire in wires)
+                    {
+                        wire.AsSpan().CopyTo(copyTarget);
+                    }
+                }),
+                (Round, () => single.Aggregate(global, updates, context)),
+                (Reference, () => reference.Aggregate(global, updates, context)),
+                (AsRun, () => asRun.Aggregate(global, updates, context)),
+            };
+            var seconds = methods.ToDictionary(m => m.Name, _ => new List<double>());
+            foreach (var (_, body) in methods)
+            {
+                body(); // warm-up: JIT, page cache
+            }
+
+            for (var r = 0; r < options.Repetitions; r++)
+            {
+                foreach (var (name, body) in methods)
+                {
+                    var watch = Stopwatch.StartNew();
+                    body();
+                    seconds[name].Add(watch.Elapsed.TotalSeconds);
+                }
+            }
+
+            Print(output, bytes, seconds, options.Repetitions);
+            output.WriteLine($"Load average after: {LoadAverage()}.");
+            return 0;
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static void Print(TextWriter output, double bytes, Dictionary<string, List<double>> seconds, int repetitions)
+    {
+        var memcpy = seconds[Memcpy];
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"method",-52} {"GB/s median",11} {"GB/s best",9} {"s median",9} {"s min",9} {"x memcpy (median of per-rep ratios)",36}"));
+        foreach (var (name, times) in seconds)
+        {
+            var ratios = times.Select((t, i) => memcpy[i] / t).ToList();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name,-52} {bytes / Median(times) / 1e9,11:F2} {bytes / times.Min() / 1e9,9:F2} {Median(times),9:F4} {times.Min(),9:F4} {Median(ratios),15:F2} (min {ratios.Min():F2}, max {ratios.Max():F2})"));
+        }
+
+        output.WriteLine($"{repetitions} interleaved repetitions; GB/s counts the update files' bytes once.");
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static bool SameAdapter(LoraAdapter a, LoraAdapter b) =>
+        a.Tensors.All(t => t.Data.AsSpan().SequenceEqual(b[t.Name].Data));
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+    private static string LastLevelCache()
+    {
+        var caches = new DirectoryInfo("/sys/devices/system/cpu/cpu0/cache");
+        var last = caches.Exists
+            ? caches.GetDirectories("index*").Select(d => Path.Combine(d.FullName, "size")).Where(File.Exists).Select(File.ReadAllText).LastOrDefault()
+            : null;
+        return last?.Trim() ?? "unknown";
+    }
+}
