@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
+using FedTune.Core.Protocol;
 using FedTune.Orchestration.Aggregation;
 using FedTune.Orchestration.Plans;
 
@@ -31,9 +32,11 @@ internal static class AggregationRoundBenchmark
     private const string Memcpy = "memcpy of the same bytes (STREAM copy)";
     private const string MemcpyToCache = "memcpy into one update-sized buffer";
     private const string Sha = "SHA-256 of the same bytes (one thread)";
-    private const string Round = "round: SHA-256 + validation + FedAvg (single pass)";
-    private const string Reference = "reference path: validate all, then combine";
-    private const string AsRun = "as AggregateRound runs it (+ LoRA product error)";
+    private const string Checked = "round after the download: validation + FedAvg";
+    private const string EndToEnd = "download's local work + round (end to end)";
+    private const string Hashing = "round hashing in its pass (hashers beside kernel)";
+    private const string Reference = "reference path: validate (SHA-256) all, combine";
+    private const string AsRun = "round after the download + LoRA product error";
 
     public static int Run(AggregationRoundBenchmarkOptions options, TextWriter output)
     {
@@ -46,6 +49,8 @@ internal static class AggregationRoundBenchmark
             var random = new Random(7);
             var wires = new byte[options.Hospitals][];
             var updates = new List<ClientUpdate>(options.Hospitals);
+            var downloaded = new List<ClientUpdate>(options.Hospitals);
+            var contents = new List<(ContentRef Content, string Path)>(options.Hospitals);
             for (var h = 0; h < options.Hospitals; h++)
             {
                 var trained = new LoraAdapter(global.Config, global.Tensors.Select(t =>
@@ -53,7 +58,11 @@ internal static class AggregationRoundBenchmark
                 wires[h] = AdapterWireFormat.ToBytes(trained);
                 var path = Path.Combine(folder.FullName, $"hospital-{h:D4}.safetensors");
                 File.WriteAllBytes(path, wires[h]);
-                updates.Add(CoreAggregation.DownloadedUpdate($"hospital-{h:D4}", 100 + (h % 17), path, AdapterHash.Sha256(wires[h])));
+                var sha256 = AdapterHash.Sha256(wires[h]);
+                updates.Add(ClientUpdate.FromWire($"hospital-{h:D4}", 100 + (h % 17), () => File.OpenRead(path), sha256));
+                var downloadPath = Path.Combine(folder.FullName, $"downloaded-{h:D4}.safetensors");
+                contents.Add((new ContentRef(new BlobRef("hospital", $"update-{h:D4}.safetensors"), sha256, wires[h].Length), downloadPath));
+                downloaded.Add(CoreAggregation.DownloadedUpdate($"hospital-{h:D4}", 100 + (h % 17), downloadPath, sha256));
             }
 
             var bytes = wires.Sum(w => (double)w.Length);
@@ -66,15 +75,28 @@ internal static class AggregationRoundBenchmark
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{options.Hospitals} hospitals x a pythia-70m-shaped adapter (query_key_value, r {options.Rank}, {global.ParameterCount:N0} values): {bytes / 1e6:F1} MB of distinct update files (L3: {LastLevelCache()}), {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}."));
 
-            var expected = reference.Aggregate(global, updates, context);
-            var actual = single.Aggregate(global, updates, context);
-            if (actual.AcceptedCount != options.Hospitals || !SameAdapter(expected.Global, actual.Global) || !expected.Validations.SequenceEqual(actual.Validations))
+            void Download()
             {
-                output.WriteLine("The single pass did not give the reference path's adapter and validations; no timings printed.");
-                return 1;
+                for (var h = 0; h < wires.Length; h++)
+                {
+                    using var source = new MemoryStream(wires[h], writable: false);
+                    using var file = File.Create(contents[h].Path);
+                    BlobStore.CopyVerifiedAsync(source, contents[h].Content, file).GetAwaiter().GetResult();
+                }
             }
 
-            output.WriteLine("The single pass's adapter and validations are identical to the reference path's (bit for bit).");
+            Download();
+            var expected = reference.Aggregate(global, updates, context);
+            foreach (var actual in new[] { single.Aggregate(global, updates, context), single.Aggregate(global, downloaded, context) })
+            {
+                if (actual.AcceptedCount != options.Hospitals || !SameAdapter(expected.Global, actual.Global) || !expected.Validations.SequenceEqual(actual.Validations))
+                {
+                    output.WriteLine("The single pass did not give the reference path's adapter and validations; no timings printed.");
+                    return 1;
+                }
+            }
+
+            output.WriteLine("The single pass's adapter and validations (with and without the hash in the pass) are identical to the reference path's (bit for bit).");
             // memcpy bandwidth as STREAM's copy measures it: source and destination both larger than the cache. The
             // second line copies into one reused update-sized buffer (destination in cache), a harder bar.
             var copies = wires.Select(w => new byte[w.Length]).ToArray();
@@ -102,9 +124,15 @@ internal static class AggregationRoundBenchmark
                         System.Security.Cryptography.SHA256.HashData(wire);
                     }
                 }),
-                (Round, () => single.Aggregate(global, updates, context)),
+                (Checked, () => single.Aggregate(global, downloaded, context)),
+                (EndToEnd, () =>
+                {
+                    Download();
+                    single.Aggregate(global, downloaded, context);
+                }),
+                (Hashing, () => single.Aggregate(global, updates, context)),
                 (Reference, () => reference.Aggregate(global, updates, context)),
-                (AsRun, () => asRun.Aggregate(global, updates, context)),
+                (AsRun, () => asRun.Aggregate(global, downloaded, context)),
             };
             var seconds = methods.ToDictionary(m => m.Name, _ => new List<double>());
             var cpu = methods.ToDictionary(m => m.Name, _ => new List<double>());

@@ -8,7 +8,8 @@ namespace FedTune.Core.Aggregation;
 
 /// <summary>
 /// A weighted-mean (FedAvg-family) round in one read of each update: every update's wire bytes are read once into a
-/// buffer; while hasher threads compute the buffer's SHA-256, the calling thread validates the values in place
+/// buffer; while hasher threads compute the buffer's SHA-256 (unless it was checked as the bytes arrived,
+/// <see cref="ClientUpdate.HashCheckedOnArrival"/>), the calling thread validates the values in place
 /// (structure, finite, frozen, delta norm) and adds weight × update into the accumulator in update order, so every
 /// coordinate sees the same additions in the same order as <see cref="WeightedMeanCombiner"/> (the result is
 /// bit-identical). The weights assume every update is accepted, as they almost always are; when one is not (or is
@@ -75,7 +76,15 @@ internal static class FusedWeightedMeanRound
                 }
                 finally
                 {
-                    queue.Add((i, buffer, length)); // the hasher returns the buffer and the slot
+                    if (updates[i].HashCheckedOnArrival)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        slots.Release();
+                    }
+                    else
+                    {
+                        queue.Add((i, buffer, length)); // the hasher returns the buffer and the slot
+                    }
                 }
 
                 if (result is null)
@@ -94,7 +103,7 @@ internal static class FusedWeightedMeanRound
             Task.WaitAll(workers);
         }
 
-        if (!complete || updates.Where((u, i) => !AdapterHash.Matches(u.ManifestSha256!, hashes[i]!)).Any())
+        if (!complete || updates.Where((u, i) => !u.HashCheckedOnArrival && !AdapterHash.Matches(u.ManifestSha256!, hashes[i]!)).Any())
         {
             return null;
         }

@@ -100,7 +100,7 @@ public sealed class UpdateValidator
             if (structure is not null)
             {
                 // Still tell a corrupted upload apart from a wrong-shaped one.
-                if (update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
+                if (!update.HashCheckedOnArrival && update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
                 {
                     return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch, $"the bytes do not hash to the manifest's {manifest} (corrupted or tampered upload).", examples);
                 }
@@ -111,7 +111,7 @@ public sealed class UpdateValidator
             // One sequential pass: hash every byte and check every value.
             var values = new ValueCheck(global, layout);
             var actual = reader.Scan(ChunkElements, values.Visit);
-            if (update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
+            if (!update.HashCheckedOnArrival && update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
             {
                 return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch,
                     $"the bytes hash to {actual} but the manifest says {expected} (corrupted or tampered upload).", examples);
@@ -129,9 +129,10 @@ public sealed class UpdateValidator
 
     /// <summary>
     /// The same checks as a one-update validation, over an F32 update already read into <paramref name="wire"/>
-    /// (the fused round of <see cref="StreamingAggregator"/>): the header and values are read in place, the hash
+    /// (the fused round of <see cref="StreamingAggregator"/>): the header and values are read in place, chunks on every
+    /// core, the hash
     /// is left to the caller (computed on another thread over the same bytes), and <paramref name="alsoVisit"/> sees
-    /// every chunk of a non-frozen tensor while no value has failed yet. Null when the update would not be accepted
+    /// every finite chunk of a non-frozen tensor (concurrently, never the same values twice). Null when the update would not be accepted
     /// or is not an F32 wire update (a compressed upload): the caller then takes the reference path, which names
     /// the problem exactly as <see cref="ValidateAll"/> does.
     /// </summary>
@@ -163,39 +164,71 @@ public sealed class UpdateValidator
                 return null;
             }
 
-            var values = new ValueCheck(global, layout);
+            // The chunks a sequential scan would visit (tensors in file order, ChunkElements values at a time), checked
+            // and added in on every core: each chunk owns its slice of the accumulator, and the per-chunk squares are
+            // summed in scan order afterwards, so the norm and the sum are the sequential scan's to the bit.
+            var chunks = new List<(LayoutEntry Entry, string Name, int Offset, int Length, long Position)>();
             var position = 8 + reader.HeaderLength;
+            var entries = layout.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
             foreach (var tensor in reader.Tensors)
             {
-                var entry = values.Entry(tensor.Name);
                 var elements = (int)tensor.ElementCount;
                 if (position + tensor.ByteLength > wire.Count)
                 {
                     return null;
                 }
 
-                var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wire.AsSpan((int)position, (int)tensor.ByteLength));
                 for (var offset = 0; offset < elements; offset += ChunkElements)
                 {
-                    var chunk = data.Slice(offset, Math.Min(ChunkElements, elements - offset));
-                    values.Visit(tensor.Name, offset, chunk);
-                    if (values.Failure is not null)
-                    {
-                        return null;
-                    }
-
-                    if (!entry.Frozen)
-                    {
-                        alsoVisit(entry, offset, chunk);
-                    }
+                    chunks.Add((entries[tensor.Name], tensor.Name, offset, Math.Min(ChunkElements, elements - offset), position + ((long)offset * sizeof(float))));
                 }
 
                 position += tensor.ByteLength;
             }
 
+            var squares = new double[chunks.Count];
+            var failed = 0;
+            Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new float[ChunkElements], (c, _, scratch) =>
+            {
+                var (entry, name, offset, length, at) = chunks[c];
+                var chunk = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wire.AsSpan((int)at, length * sizeof(float)));
+                var reference = global[name].Data.AsSpan(offset, length);
+                if (entry.Frozen)
+                {
+                    if (!chunk.SequenceEqual(reference))
+                    {
+                        Volatile.Write(ref failed, 1);
+                    }
+
+                    return scratch;
+                }
+
+                var d = scratch.AsSpan(0, length);
+                TensorPrimitives.Subtract(chunk, reference, d);
+                squares[c] = TensorPrimitives.SumOfSquares<float>(d);
+                if (!double.IsFinite(squares[c]))
+                {
+                    Volatile.Write(ref failed, 1);
+                    return scratch;
+                }
+
+                alsoVisit(entry, offset, chunk);
+                return scratch;
+            }, _ => { });
+            if (failed != 0)
+            {
+                return null;
+            }
+
+            var sumOfSquares = 0.0;
+            foreach (var square in squares)
+            {
+                sumOfSquares += square;
+            }
+
             return position != wire.Count
                 ? null
-                : new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(values.SumOfSquares), examples);
+                : new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(sumOfSquares), examples);
         }
         catch (Exception ex) when (ex is SafetensorsFormatException or AdapterFormatException or IOException or EndOfStreamException)
         {
@@ -252,7 +285,7 @@ public sealed class UpdateValidator
 
         public double SumOfSquares { get; private set; }
 
-        public LayoutEntry Entry(string name) => _entries[name];
+
 
         public (UpdateVerdict Verdict, string Reason)? Failure { get; private set; }
 

@@ -2,6 +2,7 @@ using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
 using FedTune.Core.Privacy;
+using FedTune.Core.Protocol;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
 
@@ -77,11 +78,12 @@ public static class CoreAggregation
     }
 
     /// <summary>
-    /// A hospital's update as the aggregation reads it: the downloaded file, opened once per read, with the SHA-256 its
-    /// manifest claims (the single pass hashes the bytes it reads and compares).
+    /// A hospital's update as the aggregation reads it: the downloaded file, opened once per read. Its SHA-256 and size
+    /// were checked against the manifest while the download streamed into the file (<see cref="BlobStore.CopyVerifiedAsync"/>),
+    /// so validation does not hash it a second time.
     /// </summary>
     public static ClientUpdate DownloadedUpdate(string hospitalId, double exampleCount, string path, string manifestSha256) =>
-        ClientUpdate.FromWire(hospitalId, exampleCount, () => File.OpenRead(path), manifestSha256);
+        ClientUpdate.FromCheckedWire(hospitalId, exampleCount, () => File.OpenRead(path), manifestSha256);
 
     /// <summary>The privacy ledger after earlier rounds (null: none yet).</summary>
     public static RdpAccountant? Ledger(string? json) => string.IsNullOrEmpty(json) ? null : RdpAccountant.FromJson(json);
