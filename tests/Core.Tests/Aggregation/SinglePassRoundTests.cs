@@ -85,6 +85,23 @@ public sealed class SinglePassRoundTests
         AssertSame(reference, single);
     }
 
+    [Fact]
+    public void An_update_hashed_on_arrival_is_not_hashed_again_and_one_that_was_not_is()
+    {
+        var global = Adapter(new Random(1), 0);
+        var bytes = AdapterWireFormat.ToBytes(Adapter(new Random(500), 0.05));
+        var otherHash = AdapterHash.Sha256(AdapterWireFormat.ToBytes(Adapter(new Random(501), 0.05)));
+        foreach (var singlePass in new[] { true, false })
+        {
+            var aggregator = Aggregator(StrategyName.FedAvg, false, singlePass);
+            var arrived = ClientUpdate.FromCheckedWire("checked", 5, () => new MemoryStream(bytes, writable: false), otherHash);
+            var notChecked = ClientUpdate.FromWire("unchecked", 5, () => new MemoryStream(bytes, writable: false), otherHash);
+
+            Assert.True(aggregator.Aggregate(global, [arrived], TinyAdapters.Round(1)).Validations[0].Accepted);
+            Assert.Equal(UpdateVerdict.HashMismatch, aggregator.Aggregate(global, [notChecked], TinyAdapters.Round(1)).Validations[0].Verdict);
+        }
+    }
+
     private static void AssertSame(AggregationResult expected, AggregationResult actual)
     {
         Assert.Equal(expected.Validations, actual.Validations);
