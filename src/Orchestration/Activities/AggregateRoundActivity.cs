@@ -78,8 +78,8 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             var state = request.ServerState == null
                 ? null
                 : ServerOptimizerState.FromBytes(await store.ReadVerifiedBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
-            var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
-                () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
+            var updates = byHospital.Select(p => CoreAggregation.DownloadedUpdate(p.Key, p.Value.Manifest.ExampleCount,
+                p.Value.Path, p.Value.Manifest.Adapter.Sha256)).ToList();
             var result = aggregator.Aggregate(global, updates,
                 new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, request.MinFitClients) { PoissonRate = request.PoissonRate },
                 state, CoreAggregation.Ledger(request.PrivacyLedger));
