@@ -73,10 +73,11 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         var remaining = delay - clock.Elapsed;
         if (remaining > TimeSpan.Zero) await Task.Delay(remaining, cancellationToken).ConfigureAwait(false);
 
+        BlobRef manifest;
         await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await UploadAsync(task, start, clock, cancellationToken).ConfigureAwait(false);
+            manifest = await UploadAsync(task, start, clock, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -84,9 +85,11 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
         }
         uploaded.Add(DateTimeOffset.UtcNow);
         Interlocked.Increment(ref _uploaded);
+        // Outside the upload slots: the notice's delivery (Event Grid in Azure) does not hold up other hospitals' uploads.
+        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<BlobRef> UploadAsync(RoundTask task, LoraAdapter start, Stopwatch clock, CancellationToken cancellationToken)
     {
         var bytes = AdapterWireFormat.ToBytes(Trained(start, task.HospitalId, task.Round, task.Attempt));
         var adapter = await store.UploadContentAddressedAsync(bytes, sha => new BlobRef(task.Container, BlobLayout.UpdateAdapterName(task.UpdateFolder, sha)),
@@ -100,7 +103,7 @@ public sealed class BenchHospitalFleet(BlobStore store, IReadOnlyList<string> ho
             Timings = new UpdateTimings { TrainSeconds = delay.TotalSeconds, BusySeconds = clock.Elapsed.TotalSeconds },
             AgentVersion = "bench", CompletedUtc = DateTimeOffset.UtcNow,
         }, cancellationToken).ConfigureAwait(false);
-        if (manifestWritten != null) await manifestWritten(manifest, cancellationToken).ConfigureAwait(false);
+        return manifest;
     }
 
     public void Dispose() => _uploadSlots.Dispose();

@@ -21,6 +21,8 @@ public sealed record OrchestratorBenchmarkOptions
     /// <summary>Who raises the upload notices: the local host's upload watcher (as in <c>fedtune simulate</c>), or each
     /// hospital's manifest write directly, one notice per upload, as Event Grid's BlobCreated delivery does in Azure.</summary>
     public BenchNotices Notices { get; init; } = BenchNotices.Watcher;
+    /// <summary>The local host's warnings and errors (the Durable Task provider, sidecar and worker) go here.</summary>
+    public string LogPath { get; init; } = Path.Combine(Path.GetTempPath(), "fedtune-bench", "orchestrator.log");
 }
 
 /// <summary>Where the benchmark's upload notices come from.</summary>
@@ -28,7 +30,10 @@ public enum BenchNotices
 {
     /// <summary>The local host's <see cref="UploadWatcher"/> lists each waiting hospital's round folder.</summary>
     Watcher,
-    /// <summary>Each upload raises its own notice when its manifest is written (the Azure path: Event Grid, queue, trigger); the watcher is off.</summary>
+    /// <summary>
+    /// Each manifest write is told to the orchestrator as it happens, the Azure path (Event Grid's BlobCreated per manifest,
+    /// gathered by <see cref="FedTune.Orchestration.Events.UploadNoticeBatcher"/> like the Functions app's trigger); the watcher is off.
+    /// </summary>
     Direct,
 }
 
@@ -52,6 +57,7 @@ public static class OrchestratorBenchmark
         using var requests = new StorageRequestCounter();
         var setup = Stopwatch.StartNew();
         using var azurite = await AzuriteProcess.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var logs = FileLoggerProvider.CreateFactory(options.LogPath);
         await using var host = await LocalOrchestratorHost.StartAsync(azurite.ConnectionString, new LocalOrchestratorOptions
         {
             TaskHubName = "bench",
@@ -60,6 +66,7 @@ public static class OrchestratorBenchmark
             WorkItemVisibilityTimeout = TimeSpan.FromMinutes(10),
             ControlQueueVisibilityTimeout = TimeSpan.FromMinutes(2),
             UploadWatchInterval = options.Notices == BenchNotices.Watcher ? new LocalOrchestratorOptions().UploadWatchInterval : TimeSpan.Zero,
+            LoggerFactory = logs,
         }, cancellationToken).ConfigureAwait(false);
         var ids = Enumerable.Range(0, options.Hospitals).Select(i => "h" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
         // The fake hospitals' own client (its User-Agent tells their requests apart from the orchestrator's).
@@ -73,7 +80,7 @@ public static class OrchestratorBenchmark
                 await host.Store.EnsureContainerAsync(BlobLayout.HospitalContainer(id), token).ConfigureAwait(false);
             }).ConfigureAwait(false);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s"));
+            $"setup: Azurite, local host, {options.Hospitals} hospital containers in {setup.Elapsed.TotalSeconds:F1} s; host warnings and errors in {options.LogPath}"));
 
         var runId = "bench-" + options.Hospitals.ToString(CultureInfo.InvariantCulture);
         var deadline = TimeSpan.FromHours(2);
@@ -98,10 +105,11 @@ public static class OrchestratorBenchmark
             BatchSize = options.BatchSize,
         }, cancellationToken).ConfigureAwait(false);
 
-        var router = new FedTune.Orchestration.Events.UploadEventRouter(host.Client);
+        // The Azure path: each manifest's BlobCreated event, gathered by the same batcher as the Functions app's trigger.
+        var batcher = new FedTune.Orchestration.Events.UploadNoticeBatcher(new FedTune.Orchestration.Events.UploadEventRouter(host.Client),
+            FedTune.Orchestration.Events.UploadNoticeBatcher.DefaultWindow);
         using var fleet = new BenchHospitalFleet(hospitalStore, ids, options.Delay, options.Notices == BenchNotices.Watcher ? null
-            : async (manifest, token) => await router.NotifyAsync([FedTune.Orchestration.Events.UploadLocation.FromBlob(manifest.Container, manifest.Name)!], token)
-                .ConfigureAwait(false));
+            : (manifest, token) => batcher.NotifyAsync(FedTune.Orchestration.Events.UploadLocation.FromBlob(manifest.Container, manifest.Name)!, token));
         var figures = new List<OrchestratorRoundFigures>();
         for (int round = 1; round <= options.Rounds; round++)
         {
@@ -109,7 +117,7 @@ public static class OrchestratorBenchmark
             var requestsBefore = requests.Snapshot();
             using var playing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var play = fleet.PlayRoundAsync(runId, round, playing.Token);
-            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, cancellationToken);
+            var recordTask = WaitForRecordAsync(host, runId, round, fleet, output, options.LogPath, cancellationToken);
             if (await Task.WhenAny(play, recordTask).ConfigureAwait(false) == recordTask && recordTask.IsFaulted)
             {
                 await playing.CancelAsync().ConfigureAwait(false);
@@ -160,7 +168,7 @@ public static class OrchestratorBenchmark
 
     /// <summary>Waits for the round's record, printing progress every 15 s; throws when the run ends without it.</summary>
     private static async Task<RoundRecord> WaitForRecordAsync(LocalOrchestratorHost host, string runId, int round, BenchHospitalFleet fleet,
-        TextWriter output, CancellationToken cancellationToken)
+        TextWriter output, string logPath, CancellationToken cancellationToken)
     {
         var progress = Stopwatch.StartNew();
         while (true)
@@ -171,7 +179,7 @@ public static class OrchestratorBenchmark
             if (run is { IsCompleted: true })
             {
                 throw new InvalidOperationException($"the run ended {run.RuntimeStatus.ToString().ToLowerInvariant()} before round {round} was aggregated: " +
-                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"'));
+                    (FedTune.Orchestration.Api.OperatorApi.FailureReason(run) ?? "no reason given").Trim('"') + " (the host's log: " + logPath + ")");
             }
             if (progress.Elapsed > TimeSpan.FromSeconds(15))
             {

@@ -13,6 +13,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks that print measured figures side by side with a baseline (PyTorch, memcpy).")
     {
         Aggregate(),
+        AggregateRound(),
         Train(),
         SecureAggregation(),
         Orchestrator(),
@@ -114,6 +115,30 @@ internal static class BenchCommand
             if (parse.GetValue(noPyTorch)) options = options with { Python = null };
             AggregationBenchmark.Run(k, p, Console.Out, options);
             return 0;
+        });
+        return command;
+    }
+
+    private static Command AggregateRound()
+    {
+        var hospitals = new Option<int>("--hospitals") { Description = "Hospitals per round, each a distinct update file (128 x 786 KB = 101 MB, three times a 32 MiB L3).", DefaultValueFactory = _ => 128 };
+        var rank = new Option<int>("--rank") { Description = "LoRA rank of the pythia-70m-shaped adapter (r 16: 196,608 values).", DefaultValueFactory = _ => 16 };
+        var repetitions = new Option<int>("--repetitions") { Description = "Interleaved repetitions (memcpy, then each round variant); min and median are reported.", DefaultValueFactory = _ => 7 };
+        var command = new Command("aggregate-round",
+            "GB/s of the aggregation AggregateRound runs (SHA-256 check, validation, FedAvg) over update files larger than the cache, interleaved with memcpy.")
+        {
+            hospitals, rank, repetitions,
+        };
+        command.SetAction(parse =>
+        {
+            int n = parse.GetValue(hospitals), r = parse.GetValue(rank), reps = parse.GetValue(repetitions);
+            if (n < 1 || r < 1 || reps < 1)
+            {
+                Console.Error.WriteLine("fedtune bench aggregate-round: --hospitals, --rank and --repetitions must be at least 1.");
+                return 2;
+            }
+
+            return AggregationRoundBenchmark.Run(new AggregationRoundBenchmarkOptions { Hospitals = n, Rank = r, Repetitions = reps }, Console.Out);
         });
         return command;
     }

@@ -81,6 +81,8 @@ public sealed record HospitalRoundReport
     public double TrainSeconds { get; init; }
     /// <summary>Seconds from the agent seeing the task to its adapter upload completing (its manifest's busy_seconds).</summary>
     public double BusySeconds { get; init; }
+    /// <summary>Of <see cref="BusySeconds"/>, the seconds the agent spent loading the base model (0 when it reused the model it kept from an earlier round).</summary>
+    public double ModelLoadSeconds { get; init; }
     /// <summary>The recipe as this hospital's agent ran it, from its manifest; null when it sent none.</summary>
     public FedTune.Core.Protocol.TrainingAsRun? Ran { get; init; }
     public string? RejectionReason { get; init; }

@@ -54,6 +54,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
                 BytesDown = await DownloadedAsync(p.HospitalId).ConfigureAwait(false),
                 TrainSeconds = manifest?.Timings.TrainSeconds ?? 0,
                 BusySeconds = manifest?.Timings.BusySeconds ?? 0,
+                ModelLoadSeconds = manifest?.Timings.ModelLoadSeconds ?? 0,
                 Ran = manifest?.Ran,
             });
         }

@@ -39,6 +39,8 @@ public sealed class RunFolder
     public string BaselinesDirectory => System.IO.Path.Combine(Path, "baselines");
     public string PrivacyDirectory => System.IO.Path.Combine(Path, "privacy");
     public string RoundAdaptersDirectory => System.IO.Path.Combine(StateDirectory, "round-adapters");
+    /// <summary>The local orchestrator host's warnings and errors (the Durable Task provider, sidecar and worker).</summary>
+    public string OrchestratorLogPath => System.IO.Path.Combine(Path, "orchestrator.log");
 
     public string AgentDirectory(string hospitalId) => System.IO.Path.Combine(AgentsDirectory, hospitalId);
 

@@ -167,18 +167,23 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
             status.SetStage("starting the orchestrator");
             await _storage.RunAsync(ct => StorageProbe.CheckAsync(connection, ct), "checking storage", cancellationToken).ConfigureAwait(false);
-            await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection, new LocalOrchestratorOptions { TaskHubName = "fedtunesim" },
-                ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
+            // The Durable Task provider's, sidecar's and worker's warnings and errors (what explains a failed run).
+            using var hostLogs = FileLoggerProvider.CreateFactory(folder.OrchestratorLogPath);
+            await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection,
+                new LocalOrchestratorOptions { TaskHubName = "fedtunesim", LoggerFactory = hostLogs }, ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
-            await StartOrResumeRunAsync(host, plan, cancellationToken).ConfigureAwait(false);
-            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
-            await StoredEvaluations.SaveSetupAsync(host.Store, report.Current, cancellationToken).ConfigureAwait(false);
 
+            // The agents first, as hospitals run theirs all the time: round 1's tasks then find them started and polling,
+            // so a round's time is training and orchestration, not process start-up.
             status.SetStage("starting the hospital agents");
             status.SetHospitals(plan.Hospitals, plan.Rounds);
             await using var fleet = new AgentFleet();
             fleet.Start(data.Files.Hospitals, connection, report.Current.BaseModel.Path, report.Current.BaseModel.Name, folder);
             say($"Agents: {data.Files.Hospitals.Count} agent processes (logs in {folder.AgentsDirectory}/<hospital>/agent.log)");
+
+            await StartOrResumeRunAsync(host, plan, cancellationToken).ConfigureAwait(false);
+            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
+            await StoredEvaluations.SaveSetupAsync(host.Store, report.Current, cancellationToken).ConfigureAwait(false);
 
             await FollowRoundsAsync(host, fleet, session, heldOut, plan, folder, report, cancellationToken).ConfigureAwait(false);
             status.SetStage("stopping the agents");

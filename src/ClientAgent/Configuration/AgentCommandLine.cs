@@ -48,6 +48,9 @@ public static class AgentCommandLine
         Add("Polling:BackoffFactor", Number(options.Polling.BackoffFactor));
         Add("Polling:Jitter", Number(options.Polling.Jitter));
         Add("Evaluation:BatchSize", Integer(options.Evaluation.BatchSize));
+        Add("ModelCache:Enabled", options.ModelCache.Enabled ? "true" : "false");
+        Add("ModelCache:MinAvailableMemoryMiB", Integer(options.ModelCache.MinAvailableMemoryMiB));
+        Add("ModelCache:IdleTimeout", Span(options.ModelCache.IdleTimeout));
         Add("Lease:Duration", Span(options.Lease.Duration));
         Add("Lease:RenewInterval", Span(options.Lease.RenewInterval));
         Add("Upload:MaxAttempts", Integer(options.Upload.MaxAttempts));

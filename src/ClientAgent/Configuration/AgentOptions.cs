@@ -37,6 +37,9 @@ public sealed class AgentOptions
 
     public LeaseOptions Lease { get; set; } = new();
 
+    /// <summary>Whether the loaded base model is kept between the tasks of one run, and when it is let go.</summary>
+    public ModelCacheOptions ModelCache { get; set; } = new();
+
     public RetryOptions Upload { get; set; } = new();
 
     /// <summary>How long a stop request (SIGTERM, service stop) may take before the host gives up waiting.</summary>
@@ -131,6 +134,23 @@ public sealed class EvaluationOptions
 {
     /// <summary>Held-out examples scored per forward pass.</summary>
     public int BatchSize { get; set; } = 4;
+}
+
+/// <summary>
+/// Keeping the loaded (and quantized) base model between the tasks of one run, so only the run's first round pays for
+/// loading it. Each task still starts from the round's global adapter on the model exactly as loaded; the trained
+/// adapter is bit-identical either way.
+/// </summary>
+public sealed class ModelCacheOptions
+{
+    /// <summary>Keep the model after a task for the run's next task (same run, model folder, quantization and device).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Let the kept model go when the machine has less memory available than this (MiB), checked after each task and while idle.</summary>
+    public int MinAvailableMemoryMiB { get; set; } = 1024;
+
+    /// <summary>Let the kept model go after this long without a task (the run has probably ended).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 public sealed class PollingOptions

@@ -46,6 +46,16 @@ public sealed class AgentOptionsValidator(SettingsFileSecretGuard secretGuard) :
             errors.Add($"Evaluation:BatchSize is {options.Evaluation.BatchSize}. Fix: use at least 1 (e.g. 4).");
         }
 
+        if (options.ModelCache.MinAvailableMemoryMiB < 0)
+        {
+            errors.Add($"ModelCache:MinAvailableMemoryMiB is {options.ModelCache.MinAvailableMemoryMiB}. Fix: use 0 or more MiB (e.g. 1024), or set ModelCache:Enabled to false.");
+        }
+
+        if (options.ModelCache.IdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"ModelCache:IdleTimeout {options.ModelCache.IdleTimeout} is not positive. Fix: use e.g. 00:10:00, or set ModelCache:Enabled to false.");
+        }
+
         ValidatePolling(options.Polling, errors);
         ValidateLease(options.Lease, errors);
         if (options.Upload.MaxAttempts < 1 || options.Upload.FirstDelay <= TimeSpan.Zero || options.Upload.MaxDelay < options.Upload.FirstDelay)

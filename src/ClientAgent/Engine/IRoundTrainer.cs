@@ -40,5 +40,9 @@ public interface IRoundTrainingProgress
     void EvaluationStarted();
 }
 
-/// <summary>What a round produced: only counts, aggregate metrics and the recipe as it ran.</summary>
-public sealed record RoundTrainingOutcome(long ExampleCount, UpdateMetrics Metrics, double TrainSeconds, double EvalSeconds, TrainingAsRun Ran);
+/// <summary>
+/// What a round produced: only counts, aggregate metrics and the recipe as it ran; whether the round loaded the base
+/// model (false: it reused the one kept from the run's previous task) and the seconds loading took.
+/// </summary>
+public sealed record RoundTrainingOutcome(long ExampleCount, UpdateMetrics Metrics, double TrainSeconds, double EvalSeconds, TrainingAsRun Ran,
+    bool LoadedModel, double ModelLoadSeconds);

@@ -18,16 +18,23 @@ using static TorchSharp.torch;
 namespace FedTune.ClientAgent.Engine;
 
 /// <summary>
-/// The training engine behind the agent: applies the task's <see cref="TrainingRecipe"/> end to end. It loads the base
-/// model (GPT-NeoX, HF layout) held as the recipe's quantization says, with gradient checkpointing as it says, attaches
+/// The training engine behind the agent: applies the task's <see cref="TrainingRecipe"/> end to end. It takes the base
+/// model (GPT-NeoX, HF layout) held as the recipe's quantization says from the <see cref="BaseModelCache"/> (loaded once
+/// per run while the agent keeps it, else for every task), sets gradient checkpointing as the recipe says, attaches
 /// the global LoRA adapter (round 1: the run's round-0 adapter; with freeze_a A stays frozen and only B trains), tokenizes at seq_length, pads on
 /// the recipe's side, trains with its batch, accumulation, steps, schedule, optimizer, clipping, FedProx mu and
 /// logging/save cadence (Hugging Face Trainer semantics, checkpoints in the task's work folder), evaluates on the
 /// held-out split, writes the trained adapter in the wire format and reports what it ran (<see cref="TrainingAsRun"/>).
 /// </summary>
 public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Func<string, ITextTokenizer> tokenizerLoader,
-    ILogger<TorchRoundTrainer> logger) : IRoundTrainer
+    BaseModelCache models, ILogger<TorchRoundTrainer> logger) : IRoundTrainer
 {
+    /// <summary>A trainer that loads the base model for every task (one-off training outside the agent's host).</summary>
+    public TorchRoundTrainer(IOptions<AgentOptions> options, Func<string, ITextTokenizer> tokenizerLoader, ILogger<TorchRoundTrainer> logger)
+        : this(options, tokenizerLoader, BaseModelCache.Disabled(logger), logger)
+    {
+    }
+
     public RoundTrainingOutcome Train(RoundTrainingRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -37,9 +44,30 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         CheckModelName(settings, task);
         var global = ReadGlobalAdapter(request.GlobalAdapterFile);
         var device = ResolveDevice(settings.Device);
-        using var model = LoadModel(settings.ModelPath, device, recipe.Quantization);
+        var key = BaseModelKey.For(task.RunId, settings.ModelPath, recipe.Quantization, device);
+        var taken = models.Take(key, () => Load(key, settings.ModelPath, device));
+        bool completed = false;
+        try
+        {
+            var outcome = Train(request, recipe, global, taken, device, cancellationToken);
+            completed = true;
+            return outcome;
+        }
+        finally
+        {
+            models.Return(taken, completed);
+        }
+    }
+
+    private RoundTrainingOutcome Train(RoundTrainingRequest request, TrainingRecipe recipe, LoraAdapter global, TakenBaseModel taken,
+        Device device, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var task = request.Task;
+        var model = taken.Model.Model;
+        var tokenizer = taken.Model.Tokenizer;
         model.GradientCheckpointing = recipe.GradientCheckpointing;
-        var tokenizer = LoadTokenizer(settings.ModelPath);
+        long checkpointedBefore = model.Backbone.CheckpointedBlockPasses;
         var config = global.Config;
         AttachAdapter(model, global, recipe.Lora.FreezeA);
 
@@ -71,7 +99,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
 
         double trainSeconds = watch.Elapsed.TotalSeconds;
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
-        var ran = AsRun(recipe, run, config, model, collator, result, device);
+        var ran = AsRun(recipe, run, config, model, collator, result, device) with
+        {
+            CheckpointedBlockPasses = model.Backbone.CheckpointedBlockPasses - checkpointedBefore,
+            BaseModelLoads = taken.LoadsThisRun,
+        };
         var trained = LoraAdapterExchange.Export(model, config);
         TaskWorkFolder.WriteAtomic(request.OutputAdapterFile, AdapterWireFormat.ToBytes(trained));
 
@@ -95,7 +127,25 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             HeldOutTokens = evaluation?.Tokens ?? 0,
             HeldOutExamples = heldOut.Count,
         };
-        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran with { EvalExamples = heldOut.Count });
+        return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran with { EvalExamples = heldOut.Count },
+            taken.Loaded, taken.LoadSeconds);
+    }
+
+    /// <summary>Loads the base model and its tokenizer for <paramref name="key"/> (what the cache keeps).</summary>
+    private LoadedBaseModel Load(BaseModelKey key, string folder, Device device)
+    {
+        var model = LoadModel(folder, device, key.Quantization);
+        try
+        {
+            var loaded = new LoadedBaseModel(key, model, LoadTokenizer(folder));
+            LogLoaded(logger, key.RunId, key.Quantization, device.type);
+            return loaded;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The recipe as this round ran it: each value read back from the model, the adapter and the trainer.</summary>
@@ -108,7 +158,6 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             Quantization = model.Quantization,
             BaseModelBytes = model.BaseModelBytes(),
             GradientCheckpointing = model.GradientCheckpointing,
-            CheckpointedBlockPasses = model.Backbone.CheckpointedBlockPasses,
             PaddingSide = collator.PaddingSide,
             SeqLength = (int)Math.Min(recipe.SeqLength, model.MaxSequenceLength),
             BatchSize = recipe.BatchSize,
@@ -235,6 +284,9 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
     {
         public void Report(TrainingLogEntry value) => report(value);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded the base model for run {RunId} ({Quantization} on {Device})")]
+    private static partial void LogLoaded(ILogger logger, string runId, BaseQuantization quantization, DeviceType device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Steps} steps (resumed from step {ResumedFromStep}) on {Examples} examples: mean loss {MeanLoss:F4}, {TokensPerSecond:F0} tokens/s on {Device}")]
     private static partial void LogTrained(ILogger logger, int steps, int resumedFromStep, int examples, double meanLoss, double tokensPerSecond, DeviceType device);

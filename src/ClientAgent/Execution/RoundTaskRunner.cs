@@ -266,6 +266,7 @@ public sealed partial class RoundTaskRunner(
                 e.ToString(), e);
         }
 
+        if (outcome.LoadedModel) status.Update(s => s with { ModelLoads = s.ModelLoads + 1 });
         if (task.SecureAggregation is not null)
         {
             await _secure.MaskTrainedAdapterAsync(task, folder, outcome.ExampleCount, ct).ConfigureAwait(false);
@@ -283,7 +284,7 @@ public sealed partial class RoundTaskRunner(
             TrainedAdapterBytes = adapterBytes.LongLength,
             ExampleCount = outcome.ExampleCount,
             Metrics = outcome.Metrics,
-            Timings = state.Timings with { TrainSeconds = outcome.TrainSeconds, EvalSeconds = outcome.EvalSeconds },
+            Timings = state.Timings with { TrainSeconds = outcome.TrainSeconds, EvalSeconds = outcome.EvalSeconds, ModelLoadSeconds = outcome.ModelLoadSeconds },
             Ran = outcome.Ran,
         };
     }

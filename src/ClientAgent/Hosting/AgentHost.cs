@@ -81,6 +81,8 @@ public static class AgentHost
         services.TryAddSingleton(sp => AgentStorage.Create(sp.GetRequiredService<IOptions<AgentOptions>>().Value.Storage));
         services.TryAddSingleton(sp => new AgentStatusBoard(sp.GetRequiredService<IOptions<AgentOptions>>().Value.HospitalId));
         services.TryAddSingleton<Func<string, FedTune.Training.Data.ITextTokenizer>>(FedTune.Training.Tokenization.HuggingFaceTokenizer.Load);
+        services.TryAddSingleton(sp => new BaseModelCache(sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<BaseModelCache>>()));
         services.TryAddSingleton<IRoundTrainer, TorchRoundTrainer>();
         services.AddHostedService<AgentWorker>();
         services.AddHostedService<SupervisorWatch>();

@@ -14,12 +14,14 @@ namespace FedTune.ClientAgent.Hosting;
 
 /// <summary>
 /// The agent's main loop: look for open tasks in the hospital's container, do each under its lease, then wait
-/// (backoff with jitter, reset after activity) and look again, until the host stops.
+/// (backoff with jitter, reset after activity) and look again, until the host stops. Between polls it lets a kept base
+/// model go when it is no longer worth its memory (<see cref="BaseModelCache.Trim"/>), and on stop it always does.
 /// </summary>
 public sealed partial class AgentWorker(
     IOptions<AgentOptions> options,
     BlobStore store,
     IRoundTrainer trainer,
+    BaseModelCache models,
     AgentStatusBoard status,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -103,6 +105,8 @@ public sealed partial class AgentWorker(
                         break;
                     }
 
+                    // Between polls: a model kept from the last task is let go when idle too long or memory runs low.
+                    models.Trim();
                     if (active) backoff.Reset();
                     await Task.Delay(backoff.NextDelay(), time, stoppingToken).ConfigureAwait(false);
                 }
@@ -112,6 +116,7 @@ public sealed partial class AgentWorker(
             }
             finally
             {
+                models.Clear();
                 status.Update(s => s with { Activity = AgentActivity.Stopped });
                 LogStopped(_logger);
             }

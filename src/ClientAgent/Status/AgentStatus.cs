@@ -16,6 +16,8 @@ public sealed record AgentStatus
     public int TasksCompleted { get; init; }
     public int TasksFailed { get; init; }
     public int TasksSkipped { get; init; }
+    /// <summary>Times this agent process loaded the base model (once per run while it keeps the model between tasks; once per task with ModelCache off).</summary>
+    public int ModelLoads { get; init; }
     /// <summary>The last failure's reason code and message (as written to the failed-task marker).</summary>
     public string? LastError { get; init; }
 

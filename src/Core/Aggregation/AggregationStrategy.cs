@@ -7,9 +7,12 @@ public sealed class AggregationStrategy(string name, IUpdateCombiner combiner, I
 {
     public string Name { get; } = name;
 
-    public bool NeedsAllUpdatesAtOnce => combiner.NeedsAllUpdatesAtOnce;
+    /// <summary>How the accepted updates become one delta.</summary>
+    public IUpdateCombiner Combiner { get; } = combiner;
 
-    public float[] CombineDeltas(AggregationInput input) => combiner.Combine(input);
+    public bool NeedsAllUpdatesAtOnce => Combiner.NeedsAllUpdatesAtOnce;
+
+    public float[] CombineDeltas(AggregationInput input) => Combiner.Combine(input);
 
     public void ApplyServerStep(AdapterLayoutView layout, Span<float> global, ReadOnlySpan<float> delta, ServerOptimizerState state) =>
         optimizer.Step(layout, global, delta, state);

@@ -12,8 +12,9 @@ public sealed class ClientUpdate
     private readonly Func<Stream>? _openWire;
     private readonly Func<LoraAdapter>? _loadAdapter;
 
-    private ClientUpdate(string clientId, double exampleCount, string? manifestSha256, Func<Stream>? openWire, Func<LoraAdapter>? loadAdapter)
+    private ClientUpdate(string clientId, double exampleCount, string? manifestSha256, Func<Stream>? openWire, Func<LoraAdapter>? loadAdapter, bool hashCheckedOnArrival = false)
     {
+        HashCheckedOnArrival = hashCheckedOnArrival;
         ArgumentException.ThrowIfNullOrWhiteSpace(clientId);
         ClientId = clientId;
         ExampleCount = exampleCount;
@@ -41,12 +42,32 @@ public sealed class ClientUpdate
         return new ClientUpdate(clientId, exampleCount, manifestSha256, openWire, null);
     }
 
+    /// <summary>
+    /// An update whose wire bytes were already hashed as they arrived and matched <paramref name="manifestSha256"/>
+    /// (e.g. a blob download that hashes while it streams into a local file): validation does not hash them again.
+    /// </summary>
+    public static ClientUpdate FromCheckedWire(string clientId, double exampleCount, Func<Stream> openWire, string manifestSha256)
+    {
+        ArgumentNullException.ThrowIfNull(openWire);
+        ArgumentException.ThrowIfNullOrWhiteSpace(manifestSha256);
+        return new ClientUpdate(clientId, exampleCount, manifestSha256, openWire, null, hashCheckedOnArrival: true);
+    }
+
+    /// <summary>True when the wire bytes' SHA-256 was checked against the manifest as they arrived (<see cref="FromCheckedWire"/>).</summary>
+    public bool HashCheckedOnArrival { get; }
+
     /// <summary>An update from an in-memory adapter, loaded on demand by <paramref name="loadAdapter"/>.</summary>
     public static ClientUpdate FromAdapter(string clientId, double exampleCount, Func<LoraAdapter> loadAdapter, string? manifestSha256 = null)
     {
         ArgumentNullException.ThrowIfNull(loadAdapter);
         return new ClientUpdate(clientId, exampleCount, manifestSha256, null, loadAdapter);
     }
+
+    /// <summary>True for an update read from wire bytes (<see cref="FromWire"/>).</summary>
+    internal bool IsWire => _openWire is not null;
+
+    /// <summary>A new stream over the wire bytes (only for <see cref="IsWire"/> updates).</summary>
+    internal Stream OpenWire() => _openWire!();
 
     internal IUpdateReader Open() =>
         _openWire is not null

@@ -60,7 +60,7 @@ public sealed record AggregationResult
 
 /// <summary>
 /// Runs one round of server aggregation over updates streamed one at a time: validate every update (one read
-/// each), check the quorum, combine the accepted ones with the strategy (one more read each, or chunked reads
+/// each; for FedAvg-family strategies without DP that same read also hashes and averages it), check the quorum, combine the accepted ones with the strategy (one more read each, or chunked reads
 /// of all at once for coordinate-wise strategies), apply the server optimizer, report the LoRA product error
 /// and the privacy spent. Memory stays O(model) whatever the number of clients.
 /// </summary>
@@ -78,6 +78,13 @@ public sealed class StreamingAggregator
         _validator = validator;
         _privacy = privacy;
     }
+
+    /// <summary>
+    /// Reads each FedAvg-family update once (hash, validation and averaging in one pass; see
+    /// <see cref="FusedWeightedMeanRound"/>). Default true; false always takes the reference path (validate every
+    /// update, then combine), which gives the identical result.
+    /// </summary>
+    public bool SinglePass { get; init; } = true;
 
     /// <summary>Computes the LoRA product error each round (reads each update once more). Default true.</summary>
     public bool ReportLoraProductError { get; init; } = true;
@@ -106,7 +113,9 @@ public sealed class StreamingAggregator
         }
 
         nextState.Strategy = _strategy.Name;
-        var validations = _validator.ValidateAll(global, layout, updates);
+        var flat = layout.Flatten(global);
+        var fused = SinglePass ? TrySinglePass(global, layout, flat, updates) : null;
+        IReadOnlyList<UpdateValidationResult> validations = fused?.Validations ?? _validator.ValidateAll(global, layout, updates);
         var accepted = updates.Zip(validations).Where(p => p.Second.Accepted).ToList();
         var nextAccountant = accountant?.Clone() ?? (_privacy is null ? null : new RdpAccountant());
         if (accepted.Count < Math.Max(1, round.MinimumAccepted))
@@ -122,13 +131,12 @@ public sealed class StreamingAggregator
             };
         }
 
-        var flat = layout.Flatten(global);
         var expected = round.PoissonRate is { } rate
             ? Math.Max(1, (int)Math.Round(rate * round.TotalClients))
             : Math.Max(round.SampledClients, accepted.Count);
         var weights = Weighting.Weights(accepted.Select(a => a.First.ExampleCount).ToArray());
         var input = new AggregationInput(global, layout, flat, accepted, expected, weights);
-        var delta = _strategy.CombineDeltas(input);
+        var delta = fused?.Delta ?? _strategy.CombineDeltas(input);
         var deltaNorm = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(delta));
         var productErrors = ReportLoraProductError ? LoraProductError.Compute(input) : [];
         _strategy.ApplyServerStep(new AdapterLayoutView(layout), flat, delta, nextState);
@@ -149,6 +157,25 @@ public sealed class StreamingAggregator
             Accountant = nextAccountant,
             Privacy = nextAccountant is null ? null : Report(nextAccountant, round),
         };
+    }
+
+    /// <summary>
+    /// FedAvg-family rounds without DP read each wire update once: hashed on other threads while it is validated and
+    /// added in (<see cref="FusedWeightedMeanRound"/>). Null when that does not apply or some update is not accepted:
+    /// the reference path (validate every update, then combine) runs instead.
+    /// </summary>
+    private (List<UpdateValidationResult> Validations, float[] Delta)? TrySinglePass(LoraAdapter global, AdapterLayout layout, float[] flat, IReadOnlyList<ClientUpdate> updates)
+    {
+        if (_privacy is not null || _strategy is not AggregationStrategy { Combiner: WeightedMeanCombiner } || updates.Count == 0
+            || updates.Any(u => !double.IsFinite(u.ExampleCount) || u.ExampleCount <= 0))
+        {
+            return null;
+        }
+
+        // The weights the reference path gives when every update is accepted (AggregationInput.NormalizedWeights).
+        var weights = Weighting.Weights(updates.Select(u => u.ExampleCount).ToArray());
+        var total = weights.Sum();
+        return FusedWeightedMeanRound.TryRun(_validator, global, layout, flat, updates, weights.Select(w => w / total).ToArray());
     }
 
     private Dictionary<string, double> Shares(AggregationInput input)

@@ -46,6 +46,9 @@ public sealed class UpdateValidator
         return ApplyNormBound(results.ToList(), _config.MaxNormRatio);
     }
 
+    /// <summary>The round's outlier filter with this validator's ratio (<see cref="UpdateValidationConfig.MaxNormRatio"/>).</summary>
+    internal List<UpdateValidationResult> ApplyNormBound(List<UpdateValidationResult> results) => ApplyNormBound(results, _config.MaxNormRatio);
+
     internal static List<UpdateValidationResult> ApplyNormBound(List<UpdateValidationResult> results, double maxNormRatio)
     {
         var norms = results.Where(r => r.Accepted).Select(r => r.DeltaNorm).ToArray();
@@ -97,7 +100,7 @@ public sealed class UpdateValidator
             if (structure is not null)
             {
                 // Still tell a corrupted upload apart from a wrong-shaped one.
-                if (update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
+                if (!update.HashCheckedOnArrival && update.ManifestSha256 is { } manifest && !AdapterHash.Matches(manifest, reader.ComputeSha256()))
                 {
                     return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch, $"the bytes do not hash to the manifest's {manifest} (corrupted or tampered upload).", examples);
                 }
@@ -108,7 +111,7 @@ public sealed class UpdateValidator
             // One sequential pass: hash every byte and check every value.
             var values = new ValueCheck(global, layout);
             var actual = reader.Scan(ChunkElements, values.Visit);
-            if (update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
+            if (!update.HashCheckedOnArrival && update.ManifestSha256 is { } expected && !AdapterHash.Matches(expected, actual))
             {
                 return UpdateValidationResult.Reject(id, UpdateVerdict.HashMismatch,
                     $"the bytes hash to {actual} but the manifest says {expected} (corrupted or tampered upload).", examples);
@@ -124,19 +127,134 @@ public sealed class UpdateValidator
         }
     }
 
-    private static string? CheckStructure(LoraAdapter global, IUpdateReader reader)
+    /// <summary>
+    /// The same checks as a one-update validation, over an F32 update already read into <paramref name="wire"/>
+    /// (the fused round of <see cref="StreamingAggregator"/>): the header and values are read in place, chunks on every
+    /// core, the hash
+    /// is left to the caller (computed on another thread over the same bytes), and <paramref name="alsoVisit"/> sees
+    /// every finite chunk of a non-frozen tensor (concurrently, never the same values twice). Null when the update would not be accepted
+    /// or is not an F32 wire update (a compressed upload): the caller then takes the reference path, which names
+    /// the problem exactly as <see cref="ValidateAll"/> does.
+    /// </summary>
+    internal UpdateValidationResult? ValidateInPlace(LoraAdapter global, AdapterLayout layout, ClientUpdate update, ArraySegment<byte> wire,
+        Action<LayoutEntry, int, ReadOnlySpan<float>> alsoVisit)
     {
-        if (reader.Config.R != global.Config.R)
+        var id = update.ClientId;
+        var examples = update.ExampleCount;
+        if (!double.IsFinite(examples) || examples <= 0 || (_config.RequireManifestHash && string.IsNullOrWhiteSpace(update.ManifestSha256)))
         {
-            return $"its LoRA rank is {reader.Config.R} but the global adapter's is {global.Config.R}.";
+            return null;
         }
 
-        if (Math.Abs(reader.Config.Scaling - global.Config.Scaling) > 1e-12)
+        try
         {
-            return $"its LoRA scaling (lora_alpha {reader.Config.LoraAlpha}, r {reader.Config.R}) differs from the global adapter's (lora_alpha {global.Config.LoraAlpha}).";
+            using var stream = new MemoryStream(wire.Array!, wire.Offset, wire.Count, writable: false);
+            using var reader = SafetensorsReader.Open(stream, leaveOpen: true, $"update from {id}");
+            var config = AdapterWireFormat.ReadConfig(reader);
+            if (Compression.CompressedAdapterWire.PrecisionOf(reader) != Compression.WirePrecision.Fp32)
+            {
+                return null;
+            }
+
+            var tensors = reader.Tensors.Select(t => (t.Name, t.DType, t.Shape)).ToArray();
+            var structure = (Recipe is { } recipe ? InitialAdapter.Mismatch(config, tensors.Select(t => (t.Name, t.Shape)), recipe.BaseModel, recipe.Lora) : null)
+                            ?? CheckStructure(global, config, tensors);
+            if (structure is not null)
+            {
+                return null;
+            }
+
+            // The chunks a sequential scan would visit (tensors in file order, ChunkElements values at a time), checked
+            // and added in on every core: each chunk owns its slice of the accumulator, and the per-chunk squares are
+            // summed in scan order afterwards, so the norm and the sum are the sequential scan's to the bit.
+            var chunks = new List<(LayoutEntry Entry, string Name, int Offset, int Length, long Position)>();
+            var position = 8 + reader.HeaderLength;
+            var entries = layout.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+            foreach (var tensor in reader.Tensors)
+            {
+                var elements = (int)tensor.ElementCount;
+                if (position + tensor.ByteLength > wire.Count)
+                {
+                    return null;
+                }
+
+                for (var offset = 0; offset < elements; offset += ChunkElements)
+                {
+                    chunks.Add((entries[tensor.Name], tensor.Name, offset, Math.Min(ChunkElements, elements - offset), position + ((long)offset * sizeof(float))));
+                }
+
+                position += tensor.ByteLength;
+            }
+
+            var squares = new double[chunks.Count];
+            var failed = 0;
+            Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new float[ChunkElements], (c, _, scratch) =>
+            {
+                var (entry, name, offset, length, at) = chunks[c];
+                var chunk = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wire.AsSpan((int)at, length * sizeof(float)));
+                var reference = global[name].Data.AsSpan(offset, length);
+                if (entry.Frozen)
+                {
+                    if (!chunk.SequenceEqual(reference))
+                    {
+                        Volatile.Write(ref failed, 1);
+                    }
+
+                    return scratch;
+                }
+
+                var d = scratch.AsSpan(0, length);
+                TensorPrimitives.Subtract(chunk, reference, d);
+                squares[c] = TensorPrimitives.SumOfSquares<float>(d);
+                if (!double.IsFinite(squares[c]))
+                {
+                    Volatile.Write(ref failed, 1);
+                    return scratch;
+                }
+
+                alsoVisit(entry, offset, chunk);
+                return scratch;
+            }, _ => { });
+            if (failed != 0)
+            {
+                return null;
+            }
+
+            var sumOfSquares = 0.0;
+            foreach (var square in squares)
+            {
+                sumOfSquares += square;
+            }
+
+            return position != wire.Count
+                ? null
+                : new UpdateValidationResult(id, UpdateVerdict.Accepted, null, Math.Sqrt(sumOfSquares), examples);
+        }
+        catch (Exception ex) when (ex is SafetensorsFormatException or AdapterFormatException or IOException or EndOfStreamException)
+        {
+            return null;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException or ArgumentException or OverflowException or InvalidOperationException)
+        {
+            return null; // the reference path reads it again and names the problem
+        }
+    }
+
+    private static string? CheckStructure(LoraAdapter global, IUpdateReader reader) => CheckStructure(global, reader.Config, reader.Tensors);
+
+    private static string? CheckStructure(LoraAdapter global, LoraAdapterConfig config, IReadOnlyList<(string Name, SafetensorsDType DType, long[] Shape)> tensors)
+    {
+        if (config.R != global.Config.R)
+        {
+            return $"its LoRA rank is {config.R} but the global adapter's is {global.Config.R}.";
         }
 
-        var byName = reader.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        if (Math.Abs(config.Scaling - global.Config.Scaling) > 1e-12)
+        {
+            return $"its LoRA scaling (lora_alpha {config.LoraAlpha}, r {config.R}) differs from the global adapter's (lora_alpha {global.Config.LoraAlpha}).";
+        }
+
+        var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         foreach (var tensor in global.Tensors)
         {
             if (!byName.TryGetValue(tensor.Name, out var other))
@@ -166,6 +284,8 @@ public sealed class UpdateValidator
         private readonly float[] _delta = new float[ChunkElements];
 
         public double SumOfSquares { get; private set; }
+
+
 
         public (UpdateVerdict Verdict, string Reason)? Failure { get; private set; }
 

@@ -176,11 +176,23 @@ public sealed class BlobStore
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(destination);
-        using var hasher = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         // One GET streams the whole blob (OpenRead would first ask for its properties: a second request per read,
         // which doubles aggregation's requests with thousands of small updates); the SDK resumes the stream on a fault.
         using var download = (await Blob(content.Blob).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
-        var source = download.Content;
+        await CopyVerifiedAsync(download.Content, content, destination, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> into <paramref name="destination"/>, hashing every byte as it streams through,
+    /// and checks the SHA-256 and size against <paramref name="content"/> (the download's local work).
+    /// </summary>
+    /// <exception cref="ContentHashMismatchException">The bytes are not the ones the reference names.</exception>
+    public static async Task CopyVerifiedAsync(Stream source, ContentRef content, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(destination);
+        using var hasher = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 16];
         long total = 0;
         int read;

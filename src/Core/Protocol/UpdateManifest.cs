@@ -48,6 +48,8 @@ public sealed record UpdateTimings
     public double UploadSeconds { get; init; }
     /// <summary>Seconds from the moment the agent saw the task to the moment its adapter upload completed.</summary>
     public double BusySeconds { get; init; }
+    /// <summary>Seconds spent loading (and quantizing) the base model this round; 0 when the agent reused the model it kept from an earlier round of the run.</summary>
+    public double ModelLoadSeconds { get; init; }
 }
 
 /// <summary>
@@ -60,6 +62,11 @@ public sealed record TrainingAsRun
     public BaseQuantization Quantization { get; init; }
     /// <summary>Bytes the frozen base model occupied in memory (quantized codes and scales counted as stored).</summary>
     public long BaseModelBytes { get; init; }
+    /// <summary>
+    /// Times the agent process loaded the base model for this run, up to and including this round: stays 1 over the rounds
+    /// while it keeps the model loaded (ModelCache), equals the rounds it trained when it reloads every round.
+    /// </summary>
+    public int BaseModelLoads { get; init; }
     public bool GradientCheckpointing { get; init; }
     /// <summary>Transformer-block forwards that ran through the checkpoint function (0 when checkpointing was off).</summary>
     public long CheckpointedBlockPasses { get; init; }

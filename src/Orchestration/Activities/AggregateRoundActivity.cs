@@ -78,8 +78,8 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
             var state = request.ServerState == null
                 ? null
                 : ServerOptimizerState.FromBytes(await store.ReadVerifiedBytesAsync(request.ServerState, cancellationToken).ConfigureAwait(false));
-            var updates = byHospital.Select(p => ClientUpdate.FromWire(p.Key, p.Value.Manifest.ExampleCount,
-                () => File.OpenRead(p.Value.Path), p.Value.Manifest.Adapter.Sha256)).ToList();
+            var updates = byHospital.Select(p => CoreAggregation.DownloadedUpdate(p.Key, p.Value.Manifest.ExampleCount,
+                p.Value.Path, p.Value.Manifest.Adapter.Sha256)).ToList();
             var result = aggregator.Aggregate(global, updates,
                 new RoundContext(request.Round, request.Selected.Count, request.TotalHospitals, request.MinFitClients) { PoissonRate = request.PoissonRate },
                 state, CoreAggregation.Ledger(request.PrivacyLedger));
@@ -197,7 +197,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
     private async Task<(UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)> DownloadUpdateAsync(
         HospitalRoundOutcome outcome, AggregateRequest request, string folder, CancellationToken cancellationToken)
     {
-        var manifestRef = new BlobRef(BlobLayout.HospitalContainer(outcome.HospitalId), outcome.ManifestBlob!);
+        var manifestRef = BlobLayout.UpdateManifest(request.RunId, request.Round, outcome.HospitalId, request.Attempt);
         UpdateManifest? manifest;
         try
         {
@@ -211,7 +211,9 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         {
             return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after the check."));
         }
-        if (ManifestProblem(manifest, outcome, request) is { } problem)
+        var check = CheckUploadsActivity.RequestFor(new UploadCheckBatch(request.RunId, request.Round, request.Attempt, []), outcome.HospitalId);
+        // Re-judged here: a hospital owns its container and could rewrite its manifest after the check.
+        if ((CheckUploadsActivity.ManifestProblem(manifest, check) ?? ManifestProblem(manifest, outcome, request)) is { } problem)
         {
             return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef}: {problem}"));
         }

@@ -55,8 +55,11 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
 
             try
             {
-                var manifest = await store.TryReadJsonAsync<UpdateManifest>(new BlobRef(BlobLayout.HospitalContainer(hospital), outcome.ManifestBlob!), cancellationToken)
+                var check = CheckUploadsActivity.RequestFor(new UploadCheckBatch(request.RunId, request.Round, request.Attempt, []), hospital);
+                var manifest = await store.TryReadJsonAsync<UpdateManifest>(new BlobRef(check.Container, check.ManifestBlob), cancellationToken)
                     .ConfigureAwait(false) ?? throw new ProtocolFormatException("the manifest disappeared after the check");
+                // Re-judged here: a hospital owns its container and could rewrite its manifest after the check.
+                if (CheckUploadsActivity.ManifestProblem(manifest, check) is { } wrong) throw new ProtocolFormatException(wrong);
                 using var buffer = new MemoryStream();
                 await store.DownloadVerifiedAsync(manifest.Adapter, buffer, cancellationToken).ConfigureAwait(false);
                 buffer.Position = 0;

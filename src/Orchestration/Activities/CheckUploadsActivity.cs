@@ -11,18 +11,18 @@ namespace FedTune.Orchestration.Activities;
 /// so the history stays small while most are still training. A manifest that does not parse or does not belong to
 /// the task counts as a failed upload with its reason.
 /// </summary>
-public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadCheckBatch, IReadOnlyList<UploadCheckResult>>
+public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadCheckBatch, IReadOnlyList<HospitalRoundOutcome>>
 {
     /// <summary>Concurrent hospitals checked per chunk.</summary>
     public const int Parallelism = 16;
 
-    public override Task<IReadOnlyList<UploadCheckResult>> RunAsync(TaskActivityContext context, UploadCheckBatch input) =>
+    public override Task<IReadOnlyList<HospitalRoundOutcome>> RunAsync(TaskActivityContext context, UploadCheckBatch input) =>
         ExecuteAsync(input, CancellationToken.None);
 
-    public async Task<IReadOnlyList<UploadCheckResult>> ExecuteAsync(UploadCheckBatch batch, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HospitalRoundOutcome>> ExecuteAsync(UploadCheckBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var finished = new ConcurrentBag<UploadCheckResult>();
+        var finished = new ConcurrentBag<HospitalRoundOutcome>();
         await Parallel.ForEachAsync(batch.Hospitals, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (hospital, token) =>
             {
@@ -42,7 +42,7 @@ public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadC
     }
 
     /// <summary>One hospital's upload location: uploaded, failed (with the reason) or still pending.</summary>
-    public async Task<UploadCheckResult> CheckAsync(UploadCheckRequest request, CancellationToken cancellationToken)
+    public async Task<HospitalRoundOutcome> CheckAsync(UploadCheckRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var manifestRef = new BlobRef(request.Container, request.ManifestBlob);
@@ -59,14 +59,7 @@ public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadC
         {
             var problem = ManifestProblem(manifest, request);
             if (problem != null) return Failed(request, FailureReasons.ManifestInvalid, $"{manifestRef}: {problem}");
-            return new UploadCheckResult
-            {
-                HospitalId = request.HospitalId,
-                State = HospitalRoundState.Uploaded,
-                ManifestBlob = request.ManifestBlob,
-                Adapter = manifest.Adapter,
-                ExampleCount = manifest.ExampleCount,
-            };
+            return new HospitalRoundOutcome { HospitalId = request.HospitalId, State = HospitalRoundState.Uploaded };
         }
 
         var markerRef = new BlobRef(request.Container, request.FailedMarkerBlob);
@@ -79,7 +72,7 @@ public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadC
         {
             return Failed(request, FailureReasons.TrainingError, "The agent wrote a failed-task marker that does not parse: " + e.Message);
         }
-        return new UploadCheckResult { HospitalId = request.HospitalId, State = HospitalRoundState.Pending };
+        return new HospitalRoundOutcome { HospitalId = request.HospitalId, State = HospitalRoundState.Pending };
     }
 
     /// <summary>Why a manifest cannot be this task's upload, or null when it can.</summary>
@@ -104,6 +97,6 @@ public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadC
         return null;
     }
 
-    private static UploadCheckResult Failed(UploadCheckRequest request, string code, string message) =>
+    private static HospitalRoundOutcome Failed(UploadCheckRequest request, string code, string message) =>
         new() { HospitalId = request.HospitalId, State = HospitalRoundState.Failed, ReasonCode = code, Message = message };
 }

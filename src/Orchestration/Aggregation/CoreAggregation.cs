@@ -2,6 +2,7 @@ using FedTune.Core.Adapters;
 using FedTune.Core.Aggregation;
 using FedTune.Core.Configuration;
 using FedTune.Core.Privacy;
+using FedTune.Core.Protocol;
 using FedTune.Orchestration.Orchestrators;
 using FedTune.Orchestration.Plans;
 
@@ -26,8 +27,13 @@ public static class CoreAggregation
         return Create(request.Aggregation, (request.BaseModelShape, request.Lora), weighting);
     }
 
+    /// <param name="settings">The plan's aggregation settings.</param>
+    /// <param name="recipe">The base model's shapes and the recipe's LoRA settings every update must match.</param>
+    /// <param name="weighting">How declared example counts become weights (default: the declared counts).</param>
+    /// <param name="singlePass">False forces the reference path (validate every update, then combine); the benchmark compares both.</param>
+    /// <param name="reportLoraProductError">False skips the LoRA product error (the benchmark times the round without it too).</param>
     public static StreamingAggregator Create(AggregationSettings settings, (BaseModelShape BaseModel, LoraAdapterConfig Lora)? recipe = null,
-        UpdateWeighting? weighting = null)
+        UpdateWeighting? weighting = null, bool singlePass = true, bool reportLoraProductError = true)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!Enum.TryParse<StrategyName>(settings.Strategy, ignoreCase: true, out var name))
@@ -66,8 +72,18 @@ public static class CoreAggregation
         {
             IsFrozen = settings.FreezeA ? tensor => PeftKeys.IsLoraA(tensor, out _) : null,
             Weighting = weighting ?? UpdateWeighting.Declared,
+            SinglePass = singlePass,
+            ReportLoraProductError = reportLoraProductError,
         };
     }
+
+    /// <summary>
+    /// A hospital's update as the aggregation reads it: the downloaded file, opened once per read. Its SHA-256 and size
+    /// were checked against the manifest while the download streamed into the file (<see cref="BlobStore.CopyVerifiedAsync"/>),
+    /// so validation does not hash it a second time.
+    /// </summary>
+    public static ClientUpdate DownloadedUpdate(string hospitalId, double exampleCount, string path, string manifestSha256) =>
+        ClientUpdate.FromCheckedWire(hospitalId, exampleCount, () => File.OpenRead(path), manifestSha256);
 
     /// <summary>The privacy ledger after earlier rounds (null: none yet).</summary>
     public static RdpAccountant? Ledger(string? json) => string.IsNullOrEmpty(json) ? null : RdpAccountant.FromJson(json);

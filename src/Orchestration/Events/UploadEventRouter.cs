@@ -23,8 +23,11 @@ public sealed class UploadEventRouter(DurableTaskClient client)
             foreach (var round in run.GroupBy(l => (l.Round, l.Attempt)).OrderBy(g => g.Key))
             {
                 var hospitals = round.Select(l => l.HospitalId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-                await client.RaiseEventAsync(run.Key, TaskNames.UploadArrivedEvent, new UploadNotice(round.Key.Round, round.Key.Attempt, hospitals),
-                    cancellationToken).ConfigureAwait(false);
+                // A hospital is known to have uploaded only when every blob named for it is its manifest.
+                var manifests = round.GroupBy(l => l.HospitalId, StringComparer.Ordinal).Where(h => h.All(l => l.IsManifest))
+                    .Select(h => h.Key).Order(StringComparer.Ordinal).ToArray();
+                await client.RaiseEventAsync(run.Key, TaskNames.UploadArrivedEvent,
+                    new UploadNotice(round.Key.Round, round.Key.Attempt, hospitals) { Manifests = manifests }, cancellationToken).ConfigureAwait(false);
                 notified += hospitals.Length;
             }
         }

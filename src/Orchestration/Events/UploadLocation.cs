@@ -11,6 +11,9 @@ namespace FedTune.Orchestration.Events;
 /// </summary>
 public sealed record UploadLocation(string RunId, int Round, int Attempt, string HospitalId)
 {
+    /// <summary>The blob that finished the upload is the hospital's manifest (false: a failed-task marker, or not known).</summary>
+    public bool IsManifest { get; init; }
+
     private const string FailedMarkerFileName = "failed.json";
     private const string UpdateFolderName = "update";
 
@@ -31,7 +34,7 @@ public sealed record UploadLocation(string RunId, int Round, int Attempt, string
         if (round == null) return null;
         try
         {
-            return new UploadLocation(BlobLayout.ValidateRunId(parts[1]), round.Value, attempt, hospital);
+            return new UploadLocation(BlobLayout.ValidateRunId(parts[1]), round.Value, attempt, hospital) { IsManifest = manifest };
         }
         catch (ArgumentException)
         {

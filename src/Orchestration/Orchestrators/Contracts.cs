@@ -50,9 +50,14 @@ public sealed record UploadCheckBatch(string RunId, int Round, int Attempt, IRea
 /// <summary>
 /// The <see cref="TaskNames.UploadArrivedEvent"/> payload: these hospitals wrote a manifest or a failed-task marker for
 /// this round and attempt (raised by the Event Grid trigger in Azure, by the local host's upload watcher, or by the
-/// operator route). A hint only: the orchestrator checks the blobs itself.
+/// operator route). <see cref="Manifests"/> are those whose manifest was seen created: without secure aggregation the
+/// round counts them as uploaded at once (the aggregation reads and judges every manifest anyway); the others are
+/// checked (a failed-task marker's reason is read; a notice from the operator route says nothing of what was written).
 /// </summary>
-public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals);
+public sealed record UploadNotice(int Round, int Attempt, IReadOnlyList<string> Hospitals)
+{
+    public IReadOnlyList<string> Manifests { get; init; } = [];
+}
 
 [JsonConverter(typeof(JsonStringEnumConverter<HospitalRoundState>))]
 public enum HospitalRoundState
@@ -63,27 +68,19 @@ public enum HospitalRoundState
     Straggler,
 }
 
-/// <summary>How one hospital's round ended; only references and small numbers.</summary>
+/// <summary>
+/// How one hospital's round ended (or that it is still pending): its id and state, and for a failure the agent's reason
+/// code and message. Nothing else, because a round's history holds one per hospital (the upload checks' results) and
+/// the aggregation re-reads each manifest from its fixed place (<see cref="Core.Protocol.BlobLayout.UpdateManifest"/>)
+/// anyway: an uploaded hospital costs about 50 bytes of history, so 10,000 of them fit in one round.
+/// </summary>
 public sealed record HospitalRoundOutcome
 {
     public required string HospitalId { get; init; }
     public required HospitalRoundState State { get; init; }
-    public string? ManifestBlob { get; init; }
-    public ContentRef? Adapter { get; init; }
-    public long ExampleCount { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ReasonCode { get; init; }
-    public string? Message { get; init; }
-}
-
-/// <summary>What a check of a hospital's upload location found.</summary>
-public sealed record UploadCheckResult
-{
-    public required string HospitalId { get; init; }
-    public required HospitalRoundState State { get; init; }
-    public string? ManifestBlob { get; init; }
-    public ContentRef? Adapter { get; init; }
-    public long ExampleCount { get; init; }
-    public string? ReasonCode { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Message { get; init; }
 }
 

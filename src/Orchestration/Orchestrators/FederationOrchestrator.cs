@@ -85,7 +85,8 @@ public sealed class FederationOrchestrator : TaskOrchestrator<FederationState, F
         context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));
         await RoundFanOut.WriteTasksAsync(context, plan, state.Round, state.Attempt, state.GlobalAdapter!, secure, roundStarted, selected).ConfigureAwait(true);
         var sharers = secure == null ? null : await SecureAggregationRelay.ExchangeKeysAsync(context, plan, state.Round, state.Attempt, selected, secure).ConfigureAwait(true);
-        var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline, batch =>
+        var outcomes = await RoundFanOut.CollectAsync(context, plan, state.Round, state.Attempt, selected, roundStarted + plan.RoundDeadline,
+            manifestsAreUploads: secure == null, batch =>
         {
             foreach (var outcome in batch) tracker.Record(outcome);
             context.SetCustomStatus(StatusFor(state, FederationPhases.Training, tracker));

@@ -27,10 +27,13 @@ internal static class RoundFanOut
     /// Waits until every selected hospital uploaded, failed or missed the deadline. A notice makes the named pending
     /// hospitals be checked at once; the safety-net timer (first <see cref="MonitorSettings.FirstPoll"/>, backing off to
     /// <see cref="MonitorSettings.MaxPoll"/>) checks all pending ones; at the deadline a last check runs and whoever is
-    /// still pending is a straggler. <paramref name="progress"/> is called after each batch of outcomes.
+    /// still pending is a straggler. <paramref name="progress"/> is called after each batch of outcomes. With
+    /// <paramref name="manifestsAreUploads"/> (rounds without secure aggregation) a hospital whose manifest a notice saw
+    /// created is uploaded without a check: the aggregation reads and judges its manifest anyway, so the check would only
+    /// cost a storage read and a durable step between the last upload and the aggregation.
     /// </summary>
     public static async Task<List<HospitalRoundOutcome>> CollectAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
-        IReadOnlyList<string> selected, DateTimeOffset deadlineUtc, Action<IReadOnlyList<HospitalRoundOutcome>> progress)
+        IReadOnlyList<string> selected, DateTimeOffset deadlineUtc, bool manifestsAreUploads, Action<IReadOnlyList<HospitalRoundOutcome>> progress)
     {
         var pending = new SortedSet<string>(selected, StringComparer.Ordinal);
         var outcomes = new List<HospitalRoundOutcome>(selected.Count);
@@ -42,7 +45,8 @@ internal static class RoundFanOut
         while (pending.Count > 0)
         {
             var now = context.CurrentUtcDateTime;
-            IReadOnlyList<string> toCheck;
+            string[] toCheck;
+            var uploaded = new SortedSet<string>(StringComparer.Ordinal);
             bool last = now >= deadline;
             if (last)
             {
@@ -55,15 +59,15 @@ internal static class RoundFanOut
                 if (await Task.WhenAny(notice, timer).ConfigureAwait(true) == notice)
                 {
                     var hinted = new SortedSet<string>(StringComparer.Ordinal);
-                    Hint(hinted, await notice.ConfigureAwait(true), round, attempt, pending);
+                    Hint(hinted, uploaded, await notice.ConfigureAwait(true), round, attempt, pending, manifestsAreUploads);
                     // Notices that are already buffered are taken now, so a burst of uploads costs one check per chunk.
                     notice = context.WaitForExternalEvent<UploadNotice>(TaskNames.UploadArrivedEvent, cancel.Token);
                     while (notice.IsCompletedSuccessfully)
                     {
-                        Hint(hinted, notice.Result, round, attempt, pending);
+                        Hint(hinted, uploaded, notice.Result, round, attempt, pending, manifestsAreUploads);
                         notice = context.WaitForExternalEvent<UploadNotice>(TaskNames.UploadArrivedEvent, cancel.Token);
                     }
-                    if (hinted.Count == 0) continue;
+                    if (hinted.Count == 0 && uploaded.Count == 0) continue;
                     toCheck = hinted.ToArray();
                 }
                 else
@@ -74,8 +78,8 @@ internal static class RoundFanOut
                 }
             }
 
-            var found = await CheckAsync(context, plan, round, attempt, toCheck).ConfigureAwait(true);
-            var batch = found.Select(Outcome).ToList();
+            IReadOnlyList<HospitalRoundOutcome> found = toCheck.Length == 0 ? [] : await CheckAsync(context, plan, round, attempt, toCheck).ConfigureAwait(true);
+            var batch = uploaded.Select(h => new HospitalRoundOutcome { HospitalId = h, State = HospitalRoundState.Uploaded }).Concat(found).ToList();
             if (last)
             {
                 var finished = found.Select(f => f.HospitalId).ToHashSet(StringComparer.Ordinal);
@@ -93,34 +97,34 @@ internal static class RoundFanOut
         return outcomes;
     }
 
-    private static async Task<IReadOnlyList<UploadCheckResult>> CheckAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
+    private static async Task<IReadOnlyList<HospitalRoundOutcome>> CheckAsync(TaskOrchestrationContext context, FederationPlan plan, int round, int attempt,
         IReadOnlyList<string> hospitals)
     {
-        var checks = Chunks(hospitals, plan.BatchSize).Select(chunk => context.CallActivityAsync<IReadOnlyList<UploadCheckResult>>(TaskNames.CheckUploads,
+        var checks = Chunks(hospitals, plan.BatchSize).Select(chunk => context.CallActivityAsync<IReadOnlyList<HospitalRoundOutcome>>(TaskNames.CheckUploads,
             new UploadCheckBatch(plan.RunId, round, attempt, chunk), ActivityRetry.Options)).ToArray();
         var results = await Task.WhenAll(checks).ConfigureAwait(true);
         return results.SelectMany(r => r).ToArray();
     }
 
-    private static void Hint(SortedSet<string> hinted, UploadNotice? notice, int round, int attempt, SortedSet<string> pending)
+    private static void Hint(SortedSet<string> hinted, SortedSet<string> uploaded, UploadNotice? notice, int round, int attempt,
+        SortedSet<string> pending, bool manifestsAreUploads)
     {
         if (notice == null || notice.Round != round || notice.Attempt != attempt) return;
+        var manifests = manifestsAreUploads ? notice.Manifests.ToHashSet(StringComparer.Ordinal) : [];
         foreach (var hospital in notice.Hospitals)
         {
-            if (pending.Contains(hospital)) hinted.Add(hospital);
+            if (!pending.Contains(hospital) || uploaded.Contains(hospital)) continue;
+            if (manifests.Contains(hospital))
+            {
+                uploaded.Add(hospital);
+                hinted.Remove(hospital);
+            }
+            else
+            {
+                hinted.Add(hospital);
+            }
         }
     }
-
-    private static HospitalRoundOutcome Outcome(UploadCheckResult found) => new()
-    {
-        HospitalId = found.HospitalId,
-        State = found.State,
-        ManifestBlob = found.ManifestBlob,
-        Adapter = found.Adapter,
-        ExampleCount = found.ExampleCount,
-        ReasonCode = found.ReasonCode,
-        Message = found.Message,
-    };
 
     private static HospitalRoundOutcome Straggler(string hospital, DateTimeOffset deadlineUtc) => new()
     {

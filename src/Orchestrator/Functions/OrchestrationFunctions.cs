@@ -23,7 +23,7 @@ public sealed class OrchestrationFunctions(BlobStore store)
         new WriteRoundTasksActivity(store).ExecuteAsync(input, context.CancellationToken);
 
     [Function(TaskNames.CheckUploads)]
-    public Task<IReadOnlyList<UploadCheckResult>> CheckUploads([ActivityTrigger] UploadCheckBatch input, FunctionContext context) =>
+    public Task<IReadOnlyList<HospitalRoundOutcome>> CheckUploads([ActivityTrigger] UploadCheckBatch input, FunctionContext context) =>
         new CheckUploadsActivity(store).ExecuteAsync(input, context.CancellationToken);
 
     [Function(TaskNames.AggregateRound)]

@@ -128,6 +128,25 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         _loraDropout = dropout;
     }
 
+    /// <summary>
+    /// Removes the LoRA branch and disposes its weights (and their gradients), leaving the layer exactly as loaded, so a
+    /// kept base model can take another adapter (<see cref="AttachLora"/>) as a freshly loaded one would.
+    /// </summary>
+    public void DetachLora()
+    {
+        if (_loraA is null || _loraB is null) return;
+        if (IsMerged)
+            throw new InvalidOperationException("The LoRA branch is merged into the weight; unmerge it before detaching it.");
+        _internal_submodules.Remove("lora_A");
+        _internal_submodules.Remove("lora_B");
+        _loraA.Dispose();
+        _loraB.Dispose();
+        _loraA = null;
+        _loraB = null;
+        _scaling = 0;
+        _loraDropout = 0;
+    }
+
     /// <summary>B·A·scaling in float32, the amount the LoRA branch adds to the weight.</summary>
     public Tensor LoraDelta()
     {

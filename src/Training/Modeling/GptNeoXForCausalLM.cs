@@ -90,6 +90,18 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
     public void SetTraining(bool training) => train(training);
 
     /// <summary>
+    /// Removes every LoRA branch (disposing its weights) and puts the model back as it was loaded: evaluation mode,
+    /// gradient checkpointing off, base weights frozen. What an agent does before the next task reuses the model.
+    /// </summary>
+    public void DetachAdapters()
+    {
+        foreach (var (_, linear) in LinearLayers()) linear.DetachLora();
+        GradientCheckpointing = false;
+        SetBaseTrainable(false);
+        SetTraining(false);
+    }
+
+    /// <summary>
     /// Makes every full-precision base parameter trainable (pretraining) or frozen again (the default, for LoRA).
     /// Quantized weights cannot train.
     /// </summary>

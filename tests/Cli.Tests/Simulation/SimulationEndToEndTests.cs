@@ -58,6 +58,10 @@ public sealed class SimulationEndToEndTests(ITestOutputHelper output) : IDisposa
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
         Assert.Equal([1, 2], report.Rounds.Select(r => r.Round));
         Assert.All(report.Rounds, r => Assert.Equal(2, r.Hospitals.Count(h => h.State == HospitalRoundState.Uploaded)));
+        // Each agent loads its base model once for the run and keeps it for round 2 (ModelCache, on by default).
+        Assert.All(report.Rounds.SelectMany(r => r.Hospitals), h => Assert.Equal(1, h.Ran!.BaseModelLoads));
+        Assert.All(report.Rounds[0].Hospitals, h => Assert.True(h.ModelLoadSeconds > 0, $"{h.HospitalId} loaded no model in round 1"));
+        Assert.All(report.Rounds[1].Hospitals, h => Assert.Equal(0, h.ModelLoadSeconds));
         // Each uploaded hospital's busy time comes from its manifest, and the round's idle time is read beside it.
         Assert.All(report.Rounds.SelectMany(r => r.Hospitals), h => Assert.True(h.BusySeconds > 0, $"{h.HospitalId} has no busy_seconds"));
         Assert.All(report.Rounds, r => Assert.Equal(r.DurationSeconds - r.Hospitals.Max(h => h.BusySeconds), r.IdleSeconds!.Value, 9));

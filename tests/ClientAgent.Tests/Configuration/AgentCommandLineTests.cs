@@ -23,6 +23,7 @@ public sealed class AgentCommandLineTests
             Polling = new PollingOptions { MinInterval = TimeSpan.FromSeconds(2), MaxInterval = TimeSpan.FromSeconds(90), Jitter = 0.1 },
             Lease = new LeaseOptions { Duration = TimeSpan.FromSeconds(20), RenewInterval = TimeSpan.FromSeconds(5) },
             Evaluation = new EvaluationOptions { BatchSize = 3 },
+            ModelCache = new ModelCacheOptions { Enabled = false, MinAvailableMemoryMiB = 2048, IdleTimeout = TimeSpan.FromMinutes(3) },
             ExitAfterTasks = 3,
             FaultInjection = new FaultInjectionOptions { PauseAt = FaultPoint.Upload },
         };

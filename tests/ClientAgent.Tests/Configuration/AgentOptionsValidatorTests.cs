@@ -45,6 +45,18 @@ public sealed class AgentOptionsValidatorTests : IDisposable
         Assert.All(failures, f => Assert.Contains("Fix", f, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Validate_rejects_a_negative_memory_floor_and_a_non_positive_idle_timeout_for_the_kept_model()
+    {
+        var options = ValidOptions();
+        options.ModelCache = new ModelCacheOptions { MinAvailableMemoryMiB = -1, IdleTimeout = TimeSpan.Zero };
+
+        var failures = EmptyValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.StartsWith("ModelCache:MinAvailableMemoryMiB is -1. Fix:", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("ModelCache:IdleTimeout 00:00:00 is not positive. Fix:", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("St Mary's")]
     [InlineData("a--b")]

@@ -158,21 +158,29 @@ public sealed class AgentTestBed : IDisposable
         return blobs;
     }
 
-    /// <summary>A runner as the agent's worker builds it, with the real training engine.</summary>
-    public (RoundTaskRunner Runner, AgentWorkspace Workspace, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log) Runner(AgentOptions options)
+    /// <summary>
+    /// A runner as the agent's worker builds it, with the real training engine; with <paramref name="models"/> it takes the
+    /// base model from that cache (as the agent's host does), else it loads the model for every task.
+    /// </summary>
+    public (RoundTaskRunner Runner, AgentWorkspace Workspace, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log) Runner(AgentOptions options,
+        BaseModelCache? models = null)
     {
         var workspace = AgentWorkspace.Open(options.WorkPath);
         var status = new AgentStatusBoard(options.HospitalId);
         var log = new ListLogger<RoundTaskRunner>();
-        var trainer = new TorchRoundTrainer(Microsoft.Extensions.Options.Options.Create(options), FedTune.Training.Tokenization.HuggingFaceTokenizer.Load, new ListLogger<TorchRoundTrainer>());
+        var settings = Microsoft.Extensions.Options.Options.Create(options);
+        var trainer = models is null
+            ? new TorchRoundTrainer(settings, FedTune.Training.Tokenization.HuggingFaceTokenizer.Load, new ListLogger<TorchRoundTrainer>())
+            : new TorchRoundTrainer(settings, FedTune.Training.Tokenization.HuggingFaceTokenizer.Load, models, new ListLogger<TorchRoundTrainer>());
         return (new RoundTaskRunner(Store, options, workspace, trainer, status, TimeProvider.System, log), workspace, status, log);
     }
 
     /// <summary>Runs the one open task once with a fresh runner for <paramref name="options"/> (default <see cref="Options"/>), as the agent's worker does.</summary>
-    public async Task<(TaskOutcome Outcome, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log)> RunOpenTaskAsync(AgentOptions? options = null)
+    public async Task<(TaskOutcome Outcome, AgentStatusBoard Status, ListLogger<RoundTaskRunner> Log)> RunOpenTaskAsync(AgentOptions? options = null,
+        BaseModelCache? models = null)
     {
         var pending = await SingleOpenTaskAsync();
-        var (runner, workspace, status, log) = Runner(options ?? Options());
+        var (runner, workspace, status, log) = Runner(options ?? Options(), models);
         using (workspace)
         {
             return (await runner.RunAsync(pending, CancellationToken.None), status, log);

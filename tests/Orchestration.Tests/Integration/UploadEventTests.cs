@@ -53,6 +53,31 @@ public sealed class UploadEventTests(AzuriteFixture azurite)
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
     }
 
+    [Fact]
+    public async Task Event_Grids_per_upload_deliveries_end_the_round_as_one_notice()
+    {
+        await using var host = await LocalOrchestratorHostWithoutWatcher();
+        var runId = LocalHostHarness.UniqueRunId("eventgrid");
+        var plan = FederationPlanBuilder.FromYaml(TestConfigs.Yaml(rounds: 1, deadline: "10m"), "test.yaml", runId, monitor: TenMinutePoll);
+        await using var agents = new FakeFederation(runId, LocalHostHarness.ThreeAgents(host.Store));
+        await host.Operator.StartPlanAsync(plan);
+        var manifests = new[] { "a", "b", "c" }.Select(h => Core.Protocol.BlobLayout.UpdateManifest(runId, 1, h)).ToArray();
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60);)
+        {
+            var found = await Task.WhenAll(manifests.Select(m => host.Store.TryReadJsonAsync<Core.Protocol.UpdateManifest>(m)));
+            if (found.All(f => f != null)) break;
+            await Task.Delay(200);
+        }
+
+        // What the Functions app's queue trigger does with each BlobCreated event, here all three at once.
+        var batcher = new Events.UploadNoticeBatcher(new Events.UploadEventRouter(host.Client), Events.UploadNoticeBatcher.DefaultWindow);
+        await Task.WhenAll(manifests.Select(m => batcher.NotifyAsync(Events.UploadLocation.FromBlob(m.Container, m.Name)!)));
+
+        Assert.Equal((1L, 3L), batcher.Totals);
+        var done = await LocalHostHarness.WaitAsync(host.Client, runId, TimeSpan.FromSeconds(60));
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+    }
+
     private Task<Local.LocalOrchestratorHost> LocalOrchestratorHostWithoutWatcher() =>
         Local.LocalOrchestratorHost.StartAsync(azurite.ConnectionString, LocalHostHarness.Options() with { ServeApi = false, UploadWatchInterval = TimeSpan.Zero });
 }

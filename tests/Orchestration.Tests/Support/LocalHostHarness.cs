@@ -28,7 +28,9 @@ internal static class LocalHostHarness
         LeaseAcquireInterval = TimeSpan.FromSeconds(1),
         MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
         MonitorFor = _ => SafetyNetPoll,
-        LoggerFactory = FileLoggerProvider.FromEnvironment(),
+        // FEDTUNE_TEST_LOG=path writes the hosts' logs there (for diagnosing a failing integration test).
+        LoggerFactory = Environment.GetEnvironmentVariable("FEDTUNE_TEST_LOG") is { Length: > 0 } log
+            ? Local.FileLoggerProvider.CreateFactory(log, Microsoft.Extensions.Logging.LogLevel.Information) : null,
     };
 
     public static Task<LocalOrchestratorHost> StartAsync(string connectionString, string? taskHub = null, bool serveApi = false) =>

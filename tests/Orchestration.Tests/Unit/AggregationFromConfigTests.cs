@@ -47,4 +47,41 @@ public sealed class AggregationFromConfigTests
         Assert.Equal(2, second.Privacy!.Rounds);
         Assert.True(second.Privacy.Epsilon > first.Privacy.Epsilon, "privacy loss grows with every round");
     }
+
+    [Fact]
+    public void AggregateRound_reads_each_downloaded_file_once_without_hashing_it_again()
+    {
+        var global = new LoraAdapter(new LoraAdapterConfig { R = 2, LoraAlpha = 4, TargetModules = ["query_key_value"] },
+        [
+            new LoraTensor(PeftKeys.GptNeoXLoraA(0), [2, 8], Enumerable.Range(0, 16).Select(i => i / 16f).ToArray()),
+            new LoraTensor(PeftKeys.GptNeoXLoraB(0), [8, 2], new float[16]),
+        ]);
+        var folder = Directory.CreateTempSubdirectory("fedtune-aggregate-test-");
+        try
+        {
+            var updates = Enumerable.Range(0, 3).Select(h =>
+            {
+                var bytes = AdapterWireFormat.ToBytes(global.With(t => t.Data.Select(v => v + (0.01f * (h + 1))).ToArray()));
+                var path = Path.Combine(folder.FullName, $"h{h}.safetensors");
+                File.WriteAllBytes(path, bytes);
+                return CoreAggregation.DownloadedUpdate($"hospital-{h}", 10, path, AdapterHash.Sha256(bytes));
+            }).ToList();
+
+            var aggregator = CoreAggregation.Create(new AggregationSettings { Strategy = "fedavg", MaxNormRatio = 10 });
+            Assert.True(aggregator.SinglePass);
+            Assert.All(updates, u => Assert.True(u.HashCheckedOnArrival)); // the download hashed the bytes as they streamed in
+            var single = aggregator.Aggregate(global, updates, new RoundContext(1, 3, 3, 1));
+            var reference = CoreAggregation.Create(new AggregationSettings { Strategy = "fedavg", MaxNormRatio = 10 }, singlePass: false)
+                .Aggregate(global, updates, new RoundContext(1, 3, 3, 1));
+            Assert.Equal(3, single.AcceptedCount);
+            foreach (var tensor in reference.Global.Tensors)
+            {
+                Assert.Equal(tensor.Data, single.Global[tensor.Name].Data);
+            }
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }

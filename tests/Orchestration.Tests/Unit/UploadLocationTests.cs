@@ -13,7 +13,7 @@ public sealed class UploadLocationTests
         var manifest = BlobLayout.UpdateManifest("run-1", 3, "st-marys");
         var retried = BlobLayout.FailedTaskMarker("run-1", 3, "st-marys", attempt: 2);
 
-        Assert.Equal(new UploadLocation("run-1", 3, 0, "st-marys"), UploadLocation.FromBlob(manifest.Container, manifest.Name));
+        Assert.Equal(new UploadLocation("run-1", 3, 0, "st-marys") { IsManifest = true }, UploadLocation.FromBlob(manifest.Container, manifest.Name));
         Assert.Equal(new UploadLocation("run-1", 3, 2, "st-marys"), UploadLocation.FromBlob(retried.Container, retried.Name));
     }
 
@@ -36,7 +36,7 @@ public sealed class UploadLocationTests
              "eventTime":"2026-11-29T09:00:00Z"}
             """;
 
-        Assert.Equal(new UploadLocation("run-9", 2, 0, "b"), BlobCreatedEvent.Locate(json));
+        Assert.Equal(new UploadLocation("run-9", 2, 0, "b") { IsManifest = true }, BlobCreatedEvent.Locate(json));
         Assert.Null(BlobCreatedEvent.Locate(json.Replace("BlobCreated", "BlobDeleted", StringComparison.Ordinal)));
         Assert.Null(BlobCreatedEvent.Locate("not json"));
     }
