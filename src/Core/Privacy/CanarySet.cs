@@ -82,13 +82,15 @@ public sealed record CanarySet(CanaryOptions Options, IReadOnlyList<Canary> Cana
 
     /// <summary>
     /// <see cref="CanaryOptions.Candidates"/> − 1 distinct numbers of the same format, none equal to the secret,
-    /// seeded per canary so every model of a run is ranked against the same candidates.
+    /// seeded per canary so every model of a run is ranked against the same candidates, in every process.
     /// </summary>
     public IReadOnlyList<string> AlternativeNumbers(Canary canary)
     {
         ArgumentNullException.ThrowIfNull(canary);
         var index = Canaries.ToList().IndexOf(canary);
-        var random = new Random(HashCode.Combine(Options.Seed, index, 7919));
+        // A fixed arithmetic mix, not HashCode.Combine (randomised per process): a later `fedtune privacy-audit` ranks
+        // the secrets among the same candidates as the run's own audit did.
+        var random = new Random(unchecked((Options.Seed * 1_000_003) + (index * 7919) + 17));
         var numbers = new HashSet<string>(StringComparer.Ordinal) { canary.Secret };
         var result = new List<string>(Options.Candidates - 1);
         while (result.Count < Options.Candidates - 1)

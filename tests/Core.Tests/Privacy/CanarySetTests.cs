@@ -30,6 +30,15 @@ public sealed class CanarySetTests
     }
 
     [Fact]
+    public void AlternativeNumbers_are_the_same_in_every_process_so_a_later_audit_ranks_against_the_run_audits_candidates()
+    {
+        // Fixed values: a per-process hash seed (HashCode.Combine) would draw other numbers in each process.
+        var set = CanarySet.Create(new CanaryOptions { Count = 2, Digits = 8, Candidates = 100, Seed = 42 });
+        Assert.Equal(["67318421", "11884149", "93774259"], set.AlternativeNumbers(set.Canaries[0]).Take(3));
+        Assert.Equal(["72641849", "82923055", "71106093"], set.AlternativeNumbers(set.Canaries[1]).Take(3));
+    }
+
+    [Fact]
     public void InsertInto_puts_every_repetition_into_the_chosen_hospital_only()
     {
         var records = Enumerable.Range(0, 20).Select(i => new AlpacaRecord("i", $"q{i}", $"a{i}")).ToList();
