@@ -57,9 +57,9 @@ public sealed class AgentFleet : IAsyncDisposable
                 "--ModelName", modelName,
                 "--WorkPath", work,
                 "--Device", "Cpu",
-                // A round's idle time includes the pickup delay: on one machine, looking twice a second costs nothing.
+                // A round's idle time includes the pickup delay: on one machine, looking four times a second costs nothing.
                 "--Polling:MinInterval", "00:00:00.2",
-                "--Polling:MaxInterval", "00:00:00.5",
+                "--Polling:MaxInterval", "00:00:00.25",
             ];
             var environment = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -170,7 +170,11 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             // The Durable Task provider's, sidecar's and worker's warnings and errors (what explains a failed run).
             using var hostLogs = FileLoggerProvider.CreateFactory(folder.OrchestratorLogPath);
             await using var host = await _storage.RunAsync(ct => LocalOrchestratorHost.StartAsync(connection,
-                new LocalOrchestratorOptions { TaskHubName = "fedtunesim", LoggerFactory = hostLogs }, ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
+                new LocalOrchestratorOptions
+                {
+                    TaskHubName = "fedtunesim", LoggerFactory = hostLogs,
+                    UploadWatchInterval = SimulationDefaults.OrchestratorPollInterval, MaxQueuePollingInterval = SimulationDefaults.OrchestratorPollInterval,
+                }, ct), "starting the orchestrator", cancellationToken).ConfigureAwait(false);
             say($"Orchestrator: local Durable Task host, operator API at {host.ApiBaseUrl}");
 
             // The agents first, as hospitals run theirs all the time: round 1's tasks then find them started and polling,
