@@ -29,7 +29,7 @@ public static class SimulationDefaults
     /// local defaults are 250 ms): with a handful of hospitals on one machine the extra requests cost nothing, and each
     /// of the two waits sits between a hospital's last upload and the aggregation.
     /// </summary>
-    public static readonly TimeSpan OrchestratorPollInterval = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan OrchestratorPollInterval = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Canaries planted in hospital-1's shard when the audit runs and --canaries is not given: the audit shows their exposure per arm.</summary>
     public const int Canaries = 2;
