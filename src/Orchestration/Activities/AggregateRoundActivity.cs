@@ -197,7 +197,8 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
     private async Task<(UpdateManifest? Manifest, string? Path, RoundExclusion? Exclusion)> DownloadUpdateAsync(
         HospitalRoundOutcome outcome, AggregateRequest request, string folder, CancellationToken cancellationToken)
     {
-        var manifestRef = BlobLayout.UpdateManifest(request.RunId, request.Round, outcome.HospitalId, request.Attempt);
+        var check = CheckUploadsActivity.RequestFor(request.RunId, request.Round, request.Attempt, outcome.HospitalId);
+        var manifestRef = new BlobRef(check.Container, check.ManifestBlob);
         UpdateManifest? manifest;
         try
         {
@@ -209,11 +210,11 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
         if (manifest == null)
         {
-            return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after the check."));
+            return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef} disappeared after its upload was seen."));
         }
-        var check = CheckUploadsActivity.RequestFor(new UploadCheckBatch(request.RunId, request.Round, request.Attempt, []), outcome.HospitalId);
-        // Re-judged here: a hospital owns its container and could rewrite its manifest after the check.
-        if ((CheckUploadsActivity.ManifestProblem(manifest, check) ?? ManifestProblem(manifest, outcome, request)) is { } problem)
+        // Judged here as the upload check judges it (a hospital owns its container and could rewrite its manifest after a
+        // check, and a manifest an upload notice saw is not checked at all), then against the round's global adapter.
+        if ((CheckUploadsActivity.ManifestProblem(manifest, check) ?? StaleBaseProblem(manifest, request)) is { } problem)
         {
             return (null, null, new RoundExclusion(outcome.HospitalId, FailureReasons.ManifestInvalid, $"{manifestRef}: {problem}"));
         }
@@ -234,26 +235,11 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
         }
     }
 
-    /// <summary>
-    /// The manifest must be this hospital's answer to this round's task: its run, round, attempt and hospital, trained
-    /// from the global adapter the round started from (a replayed or borrowed update names another).
-    /// </summary>
-    private static string? ManifestProblem(UpdateManifest manifest, HospitalRoundOutcome outcome, AggregateRequest request)
-    {
-        if (manifest.RunId != request.RunId || manifest.Round != request.Round || manifest.Attempt != request.Attempt)
-        {
-            return $"it answers run {manifest.RunId} round {manifest.Round} attempt {manifest.Attempt}, not run {request.RunId} round {request.Round} attempt {request.Attempt} (a replayed upload).";
-        }
-        if (BlobLayout.NormalizeHospitalId(manifest.HospitalId) != BlobLayout.NormalizeHospitalId(outcome.HospitalId))
-        {
-            return $"it names hospital '{manifest.HospitalId}', but it is in {outcome.HospitalId}'s container (an update for another hospital's task).";
-        }
-        if (!string.Equals(manifest.BaseGlobalSha256, request.GlobalAdapter.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            return $"it was trained from global adapter {manifest.BaseGlobalSha256 ?? "(none)"}, not this round's {request.GlobalAdapter.Sha256} (a replayed or stale update).";
-        }
-        return null;
-    }
+    /// <summary>The manifest must have been trained from the global adapter this round started from (a replayed or stale update names another).</summary>
+    private static string? StaleBaseProblem(UpdateManifest manifest, AggregateRequest request) =>
+        string.Equals(manifest.BaseGlobalSha256, request.GlobalAdapter.Sha256, StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"it was trained from global adapter {manifest.BaseGlobalSha256 ?? "(none)"}, not this round's {request.GlobalAdapter.Sha256} (a replayed or stale update).";
 
     internal static AggregateResult ResultFrom(RoundRecord record, BlobRef recordRef, AggregateRequest request, string? ledger) => new()
     {

@@ -55,7 +55,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
 
             try
             {
-                var check = CheckUploadsActivity.RequestFor(new UploadCheckBatch(request.RunId, request.Round, request.Attempt, []), hospital);
+                var check = CheckUploadsActivity.RequestFor(request.RunId, request.Round, request.Attempt, hospital);
                 var manifest = await store.TryReadJsonAsync<UpdateManifest>(new BlobRef(check.Container, check.ManifestBlob), cancellationToken)
                     .ConfigureAwait(false) ?? throw new ProtocolFormatException("the manifest disappeared after the check");
                 // Re-judged here: a hospital owns its container and could rewrite its manifest after the check.

@@ -36,10 +36,14 @@ public sealed class CheckUploadsActivity(BlobStore store) : TaskActivity<UploadC
     public static UploadCheckRequest RequestFor(UploadCheckBatch batch, string hospitalId)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        return new UploadCheckRequest(batch.RunId, batch.Round, batch.Attempt, hospitalId, BlobLayout.HospitalContainer(hospitalId),
-            BlobLayout.UpdateManifest(batch.RunId, batch.Round, hospitalId, batch.Attempt).Name,
-            BlobLayout.FailedTaskMarker(batch.RunId, batch.Round, hospitalId, batch.Attempt).Name);
+        return RequestFor(batch.RunId, batch.Round, batch.Attempt, hospitalId);
     }
+
+    /// <summary>Where one hospital's manifest and failed-task marker of a round attempt are.</summary>
+    public static UploadCheckRequest RequestFor(string runId, int round, int attempt, string hospitalId) =>
+        new(runId, round, attempt, hospitalId, BlobLayout.HospitalContainer(hospitalId),
+            BlobLayout.UpdateManifest(runId, round, hospitalId, attempt).Name,
+            BlobLayout.FailedTaskMarker(runId, round, hospitalId, attempt).Name);
 
     /// <summary>One hospital's upload location: uploaded, failed (with the reason) or still pending.</summary>
     public async Task<HospitalRoundOutcome> CheckAsync(UploadCheckRequest request, CancellationToken cancellationToken)

@@ -15,11 +15,13 @@ public sealed class UploadNoticeBatcher(UploadEventRouter router, TimeSpan windo
     private readonly Lock _gate = new();
     private List<UploadLocation> _pending = [];
     private TaskCompletionSource<int>? _flush;
+    private long _notices;
+    private long _hospitals;
 
     /// <summary>How long the batcher waits after the first location of a batch before raising the batch.</summary>
     public TimeSpan Window { get; } = window;
 
-    /// <summary>Notices raised and hospitals named in them so far (for benchmarks and tests).</summary>
+    /// <summary>Notices handed to the router so far (one per run, round and attempt of a batch) and the hospitals it named in notices to running runs.</summary>
     public (long Notices, long Hospitals) Totals
     {
         get
@@ -27,9 +29,6 @@ public sealed class UploadNoticeBatcher(UploadEventRouter router, TimeSpan windo
             lock (_gate) return (_notices, _hospitals);
         }
     }
-
-    private long _notices;
-    private long _hospitals;
 
     /// <summary>Adds one finished upload to the current batch; completes when its notice was raised.</summary>
     public Task NotifyAsync(UploadLocation location, CancellationToken cancellationToken = default)
