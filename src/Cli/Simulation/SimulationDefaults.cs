@@ -24,6 +24,9 @@ public static class SimulationDefaults
     /// </summary>
     public static readonly TimeSpan AzuriteSaveInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How often simulate checks that its private Azurite still runs (and starts it again when it stopped).</summary>
+    public static readonly TimeSpan AzuriteWatchInterval = TimeSpan.FromMilliseconds(500);
+
     /// <summary>
     /// The simulation's orchestrator host looks for upload notices' folders and polls its Durable queues this often (the
     /// local defaults are 250 ms): with a handful of hospitals on one machine the extra requests cost nothing, and each

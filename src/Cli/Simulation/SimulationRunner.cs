@@ -147,6 +147,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         IReadOnlyList<FedTune.Training.Data.TokenizedExample> heldOut, LiveReport report, CancellationToken cancellationToken)
     {
         AzuriteProcess? azurite = null;
+        using var watchAzurite = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task azuriteWatch = Task.CompletedTask;
         try
         {
             string connection;
@@ -162,6 +164,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                     saveInterval: SimulationDefaults.AzuriteSaveInterval).ConfigureAwait(false);
                 connection = azurite.ConnectionString;
                 _storage = new StorageOutageGuard(azurite, options.StorageOutageLimit, say);
+                azuriteWatch = _storage.WatchAzuriteAsync(SimulationDefaults.AzuriteWatchInterval, watchAzurite.Token);
                 say($"Storage: a private Azurite on 127.0.0.1:{azurite.BlobPort} (data in {folder.AzuriteDirectory})");
             }
 
@@ -194,6 +197,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         }
         finally
         {
+            await watchAzurite.CancelAsync().ConfigureAwait(false);
+            await azuriteWatch.ConfigureAwait(false);
             azurite?.Dispose();
         }
     }

@@ -59,6 +59,8 @@ public static class AgentCommandLine
         Add("ShutdownTimeout", Span(options.ShutdownTimeout));
         Add("ExitAfterTasks", Integer(options.ExitAfterTasks));
         Add("FaultInjection:PauseAt", options.FaultInjection.PauseAt.ToString());
+        Add("FaultInjection:Round", Integer(options.FaultInjection.Round));
+        Add("FaultInjection:PauseFor", Span(options.FaultInjection.PauseFor));
         return args;
     }
 }

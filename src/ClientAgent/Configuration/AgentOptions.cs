@@ -183,7 +183,7 @@ public sealed class RetryOptions
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromSeconds(60);
 }
 
-/// <summary>Where a crash test parks the agent (it then waits until killed).</summary>
+/// <summary>Where a crash test parks the agent (it then waits until killed, or for <see cref="FaultInjectionOptions.PauseFor"/>).</summary>
 public enum FaultPoint
 {
     None,
@@ -201,4 +201,10 @@ public enum FaultPoint
 public sealed class FaultInjectionOptions
 {
     public FaultPoint PauseAt { get; set; } = FaultPoint.None;
+
+    /// <summary>Only this round's task parks (0: every round's).</summary>
+    public int Round { get; set; }
+
+    /// <summary>How long the agent stays parked; zero parks it until it is stopped or killed.</summary>
+    public TimeSpan PauseFor { get; set; } = TimeSpan.Zero;
 }

@@ -159,7 +159,7 @@ public sealed partial class RoundTaskRunner(
 
             if (state.Phase == TaskPhase.AdapterUploaded)
             {
-                await _faults.PauseIfArmedAsync(FaultPoint.Upload, ct).ConfigureAwait(false);
+                await _faults.PauseIfArmedAsync(FaultPoint.Upload, task.Round, ct).ConfigureAwait(false);
             }
 
             if (state.Phase == TaskPhase.Completed)
@@ -205,7 +205,7 @@ public sealed partial class RoundTaskRunner(
     {
         status.Update(s => s with { Activity = AgentActivity.Downloading });
         var watch = Stopwatch.StartNew();
-        string actual = await StorageRetry.RunAsync(c => DownloadOnceAsync(task.GlobalAdapter, folder.GlobalAdapterPartialFile, c),
+        string actual = await StorageRetry.RunAsync(c => DownloadOnceAsync(task.GlobalAdapter, task.Round, folder.GlobalAdapterPartialFile, c),
             options.Upload, logger, $"Downloading the global adapter {task.GlobalAdapter.Blob}", ct).ConfigureAwait(false);
         long length = new FileInfo(folder.GlobalAdapterPartialFile).Length;
         if (actual != task.GlobalAdapter.Sha256 || length != task.GlobalAdapter.Bytes)
@@ -222,7 +222,7 @@ public sealed partial class RoundTaskRunner(
         return state with { Phase = TaskPhase.Downloaded, Timings = state.Timings with { DownloadSeconds = watch.Elapsed.TotalSeconds } };
     }
 
-    private async Task<string> DownloadOnceAsync(ContentRef adapter, string partialFile, CancellationToken ct)
+    private async Task<string> DownloadOnceAsync(ContentRef adapter, int round, string partialFile, CancellationToken ct)
     {
         using var hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using var source = await store.OpenReadAsync(adapter.Blob, ct).ConfigureAwait(false);
@@ -238,7 +238,7 @@ public sealed partial class RoundTaskRunner(
             {
                 first = false;
                 await target.FlushAsync(ct).ConfigureAwait(false);
-                await _faults.PauseIfArmedAsync(FaultPoint.Download, ct).ConfigureAwait(false);
+                await _faults.PauseIfArmedAsync(FaultPoint.Download, round, ct).ConfigureAwait(false);
             }
         }
 
@@ -251,7 +251,7 @@ public sealed partial class RoundTaskRunner(
         var data = HospitalDataLoader.Load(options.Data);
         status.Update(s => s with { Activity = AgentActivity.Training });
         var request = new RoundTrainingRequest(task, folder.GlobalAdapterFile, data,
-            folder.CheckpointFolder, folder.TrainedAdapterFile, new Progress(status, _faults, ct));
+            folder.CheckpointFolder, folder.TrainedAdapterFile, new Progress(status, _faults, task.Round, ct));
         RoundTrainingOutcome outcome;
         try
         {
@@ -365,12 +365,12 @@ public sealed partial class RoundTaskRunner(
     }
 
     /// <summary>Forwards training progress to the status board and the crash-test pause point.</summary>
-    private sealed class Progress(AgentStatusBoard board, FaultInjection faults, CancellationToken ct) : IRoundTrainingProgress
+    private sealed class Progress(AgentStatusBoard board, FaultInjection faults, int round, CancellationToken ct) : IRoundTrainingProgress
     {
         public void StepCompleted(int step, int maxSteps, double loss) =>
             board.Update(s => s with { Activity = AgentActivity.Training, Step = step, MaxSteps = maxSteps, LastLoss = loss });
 
-        public void CheckpointSaved(int step) => faults.PauseIfArmed(FaultPoint.Training, ct);
+        public void CheckpointSaved(int step) => faults.PauseIfArmed(FaultPoint.Training, round, ct);
 
         public void EvaluationStarted() => board.Update(s => s with { Activity = AgentActivity.Evaluating });
     }

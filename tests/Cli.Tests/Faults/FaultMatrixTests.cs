@@ -107,9 +107,17 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
         });
 
         // 5. Checkpoint: round 2's global adapter checkpointed, Azurite killed (simulate starts it again on the same data);
-        // then storage taken away (Azurite frozen for 8 s) while round 3 trains. The run carries on and completes.
+        // then storage taken away (Azurite frozen for 8 s) while round 3 trains. The run carries on and completes. Round 3's
+        // training is held for 30 s (the agents park after their first checkpoint, then carry on): with agents that keep
+        // their model, a round takes well under a second, and the run used to finish before Azurite was killed.
+        var holdRoundThree = new Dictionary<string, string>
+        {
+            ["FEDTUNE_AGENT_FaultInjection__PauseAt"] = "Training",
+            ["FEDTUNE_AGENT_FaultInjection__Round"] = "3",
+            ["FEDTUNE_AGENT_FaultInjection__PauseFor"] = "00:00:30",
+        };
         var start = DateTime.UtcNow;
-        using (var sim = SimulateProcess.Start(args, new Dictionary<string, string>(), output.WriteLine))
+        using (var sim = SimulateProcess.Start(args, holdRoundThree, output.WriteLine))
         {
             await sim.WaitForLineAsync(l => l.StartsWith("round 2 done", StringComparison.Ordinal), PhaseTimeout);
             RunProcesses.Signal(RunProcesses.Azurite(run).Pid, "KILL");

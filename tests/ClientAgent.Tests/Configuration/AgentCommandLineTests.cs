@@ -25,7 +25,7 @@ public sealed class AgentCommandLineTests
             Evaluation = new EvaluationOptions { BatchSize = 3 },
             ModelCache = new ModelCacheOptions { Enabled = false, MinAvailableMemoryMiB = 2048, IdleTimeout = TimeSpan.FromMinutes(3) },
             ExitAfterTasks = 3,
-            FaultInjection = new FaultInjectionOptions { PauseAt = FaultPoint.Upload },
+            FaultInjection = new FaultInjectionOptions { PauseAt = FaultPoint.Upload, Round = 3, PauseFor = TimeSpan.FromSeconds(45) },
         };
 
         var builder = AgentHost.CreateBuilder([.. AgentCommandLine.From(options)]);
