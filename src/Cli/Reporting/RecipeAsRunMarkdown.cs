@@ -34,7 +34,7 @@ public static class RecipeAsRunMarkdown
         {
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {round} | {hospital} | {Weights(ran.Quantization)} | {ran.BaseModelBytes / 1048576.0:F1} | " +
-                $"{(ran.GradientCheckpointing ? $"on ({ran.CheckpointedBlockPasses} block passes)" : "off")} | {ran.PaddingSide.ToString().ToLowerInvariant()} | " +
+                $"{(ran.GradientCheckpointing ? $"on ({ran.CheckpointedBlockPasses} block passes, {ran.ReusedProjectionOutputs} projection outputs reused)" : "off")} | {ran.PaddingSide.ToString().ToLowerInvariant()} | " +
                 $"{ran.SeqLength} | {ran.BatchSize} × {ran.GradientAccumulationSteps} | {ran.Steps} | {ran.LearningRate:G4} ({Schedule(ran.LrSchedulerType)}) | " +
                 $"{ran.LoraRank} / {ran.LoraAlpha:G4} / {ran.LoraDropout:G4} | {(ran.FreezeA ? "yes" : "no")} | {ran.ProximalMu:G4} | {ran.TrainTokens} | {Evaluation(ran)} | " +
                 $"{ran.PeakMemoryBytes / 1048576.0:F0} | {ReportMarkdownWriter.FormatDuration(busy)} | {ran.Device} |"));

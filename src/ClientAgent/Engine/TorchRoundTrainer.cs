@@ -67,7 +67,8 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var model = taken.Model.Model;
         var tokenizer = taken.Model.Tokenizer;
         model.GradientCheckpointing = recipe.GradientCheckpointing;
-        long checkpointedBefore = model.Backbone.CheckpointedBlockPasses;
+        long checkpointedBefore = model.Backbone.Checkpointing.BlockPasses;
+        long reusedBefore = model.Backbone.Checkpointing.ReusedProjectionOutputs;
         var config = global.Config;
         AttachAdapter(model, global, recipe.Lora.FreezeA);
 
@@ -101,7 +102,8 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
         var ran = AsRun(recipe, run, config, model, collator, result, device) with
         {
-            CheckpointedBlockPasses = model.Backbone.CheckpointedBlockPasses - checkpointedBefore,
+            CheckpointedBlockPasses = model.Backbone.Checkpointing.BlockPasses - checkpointedBefore,
+            ReusedProjectionOutputs = model.Backbone.Checkpointing.ReusedProjectionOutputs - reusedBefore,
             BaseModelLoads = taken.LoadsThisRun,
         };
         var trained = LoraAdapterExchange.Export(model, config);

@@ -70,6 +70,12 @@ public sealed record TrainingAsRun
     public bool GradientCheckpointing { get; init; }
     /// <summary>Transformer-block forwards that ran through the checkpoint function (0 when checkpointing was off).</summary>
     public long CheckpointedBlockPasses { get; init; }
+    /// <summary>
+    /// Frozen base projection outputs (query_key_value, dense, dense_h_to_4h, dense_4h_to_h) that the checkpointed blocks
+    /// kept from their forward and reused in backward instead of recomputing the matmuls: 4 per block pass with selective
+    /// checkpointing, 0 when checkpointing was off.
+    /// </summary>
+    public long ReusedProjectionOutputs { get; init; }
     public PaddingSide PaddingSide { get; init; }
     public int SeqLength { get; init; }
     public int BatchSize { get; init; }

@@ -7,7 +7,9 @@ namespace FedTune.Training.Benchmarks;
 /// the matmuls of every block (query_key_value, attention scores and values, dense, the MLP), the LoRA branch on
 /// query_key_value and the output layer. Elementwise work (norms, softmax, GELU, rotary) is left out: it is under 2%.
 /// <see cref="Model"/> is forward plus backward; <see cref="Hardware"/> adds the blocks' recomputation when
-/// gradient checkpointing is on. The base is frozen, so backward computes input gradients only (and the LoRA
+/// gradient checkpointing is on: the attention matmuls and the LoRA branch only, since the checkpointed forward keeps
+/// the frozen projections' outputs and the recomputation reuses them (<see cref="GptNeoXBackbone.CheckpointKeepsProjections"/>,
+/// the trainer's default). The base is frozen, so backward computes input gradients only (and the LoRA
 /// weights' gradients); the output layer's backward is one matmul for the hidden states.
 /// </summary>
 public sealed record TrainStepFlops(double Model, double Hardware)
@@ -27,7 +29,7 @@ public sealed record TrainStepFlops(double Model, double Hardware)
         double blocks = config.NumHiddenLayers * (blockForward + blockBackward);
         double head = 2 * (2 * n * h * v);
         double model = blocks + head;
-        double recompute = checkpointing ? config.NumHiddenLayers * blockForward : 0;
+        double recompute = checkpointing ? config.NumHiddenLayers * (attention + lora) : 0;
         return new TrainStepFlops(model, model + recompute);
     }
 }

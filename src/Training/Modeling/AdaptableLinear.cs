@@ -177,11 +177,16 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         IsMerged = false;
     }
 
+    /// <summary>
+    /// Set by a checkpointed block pass (<see cref="LayerCheckpointFunction"/>) while it runs: the forward keeps this
+    /// layer's base output there and the backward's recomputation takes it back instead of recomputing it.
+    /// </summary>
+    internal FrozenProjectionOutputs? CheckpointOutputs { get; set; }
+
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var weight = BaseWeight();
-        var output = nn.functional.linear(input, weight, _bias);
+        var output = BaseOutput(input);
         if (_loraA is not null && _loraB is not null && !IsMerged)
         {
             var x = input.to(ScalarType.Float32);
@@ -192,6 +197,19 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         }
 
         return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>input · Wᵀ + b with the base weight; inside a checkpointed block pass, kept in its forward and reused in its recomputation.</summary>
+    private Tensor BaseOutput(Tensor input)
+    {
+        var kept = CheckpointOutputs;
+        if (kept is null || (_weight?.requires_grad ?? false) || (_bias?.requires_grad ?? false))
+            return nn.functional.linear(input, BaseWeight(), _bias);
+        if (kept.Replaying)
+            return FrozenLinearReplay.Run(input, kept.Take(this), this);
+        var output = nn.functional.linear(input, BaseWeight(), _bias);
+        kept.Keep(this, output);
+        return output;
     }
 
     protected override void Dispose(bool disposing)

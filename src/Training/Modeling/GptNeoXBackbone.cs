@@ -41,8 +41,15 @@ public sealed class GptNeoXBackbone : nn.Module
     /// <summary>Recompute each block's activations in backward instead of keeping them (training only).</summary>
     public bool GradientCheckpointing { get; set; }
 
-    /// <summary>Block forwards that ran through <see cref="LayerCheckpointFunction"/> since the model was built (a probe for reports and tests).</summary>
-    public long CheckpointedBlockPasses { get; private set; }
+    /// <summary>
+    /// With <see cref="GradientCheckpointing"/>, keep each block's frozen base projection outputs (query_key_value, dense,
+    /// dense_h_to_4h, dense_4h_to_h) from the forward and reuse them in the recomputation instead of redoing those
+    /// matmuls (true, the default: selective checkpointing); false recomputes the whole block as PyTorch's checkpoint does.
+    /// </summary>
+    public bool CheckpointKeepsProjections { get; set; } = true;
+
+    /// <summary>What the checkpointed blocks did since the model was built (probes for reports and tests).</summary>
+    public CheckpointCounters Checkpointing { get; } = new();
 
     /// <summary>
     /// Hidden states after the final layer norm. <paramref name="attentionMask"/> covers cached plus new tokens
@@ -90,13 +97,14 @@ public sealed class GptNeoXBackbone : nn.Module
         if (checkpoint && !hidden.requires_grad)
             hidden = hidden.detach().requires_grad_(true);
         var shared = checkpoint ? new SharedCheckpointTensors(_layerList.Length, cos, sin, additiveMask) : null;
-        if (checkpoint) CheckpointedBlockPasses += _layerList.Length;
+        if (checkpoint) Checkpointing.BlockPasses += _layerList.Length;
         for (int i = 0; i < _layerList.Length; i++)
         {
             var layer = _layerList[i];
             int index = i;
             hidden = shared is not null
-                ? LayerCheckpointFunction.Run(hidden, x => layer.Forward(x, shared[0]!, shared[1]!, shared[2], null, index), shared)
+                ? LayerCheckpointFunction.Run(hidden, x => layer.Forward(x, shared[0]!, shared[1]!, shared[2], null, index), shared,
+                    CheckpointKeepsProjections ? new FrozenProjectionOutputs(layer.Projections, Checkpointing) : null)
                 : layer.Forward(hidden, cos, sin, additiveMask, cache, index);
         }
 

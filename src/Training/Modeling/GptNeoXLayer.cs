@@ -37,6 +37,10 @@ public sealed class GptNeoXLayer : nn.Module
     public LayerNorm PostAttentionLayerNorm => _postAttentionLayerNorm;
     public GptNeoXMlp Mlp => _mlp;
 
+    /// <summary>The block's base Linear layers in the order its forward calls them.</summary>
+    public IReadOnlyList<AdaptableLinear> Projections =>
+        [_attention.QueryKeyValue, _attention.Dense, _mlp.DenseHTo4H, _mlp.Dense4HToH];
+
     public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? additiveMask, KeyValueCache? cache, int layerIndex)
     {
         using var scope = torch.NewDisposeScope();

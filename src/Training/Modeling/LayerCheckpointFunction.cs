@@ -5,8 +5,11 @@ namespace FedTune.Training.Modeling;
 
 /// <summary>
 /// Gradient checkpointing of one block, the way PyTorch's reentrant <c>torch.utils.checkpoint</c> does it: the forward
-/// runs without building a graph and keeps only the block's input; the backward restores the RNG state, recomputes the
+/// runs without building a graph and keeps the block's input; the backward restores the RNG state, recomputes the
 /// block with a graph and back-propagates through it, accumulating the parameters' gradients and returning the input's.
+/// Selectively, when given a <see cref="FrozenProjectionOutputs"/>: the forward also keeps the outputs of the block's
+/// frozen base projections, and the recomputation reuses them instead of redoing those matmuls (the rest of the block
+/// is recomputed as before).
 /// </summary>
 internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<LayerCheckpointFunction>
 {
@@ -16,12 +19,15 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
     public override string Name => nameof(LayerCheckpointFunction);
 
     private const string SharedKey = "shared";
+    private const string KeptKey = "kept";
 
     /// <summary>
     /// Runs <paramref name="block"/> on <paramref name="input"/> with activations recomputed in backward.
     /// <paramref name="shared"/> holds the constant tensors the block reads (rotary tables, mask); each backward releases it once.
+    /// <paramref name="kept"/> (or null to recompute everything) keeps the frozen projections' outputs for the recomputation.
     /// </summary>
-    public static Tensor Run(Tensor input, Func<Tensor, Tensor> block, SharedCheckpointTensors shared) => apply(input, block, shared);
+    public static Tensor Run(Tensor input, Func<Tensor, Tensor> block, SharedCheckpointTensors shared, FrozenProjectionOutputs? kept) =>
+        apply(input, block, shared, kept);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
@@ -31,7 +37,9 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
         ctx.save_data(BlockKey, block);
         ctx.save_data(SharedKey, vars[2]);
         ctx.save_data(RngKey, new RngSnapshot(torch.random.get_rng_state().DetachFromDisposeScope()));
-        return block(input);
+        var kept = (FrozenProjectionOutputs?)vars[3];
+        ctx.save_data(KeptKey, kept);
+        return kept is null ? block(input) : kept.Record(block, input);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
@@ -39,6 +47,7 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
         var block = (Func<Tensor, Tensor>)ctx.get_data(BlockKey);
         var rng = (RngSnapshot)ctx.get_data(RngKey);
         var saved = ctx.get_saved_variables()[0];
+        var kept = (FrozenProjectionOutputs?)ctx.get_data(KeptKey);
         Tensor inputGrad;
         using (var scope = torch.NewDisposeScope())
         {
@@ -47,17 +56,18 @@ internal sealed class LayerCheckpointFunction : autograd.SingleTensorFunction<La
             using (torch.enable_grad())
             {
                 var input = saved.detach().requires_grad_(true);
-                var output = block(input);
+                var output = kept is null ? block(input) : kept.Replay(block, input);
                 output.backward([grad_output]);
-                inputGrad = input.grad!.clone().DetachFromDisposeScope();
+                inputGrad = input.grad!.clone().MoveToOuterDisposeScope();
             }
 
             torch.random.set_rng_state(current);
         }
 
         rng.State.Dispose();
+        kept?.Dispose();
         ((SharedCheckpointTensors)ctx.get_data(SharedKey)).Release();
-        return [inputGrad, null!, null!];
+        return [inputGrad, null!, null!, null!];
     }
 
     private sealed record RngSnapshot(Tensor State);

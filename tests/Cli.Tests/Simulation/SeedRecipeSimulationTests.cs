@@ -54,6 +54,7 @@ public sealed class SeedRecipeSimulationTests(ITestOutputHelper output) : IDispo
             Assert.Equal(BaseQuantization.Nf4, ran.Quantization);
             Assert.True(ran.BaseModelBytes < fullPrecisionBase, $"NF4 base {ran.BaseModelBytes} B is not below full precision {fullPrecisionBase} B");
             Assert.True(ran.GradientCheckpointing && ran.CheckpointedBlockPasses > 0, "gradient checkpointing did not run");
+            Assert.Equal(4 * ran.CheckpointedBlockPasses, ran.ReusedProjectionOutputs); // each block's 4 frozen projections kept, not recomputed
             Assert.Equal(PaddingSide.Left, ran.PaddingSide);
             Assert.Equal((16, 64.0), (ran.LoraRank, ran.LoraAlpha));
             Assert.Equal((0.0005, LrSchedulerType.Cosine), (ran.LearningRate, ran.LrSchedulerType)); // no learning_rate_min: every round starts from learning_rate

@@ -38,7 +38,7 @@ public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Gradient_checkpointing_on_runs_every_block_through_the_checkpoint_function_and_off_runs_none()
+    public async Task Gradient_checkpointing_on_runs_every_block_through_the_checkpoint_function_reusing_its_projection_outputs_and_off_runs_none()
     {
         using var bed = new AgentTestBed(azurite);
 
@@ -46,9 +46,12 @@ public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
         var on = (await RunRoundAsync(bed, 2, AgentTestBed.Recipe() with { GradientCheckpointing = true })).Ran!;
 
         Assert.False(off.GradientCheckpointing);
-        Assert.Equal(0, off.CheckpointedBlockPasses);
+        Assert.Equal((0L, 0L), (off.CheckpointedBlockPasses, off.ReusedProjectionOutputs));
         Assert.True(on.GradientCheckpointing);
         Assert.True(on.CheckpointedBlockPasses > 0, "no block ran through the checkpoint function");
+        // Selective checkpointing: each block pass kept its 4 frozen projections' outputs and backward reused them
+        // instead of recomputing those matmuls.
+        Assert.Equal(4 * on.CheckpointedBlockPasses, on.ReusedProjectionOutputs);
     }
 
     [Fact]

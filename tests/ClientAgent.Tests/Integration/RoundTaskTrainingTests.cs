@@ -134,7 +134,7 @@ public sealed class RoundTaskTrainingTests(AzuriteFixture azurite)
             "held_out_examples", "timings", "download_seconds", "train_seconds", "eval_seconds", "upload_seconds", "busy_seconds", "model_load_seconds",
             "agent_version", "completed_utc",
             // The recipe as run: settings and totals of this machine's round, nothing per record.
-            "ran", "quantization", "base_model_bytes", "base_model_loads", "gradient_checkpointing", "checkpointed_block_passes", "padding_side", "seq_length",
+            "ran", "quantization", "base_model_bytes", "base_model_loads", "gradient_checkpointing", "checkpointed_block_passes", "reused_projection_outputs", "padding_side", "seq_length",
             "batch_size", "gradient_accumulation_steps", "steps", "learning_rate", "lr_scheduler_type", "lora_rank", "lora_alpha",
             "lora_dropout", "freeze_a", "proximal_mu", "logging_steps", "save_steps", "save_total_limit", "train_tokens",
             "peak_memory_bytes", "device", "eval_every_rounds", "eval_examples",

@@ -1,4 +1,5 @@
 using FedTune.Core.Adapters;
+using FedTune.Core.Configuration;
 using FedTune.Training.Lora;
 using FedTune.Training.Modeling;
 using TorchSharp;
@@ -57,8 +58,49 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(BaseQuantization.Nf4, true)]
+    [InlineData(BaseQuantization.None, false)]
+    public void Reusing_the_kept_projection_outputs_gives_the_gradients_of_recomputing_the_whole_block(BaseQuantization quantization, bool parallel)
+    {
+        var config = ModelTestSupport.TinyConfig(parallel: parallel) with { HiddenDropout = 0.1, AttentionDropout = 0.1 };
+        using var model = new GptNeoXForCausalLM(config, CPU, ScalarType.Float32, quantization);
+        model.InitializeRandom(3);
+        LoraInjector.Apply(model, new LoraAdapterConfig
+        {
+            R = 4, LoraAlpha = 8, LoraDropout = 0.2, TargetModules = ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
+        }, seed: 1);
+        using (torch.no_grad())
+            foreach (var (_, p) in model.AdapterParameters.Where(p => p.Key.Contains("lora_B", StringComparison.Ordinal)))
+                p.normal_(0, 0.1);
+        using var scope = torch.NewDisposeScope();
+        var ids = ModelTestSupport.RandomIds(2, 9, model.VocabularySize, 4);
+        var mask = torch.ones(2, 9, dtype: ScalarType.Int64);
+        mask[1, ..2] = torch.tensor(0L);
+        var counters = model.Backbone.Checkpointing;
+
+        model.Backbone.CheckpointKeepsProjections = false;
+        long reusedBefore = counters.ReusedProjectionOutputs;
+        var recomputed = AdapterGradients(model, ids, mask, checkpointing: true, dropoutSeed: 77);
+        Assert.Equal(reusedBefore, counters.ReusedProjectionOutputs);
+
+        model.Backbone.CheckpointKeepsProjections = true;
+        long passesBefore = counters.BlockPasses;
+        var reused = AdapterGradients(model, ids, mask, checkpointing: true, dropoutSeed: 77);
+        Assert.Equal(config.NumHiddenLayers, counters.BlockPasses - passesBefore);
+        Assert.Equal(4 * config.NumHiddenLayers, counters.ReusedProjectionOutputs - reusedBefore);
+
+        Assert.Equal(16, recomputed.Count);
+        foreach (var (name, expected) in recomputed)
+        {
+            Assert.True(expected.abs().sum().item<float>() > 0, $"{name} has a zero gradient");
+            double error = ModelTestSupport.MaxRelativeError(reused[name], expected);
+            Assert.True(error < 1e-6, $"{name}: the gradient with reused projection outputs differs by {error:E2}");
+        }
+    }
+
     [Fact]
-    public void Checkpointing_lowers_the_memory_held_for_backward()
+    public void Checkpointing_holds_the_block_inputs_and_the_kept_projection_outputs_for_backward()
     {
         var config = ModelTestSupport.TinyConfig() with { HiddenSize = 128, NumAttentionHeads = 4, NumHiddenLayers = 4, IntermediateSize = 512, MaxPositionEmbeddings = 512, VocabSize = 256 };
         using var model = new GptNeoXForCausalLM(config);
@@ -66,12 +108,14 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output)
         LoraInjector.Apply(model, new LoraAdapterConfig { R = 8, LoraAlpha = 16 }, seed: 1);
         model.SetTraining(true);
         using var idsScope = torch.NewDisposeScope();
-        var ids = ModelTestSupport.RandomIds(2, 256, config.VocabSize, 3);
+        const int batch = 2, time = 256;
+        var ids = ModelTestSupport.RandomIds(batch, time, config.VocabSize, 3);
 
         // Resident memory held between forward and backward (the saved activations), measured after returning freed pages.
-        long HeldForBackward(bool checkpointing)
+        long HeldForBackward(bool checkpointing, bool keepProjections = true)
         {
             model.GradientCheckpointing = checkpointing;
+            model.Backbone.CheckpointKeepsProjections = keepProjections;
             using var scope = torch.NewDisposeScope();
             GC.Collect();
             GC.WaitForPendingFinalizers();
@@ -83,11 +127,21 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output)
             return held;
         }
 
+        long Median(bool checkpointing, bool keepProjections = true) =>
+            Enumerable.Range(0, 3).Select(_ => HeldForBackward(checkpointing, keepProjections)).Order().ElementAt(1);
+
         HeldForBackward(false); // warm-up
-        long plain = Enumerable.Range(0, 3).Select(_ => HeldForBackward(false)).Order().ElementAt(1);
-        long checkpointed = Enumerable.Range(0, 3).Select(_ => HeldForBackward(true)).Order().ElementAt(1);
-        output.WriteLine($"memory held for backward (B=2, T=256, d=128, 4 layers): plain {plain / 1e6:F1} MB, checkpointed {checkpointed / 1e6:F1} MB");
-        Assert.True(checkpointed < plain / 2, $"checkpointed {checkpointed} bytes is not well below plain {plain} bytes");
+        long plain = Median(false);
+        long recomputed = Median(true, keepProjections: false);
+        long selective = Median(true);
+        // float32 outputs of query_key_value (3h), dense (h), dense_h_to_4h (f) and dense_4h_to_h (h) in every block.
+        long projectionOutputs = 4L * config.NumHiddenLayers * batch * time * ((3 * config.HiddenSize) + config.HiddenSize + config.IntermediateSize + config.HiddenSize);
+        output.WriteLine($"memory held for backward (B=2, T=256, d=128, 4 layers): plain {plain / 1e6:F1} MB, checkpointed {recomputed / 1e6:F1} MB " +
+                         $"recomputing whole blocks, {selective / 1e6:F1} MB keeping the projection outputs ({projectionOutputs / 1e6:F1} MB of them)");
+        Assert.True(recomputed < plain / 2, $"checkpointed (whole blocks recomputed) {recomputed} bytes is not well below plain {plain} bytes");
+        long kept = selective - recomputed;
+        Assert.True(kept > projectionOutputs / 2 && kept < projectionOutputs * 3 / 2,
+            $"keeping the projection outputs held {kept} bytes more than recomputing them; the outputs are {projectionOutputs} bytes");
     }
 }
 
