@@ -1,5 +1,9 @@
 using System.CommandLine;
 using FedTune.Cli.Commands;
+using FedTune.Core.Processes;
+
+// libtorch's large blocks mmapped and given back (docs/training-trainer.md, 'Memory').
+NativeHeap.Configure();
 
 var root = new RootCommand("fedtune: federated fine-tuning of LLMs on private data (FedTune.Cloud).")
 {

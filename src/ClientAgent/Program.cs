@@ -1,7 +1,9 @@
 using FedTune.ClientAgent.Hosting;
+using FedTune.Core.Processes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
+NativeHeap.Configure();
 try
 {
     using var host = AgentHost.CreateBuilder(args).Build();

@@ -80,6 +80,11 @@ public sealed class StorageOutageGuard(AzuriteProcess? azurite, TimeSpan limit, 
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        catch (Exception e) when (e is InvalidOperationException or IOException or StorageUnavailableException)
+        {
+            // Never the run's failure: its storage calls still wait out (or name) the outage through RunAsync.
+            say("Storage: stopped watching the private Azurite (" + StorageFailure.Describe(e) + ")");
+        }
     }
 
     /// <summary>Starts the private Azurite again when it stopped (killed, crashed), on the same data folder and ports.</summary>

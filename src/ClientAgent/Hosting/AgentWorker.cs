@@ -5,6 +5,7 @@ using FedTune.ClientAgent.Polling;
 using FedTune.ClientAgent.Status;
 using FedTune.ClientAgent.Tasks;
 using FedTune.ClientAgent.Work;
+using FedTune.Core.Processes;
 using FedTune.Core.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,7 +54,8 @@ public sealed partial class AgentWorker(
             var scanner = new TaskScanner(store, settings.HospitalId);
             var backoff = new PollBackoff(settings.Polling);
             int finished = 0;
-            LogStarted(_logger, settings.HospitalId, scanner.Container, workspace.Path, workspace.InstanceId, AgentVersion.Current);
+            string nativeHeap = NativeHeap.Configure();
+            LogStarted(_logger, settings.HospitalId, scanner.Container, workspace.Path, workspace.InstanceId, AgentVersion.Current, nativeHeap);
             status.Update(s => s with { Activity = AgentActivity.Idle });
             try
             {
@@ -139,8 +141,8 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Critical, Message = "The agent cannot start: {Problem}")]
     private static partial void LogFatal(ILogger logger, string problem);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentVersion} for hospital {HospitalId} watching container {Container} (work folder {WorkPath}, instance {InstanceId})")]
-    private static partial void LogStarted(ILogger logger, string hospitalId, string container, string workPath, Guid instanceId, string agentVersion);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentVersion} for hospital {HospitalId} watching container {Container} (work folder {WorkPath}, instance {InstanceId}; {NativeHeap})")]
+    private static partial void LogStarted(ILogger logger, string hospitalId, string container, string workPath, Guid instanceId, string agentVersion, string nativeHeap);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Looking for or running a task failed; retrying after the backoff")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);

@@ -29,7 +29,7 @@ internal static class FusedWeightedMeanRound
         }
 
         var hashers = Math.Max(1, Environment.ProcessorCount);
-        using var slots = new SemaphoreSlim(hashers + 1); // buffers in flight: one per hasher and the kernel's
+        using var slots = new SemaphoreSlim(hashers + 2); // buffers in flight: one per hasher, the kernel's and the next read
         using var queue = new BlockingCollection<(int Index, byte[] Buffer, int Length)>();
         var hashes = new string?[updates.Count];
         var workers = Enumerable.Range(0, hashers).Select(_ => Task.Factory.StartNew(() =>
@@ -51,12 +51,20 @@ internal static class FusedWeightedMeanRound
         var accumulator = new float[layout.Length];
         var results = new List<UpdateValidationResult>(updates.Count);
         var complete = true;
+        // The next update is read (a kernel copy from the page cache) while this one is validated and added in.
+        Task<(byte[]? Buffer, int Length)> StartRead(int index)
+        {
+            slots.Wait();
+            return Task.Run(() => ReadAll(updates[index]));
+        }
+
+        Task<(byte[]? Buffer, int Length)>? next = StartRead(0);
         try
         {
             for (var i = 0; i < updates.Count && complete; i++)
             {
-                slots.Wait();
-                var (buffer, length) = ReadAll(updates[i]);
+                var (buffer, length) = next!.GetAwaiter().GetResult();
+                next = i + 1 < updates.Count ? StartRead(i + 1) : null;
                 if (buffer is null)
                 {
                     slots.Release();
@@ -99,6 +107,19 @@ internal static class FusedWeightedMeanRound
         }
         finally
         {
+            if (next is not null)
+            {
+                // A read started for an update the round no longer needs (it stopped early): give its buffer back.
+                next.ContinueWith(read =>
+                {
+                    if (read.IsCompletedSuccessfully && read.Result.Buffer is { } unused)
+                    {
+                        ArrayPool<byte>.Shared.Return(unused);
+                    }
+                }, TaskScheduler.Default).Wait();
+                slots.Release();
+            }
+
             queue.CompleteAdding();
             Task.WaitAll(workers);
         }

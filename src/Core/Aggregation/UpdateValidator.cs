@@ -188,7 +188,7 @@ public sealed class UpdateValidator
 
             var squares = new double[chunks.Count];
             var failed = 0;
-            Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new float[ChunkElements], (c, _, scratch) =>
+            Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => System.Buffers.ArrayPool<float>.Shared.Rent(ChunkElements), (c, _, scratch) =>
             {
                 var (entry, name, offset, length, at) = chunks[c];
                 var chunk = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wire.AsSpan((int)at, length * sizeof(float)));
@@ -214,7 +214,7 @@ public sealed class UpdateValidator
 
                 alsoVisit(entry, offset, chunk);
                 return scratch;
-            }, _ => { });
+            }, scratch => System.Buffers.ArrayPool<float>.Shared.Return(scratch)); // pooled: a fresh 256 KB per worker per update was zeroed every time
             if (failed != 0)
             {
                 return null;

@@ -20,7 +20,7 @@ public sealed class AzuriteProcess : IDisposable
     private readonly string _repositoryRoot;
     private readonly bool _deleteData;
     private readonly TimeSpan? _saveInterval;
-    private Process _process;
+    private volatile Process _process;
     private bool _disposed;
 
     private AzuriteProcess(Process process, string repositoryRoot, string dataDirectory, bool deleteData, TimeSpan? saveInterval, int blobPort,
@@ -103,11 +103,14 @@ public sealed class AzuriteProcess : IDisposable
     public async Task RestartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_process.HasExited) return;
-        _process.Dispose();
+        var stopped = _process;
+        if (!stopped.HasExited) return;
         var (process, errors) = await LaunchAsync(_repositoryRoot, DataDirectory, _saveInterval, BlobPort, QueuePort, TablePort, timeout, cancellationToken)
             .ConfigureAwait(false);
+        // The stopped process is disposed only once replaced: HasExited may be read meanwhile (simulate's watcher and its
+        // storage calls run concurrently), and a disposed Process throws "No process is associated with this object".
         _process = process ?? throw NotStarted(errors);
+        stopped.Dispose();
     }
 
     private static InvalidOperationException NotStarted(string errors) => new(

@@ -44,7 +44,7 @@ public static class TrainBenchmark
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{shape.Name}] {shape.Source}; batch {options.BatchSize} × {options.SeqLength} tokens, {options.Recipe}, {options.Threads} threads; " +
             $"{options.Repetitions} interleaved repetitions of {options.Steps} steps; {flops.Hardware / 1e9:F1} GFLOP per step " +
-            $"({flops.Model / 1e9:F1} without recomputation)"));
+            $"({flops.Model / 1e9:F1} without recomputation); {FedTune.Core.Processes.NativeHeap.Description ?? "native heap: the C library's default"}"));
         var peaks = new List<double>();
         var torchSharpSteps = new List<double>();
         var pyTorchSteps = new List<double>();
@@ -58,7 +58,7 @@ public static class TrainBenchmark
                 peaks.Add(MatmulPeak.MeasureGigaflops());
                 var steps = session.TimeSteps(cancellationToken);
                 torchSharpSteps.AddRange(steps);
-                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] repetition {repetition}: FP32 matmul peak {peaks[^1]:F1} GFLOP/s; TorchSharp {Seconds(steps)}"));
+                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] repetition {repetition}: FP32 matmul peak {peaks[^1]:F1} GFLOP/s; TorchSharp {Seconds(steps)}; RSS {ResidentMiB("VmRSS:"):F0} MiB (peak {ResidentMiB("VmHWM:"):F0})"));
                 if (options.PythonExecutable is { } python)
                 {
                     lastPyTorch = RunPyTorch(shape, options, python, cancellationToken);
@@ -93,10 +93,13 @@ public static class TrainBenchmark
         typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?";
 
     /// <summary>This process's peak resident set (VmHWM), the figure the PyTorch script reports for itself.</summary>
-    private static double PeakResidentMiB()
+    private static double PeakResidentMiB() => ResidentMiB("VmHWM:");
+
+    /// <summary>A resident-set line of /proc/self/status (VmRSS: now, VmHWM: peak) in MiB; the peak working set elsewhere.</summary>
+    private static double ResidentMiB(string field)
     {
         var line = File.Exists("/proc/self/status")
-            ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal))
             : null;
         if (line is null)
         {

@@ -22,6 +22,18 @@ public sealed class StorageOutageGuardTests : IDisposable
         var guard = new StorageOutageGuard(azurite, TimeSpan.FromMinutes(1), line => { lock (said) said.Add(line); });
         using var stop = new CancellationTokenSource();
         var watch = guard.WatchAzuriteAsync(TimeSpan.FromMilliseconds(200), stop.Token);
+        // simulate's storage calls ask the same question while the watcher restarts it: asking must never throw (a
+        // disposed Process did: "No process is associated with this object", which failed a CI run at its end).
+        var failures = new List<Exception>();
+        var asking = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try { _ = azurite.HasExited; }
+                catch (Exception e) { lock (failures) failures.Add(e); }
+                await Task.Delay(5);
+            }
+        });
 
         RunProcesses.Signal(RunProcesses.Find(_data).Single(p => p.Name == "node").Pid, "KILL");
 
@@ -33,6 +45,10 @@ public sealed class StorageOutageGuardTests : IDisposable
 
         await stop.CancelAsync();
         await watch;
+        await asking;
+        Assert.Empty(failures);
+        Assert.DoesNotContain(said, l => l.Contains("stopped watching", StringComparison.Ordinal));
+        Assert.Equal(1, guard.Restarts);
         Assert.False(azurite.HasExited);
     }
 }

@@ -57,6 +57,39 @@ public sealed class GradientCheckpointingTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_training_step_leaves_no_tensor_alive_whether_or_not_blocks_are_checkpointed(bool checkpointing)
+    {
+        // The checkpointed backward used to hand its input gradient to autograd detached from every dispose scope:
+        // one [batch, time, hidden] tensor per block per step stayed alive until the GC finalised it, about 35 MiB
+        // per step at the pythia-70m shape (RSS grew 138 MiB per 4 steps in `fedtune bench train`).
+        using var model = ModelTestSupport.TinyModel(seed: 2);
+        LoraInjector.Apply(model, new LoraAdapterConfig { R = 4, LoraAlpha = 8, LoraDropout = 0.1, TargetModules = ["query_key_value"] }, seed: 1);
+        model.GradientCheckpointing = checkpointing;
+        model.SetTraining(true);
+        var ids = ModelTestSupport.RandomIds(2, 9, model.VocabularySize, 4);
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            foreach (var p in model.AdapterParameters.Values) p.grad = null;
+            var logits = model.Forward(ids, null);
+            nn.functional.cross_entropy(logits.narrow(1, 0, 8).reshape(-1, model.VocabularySize), ids.narrow(1, 1, 8).reshape(-1)).backward();
+            foreach (var p in model.AdapterParameters.Values) p.grad!.Dispose(); // the getter wraps the gradient in a new handle each call
+        }
+
+        Step();
+        var statistics = DisposeScopeManager.Statistics;
+        long before = statistics.ThreadTotalLiveCount;
+
+        for (int step = 0; step < 3; step++) Step();
+
+        long leaked = statistics.ThreadTotalLiveCount - before;
+        Assert.True(leaked <= 0, $"{leaked} tensors left alive by 3 steps (checkpointing {checkpointing})");
+        ids.Dispose();
+    }
+
     [Fact]
     public void Checkpointing_lowers_the_memory_held_for_backward()
     {
