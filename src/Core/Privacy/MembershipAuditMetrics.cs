@@ -12,22 +12,23 @@ public static class MembershipAuditMetrics
         ArgumentNullException.ThrowIfNull(scores);
         bootstrap ??= new BootstrapOptions();
         bootstrap.Validate();
-        var point = Figures(scores.Members, scores.NonMembers);
-        // The draws come from one seeded sequence, in order; the figures of the resamples are then computed in
-        // parallel (each resample's own arrays), so the intervals do not depend on the thread count.
-        var resampled = new double[bootstrap.Resamples][];
+        var pooled = ScoreTieGroups.Ascending(scores.Members, scores.NonMembers);
+        var point = Figures(pooled, scores.Members.Count, scores.NonMembers.Count);
+        // A resample draws records of the full sample, so its tie groups are the full sample's groups with other counts:
+        // each record's group is found once, and a resample only counts its draws per group (no sort per resample).
+        // The draws come from one seeded sequence, in order (members, then non-members, resample after resample); the
+        // figures of the resamples are then computed in parallel, so the intervals do not depend on the thread count.
+        var memberGroups = GroupIndices(scores.Members, pooled);
+        var nonMemberGroups = GroupIndices(scores.NonMembers, pooled);
         var random = new Random(bootstrap.Seed);
-        var draws = new (double[] Members, double[] NonMembers)[bootstrap.Resamples];
+        var draws = new (int[] Members, int[] NonMembers)[bootstrap.Resamples];
         for (var b = 0; b < draws.Length; b++)
         {
-            var m = new double[scores.Members.Count];
-            var n = new double[scores.NonMembers.Count];
-            Resample(scores.Members, m, random);
-            Resample(scores.NonMembers, n, random);
-            draws[b] = (m, n);
+            draws[b] = (Resample(memberGroups, random), Resample(nonMemberGroups, random));
         }
 
-        Parallel.For(0, draws.Length, b => resampled[b] = Figures(draws[b].Members, draws[b].NonMembers));
+        var resampled = new double[bootstrap.Resamples][];
+        Parallel.For(0, draws.Length, b => resampled[b] = Figures(Regroup(pooled, draws[b].Members, draws[b].NonMembers), scores.Members.Count, scores.NonMembers.Count));
 
         Estimate At(int figure)
         {
@@ -60,14 +61,13 @@ public static class MembershipAuditMetrics
         return sorted[lower] + (position - lower) * (sorted[upper] - sorted[lower]);
     }
 
-    private static double[] Figures(IReadOnlyList<double> members, IReadOnlyList<double> nonMembers)
+    private static double[] Figures(List<ScoreTieGroup> groups, int memberCount, int nonMemberCount)
     {
-        // One sort per (re)sample serves both the curve and the rank-sum AUROC.
-        var groups = ScoreTieGroups.Ascending(members, nonMembers);
-        var curve = RocCurve.FromGroups(groups, members.Count, nonMembers.Count);
+        // One grouping per (re)sample serves both the curve and the rank-sum AUROC.
+        var curve = RocCurve.FromGroups(groups, memberCount, nonMemberCount);
         return
         [
-            RocMetrics.Auroc(groups, members.Count, nonMembers.Count),
+            RocMetrics.Auroc(groups, memberCount, nonMemberCount),
             RocMetrics.TruePositiveRateAt(curve, LowFpr),
             RocMetrics.TruePositiveRateAt(curve, VeryLowFpr),
             RocMetrics.FalsePositiveRateAt(curve, HighTpr),
@@ -75,11 +75,52 @@ public static class MembershipAuditMetrics
         ];
     }
 
-    private static void Resample(IReadOnlyList<double> source, double[] target, Random random)
+    /// <summary>The index of each score's group among the full sample's groups (groups are runs of equal scores).</summary>
+    private static int[] GroupIndices(IReadOnlyList<double> values, List<ScoreTieGroup> pooled)
     {
+        var indices = new int[values.Count];
+        for (var i = 0; i < values.Count; i++)
+        {
+            indices[i] = pooled.BinarySearch(new ScoreTieGroup(values[i], 0, 0), ByScore.Instance);
+        }
+
+        return indices;
+    }
+
+    /// <summary>The draws' groups: the full sample's groups that were drawn, in order, with the draws counted.</summary>
+    private static List<ScoreTieGroup> Regroup(List<ScoreTieGroup> pooled, int[] memberDraws, int[] nonMemberDraws)
+    {
+        var members = new int[pooled.Count];
+        var nonMembers = new int[pooled.Count];
+        foreach (var g in memberDraws) members[g]++;
+        foreach (var g in nonMemberDraws) nonMembers[g]++;
+        var groups = new List<ScoreTieGroup>(pooled.Count);
+        for (var g = 0; g < pooled.Count; g++)
+        {
+            if (members[g] + nonMembers[g] > 0)
+            {
+                groups.Add(new ScoreTieGroup(pooled[g].Score, members[g], nonMembers[g]));
+            }
+        }
+
+        return groups;
+    }
+
+    private static int[] Resample(int[] source, Random random)
+    {
+        var target = new int[source.Length];
         for (var i = 0; i < target.Length; i++)
         {
-            target[i] = source[random.Next(source.Count)];
+            target[i] = source[random.Next(source.Length)];
         }
+
+        return target;
+    }
+
+    private sealed class ByScore : IComparer<ScoreTieGroup>
+    {
+        public static readonly ByScore Instance = new();
+
+        public int Compare(ScoreTieGroup x, ScoreTieGroup y) => x.Score.CompareTo(y.Score);
     }
 }

@@ -33,13 +33,24 @@ internal static class CanaryExposureMeter
             examplesPerCanary.Add(examples);
         }
 
-        var scores = scorer.Score(examplesPerCanary.SelectMany(e => e).ToList(), cancellationToken);
+        // The candidates of a canary differ only from the number on: every token before it has the same context in
+        // all of them, so it is scored once, in the secret's record, and only the rest of each other candidate goes
+        // through the output layer (the same NLLs; the prefix's float rounding is then shared by every candidate).
+        var sharedPrefixes = examplesPerCanary.Select(SharedPrefixLength).ToList();
+        var toScore = examplesPerCanary.SelectMany((examples, c) => examples.Take(1).Concat(examples.Skip(1).Select(e => WithoutScoredPrefix(e, sharedPrefixes[c]))));
+        var scores = scorer.Score(toScore.ToList(), cancellationToken);
         var results = new List<CanaryExposureResult>();
         var offset = 0;
         for (var c = 0; c < set.Canaries.Count; c++)
         {
             var count = examplesPerCanary[c].Count;
-            var nlls = scores.Skip(offset).Take(count).Select(t => -t.LogProbabilities.Sum(v => (double)v)).ToArray();
+            var secret = scores[offset];
+            var prefixTokens = ScoredTokensBefore(examplesPerCanary[c][0], sharedPrefixes[c]);
+            var prefixNll = -secret.LogProbabilities.Take(prefixTokens).Sum(v => (double)v);
+            // Every NLL is the shared prefix's (from the secret's record) plus the candidate's own tokens after it.
+            var nlls = scores.Skip(offset).Take(count)
+                .Select((t, i) => prefixNll - t.LogProbabilities.Skip(i == 0 ? prefixTokens : 0).Sum(v => (double)v))
+                .ToArray();
             offset += count;
             var others = nlls[1..];
             results.Add(new CanaryExposureResult(
@@ -53,4 +64,30 @@ internal static class CanaryExposureMeter
 
         return results;
     }
+
+    /// <summary>How many leading tokens every candidate has in common with the first (the secret's record).</summary>
+    internal static int SharedPrefixLength(IReadOnlyList<TokenizedExample> candidates)
+    {
+        var first = candidates[0].InputIds;
+        var shared = first.Length;
+        foreach (var candidate in candidates.Skip(1))
+        {
+            var i = 0;
+            while (i < shared && i < candidate.InputIds.Length && candidate.InputIds[i] == first[i]) i++;
+            shared = i;
+        }
+
+        return shared;
+    }
+
+    /// <summary>The candidate with its labels before <paramref name="prefixLength"/> ignored (scored in the secret's record).</summary>
+    private static TokenizedExample WithoutScoredPrefix(TokenizedExample candidate, int prefixLength)
+    {
+        var labels = (int[])candidate.Labels.Clone();
+        Array.Fill(labels, TokenizedExample.IgnoreIndex, 0, Math.Min(prefixLength, labels.Length));
+        return candidate with { Labels = labels };
+    }
+
+    private static int ScoredTokensBefore(TokenizedExample example, int prefixLength) =>
+        example.Labels.Take(prefixLength).Skip(1).Count(l => l != TokenizedExample.IgnoreIndex);
 }

@@ -74,21 +74,11 @@ public sealed class TokenLogProbabilityScorer
         var means = new float[_options.DistributionStatistics ? total : 0];
         var variances = new float[means.Length];
         // The layers run once per batch; the output layer projects PositionChunk scored rows at a time, each chunk
-        // turned into log-probabilities (and Min-K%++ statistics) before the next is projected.
-        _model.ConsumeLogitsAt(batch.InputIds, batch.AttentionMask, positions, _options.PositionChunk, (from, logits) =>
-        {
-            var logProbs = nn.functional.log_softmax(logits, -1);
-            var targets = scoredLabels.narrow(0, from, logits.shape[0]).unsqueeze(1);
-            Copy(logProbs.gather(1, targets).squeeze(1), tokenLogProbs, from);
-            if (_options.DistributionStatistics)
-            {
-                var probabilities = logProbs.exp();
-                var mean = (probabilities * logProbs).sum(-1);
-                var variance = logProbs.sub_(mean.unsqueeze(1)).pow_(2).mul_(probabilities).sum(-1);
-                Copy(mean, means, from);
-                Copy(variance, variances, from);
-            }
-        });
+        // turned into log-probabilities (and Min-K%++ statistics) one row at a time in a cache-sized buffer
+        // (NextTokenStatistics) before the next is projected.
+        var targets = scoredLabels.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        _model.ConsumeLogitsAt(batch.InputIds, batch.AttentionMask, positions, _options.PositionChunk,
+            (from, logits) => NextTokenStatistics.Compute(logits.cpu().contiguous(), targets, tokenLogProbs, means, variances, from));
 
         var results = new List<TokenLogProbabilities>(examples.Count);
         var offset = 0;
@@ -116,11 +106,5 @@ public sealed class TokenLogProbabilityScorer
                 yield return example.Labels[i];
             }
         }
-    }
-
-    private static void Copy(Tensor values, float[] target, long offset)
-    {
-        var data = values.to(ScalarType.Float32).cpu().contiguous().data<float>();
-        data.CopyTo(target, (int)offset);
     }
 }

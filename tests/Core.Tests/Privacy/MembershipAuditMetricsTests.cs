@@ -77,4 +77,42 @@ public sealed class MembershipAuditMetricsTests
             new MembershipScores([1.0], [0.0]), new BootstrapOptions { ConfidenceLevel = 1.5 }));
         Assert.Contains("Confidence level is 1.5", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Bootstrap_intervals_are_those_of_each_resample_sorted_afresh()
+    {
+        // Scores with many ties (rounded), members shifted up: the resamples' groups must be the sorted resamples' own.
+        var random = new Random(8);
+        var members = Enumerable.Range(0, 150).Select(_ => Math.Round(random.NextDouble() + 0.15, 2)).ToArray();
+        var nonMembers = Enumerable.Range(0, 120).Select(_ => Math.Round(random.NextDouble(), 2)).ToArray();
+        var options = new BootstrapOptions { Resamples = 300, Seed = 77 };
+
+        var metrics = MembershipAuditMetrics.Evaluate(new MembershipScores(members, nonMembers), options);
+
+        // The plain bootstrap: the same seeded draws (members, then non-members, per resample), each resample's scores
+        // sorted into a new curve.
+        var draws = new Random(options.Seed);
+        var figures = new List<double[]>();
+        for (var b = 0; b < options.Resamples; b++)
+        {
+            var m = members.Select(_ => members[draws.Next(members.Length)]).ToArray();
+            var n = nonMembers.Select(_ => nonMembers[draws.Next(nonMembers.Length)]).ToArray();
+            var curve = RocCurve.Compute(new MembershipScores(m, n));
+            figures.Add([
+                RocMetrics.Auroc(new MembershipScores(m, n)),
+                RocMetrics.TruePositiveRateAt(curve, MembershipAuditMetrics.LowFpr),
+                RocMetrics.TruePositiveRateAt(curve, MembershipAuditMetrics.VeryLowFpr),
+                RocMetrics.FalsePositiveRateAt(curve, MembershipAuditMetrics.HighTpr),
+                RocMetrics.BestBalancedAccuracy(curve)]);
+        }
+
+        Estimate[] got = [metrics.Auroc, metrics.TprAt1PercentFpr, metrics.TprAt01PercentFpr, metrics.FprAt95PercentTpr, metrics.BalancedAccuracy];
+        for (var f = 0; f < got.Length; f++)
+        {
+            var sorted = figures.Select(r => r[f]).Order().ToArray();
+            var tail = (1 - options.ConfidenceLevel) / 2;
+            Assert.Equal(MembershipAuditMetrics.Percentile(sorted, tail), got[f].Lower);
+            Assert.Equal(MembershipAuditMetrics.Percentile(sorted, 1 - tail), got[f].Upper);
+        }
+    }
 }

@@ -148,6 +148,58 @@ public sealed class AuditScoringFastPathTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Each_canarys_shared_prefix_goes_through_the_output_layer_once()
+    {
+        using var inner = ModelWithRandomAdapter();
+        using var model = new RowCountingModel(inner);
+        var tokenizer = new ByteTokenizer();
+        var examples = new AlpacaExampleTokenizer(tokenizer, PrivacyTestModels.ShortTemplate, PrivacyTestModels.Tokenization);
+        var canaries = CanarySet.Create(new CanaryOptions { Count = 2, Digits = 4, Candidates = 10 });
+
+        CanaryExposureMeter.Measure(model, tokenizer, canaries, examples, new PrivacyAuditOptions(), CancellationToken.None);
+
+        var expected = 0;
+        foreach (var canary in canaries.Canaries)
+        {
+            var candidates = new[] { canary.Secret }.Concat(canaries.AlternativeNumbers(canary)).Select(n => examples.Tokenize(canary.RecordFor(n))).ToList();
+            var shared = CanaryExposureMeter.SharedPrefixLength(candidates);
+            Assert.True(shared > 10, $"the candidates share the prompt and the response up to the number (shared {shared})");
+            // The secret's record whole, then only what follows the shared prefix in the other candidates.
+            expected += candidates[0].ScoredTokenCount + candidates.Skip(1).Sum(c => c.Labels.Skip(shared).Count(l => l != TokenizedExample.IgnoreIndex));
+        }
+
+        Assert.Equal(expected, model.ScoredRows);
+    }
+
+    /// <summary>Counts the rows a scorer sends through the output layer.</summary>
+    private sealed class RowCountingModel(GptNeoXForCausalLM inner) : ICausalLanguageModel
+    {
+        public long ScoredRows { get; private set; }
+
+        public long VocabularySize => inner.VocabularySize;
+
+        public long MaxSequenceLength => inner.MaxSequenceLength;
+
+        public IReadOnlyDictionary<string, TorchSharp.Modules.Parameter> AdapterParameters => inner.AdapterParameters;
+
+        public Device Device => inner.Device;
+
+        public Tensor Forward(Tensor inputIds, Tensor? attentionMask) => inner.Forward(inputIds, attentionMask);
+
+        public void ConsumeLogitsAt(Tensor inputIds, Tensor? attentionMask, Tensor positions, long chunkRows, Action<long, Tensor> consume)
+        {
+            ScoredRows += positions.shape[0];
+            inner.ConsumeLogitsAt(inputIds, attentionMask, positions, chunkRows, consume);
+        }
+
+        public void SetTraining(bool training) => inner.SetTraining(training);
+
+        public void Dispose()
+        {
+        }
+    }
+
     public void Dispose()
     {
         try
