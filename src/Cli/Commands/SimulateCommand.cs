@@ -14,6 +14,7 @@ internal static class SimulateCommand
         var compare = new Option<bool>("--compare") { Description = "Train the centralized and local-only baselines on the same splits and step budget (the default; kept for older scripts)." };
         var noCompare = new Option<bool>("--no-compare") { Description = "Skip the centralized and local-only baselines (the report then has no comparison)." };
         var noAudit = new Option<bool>("--no-audit") { Description = "Skip the privacy audit that runs after the federation by default." };
+        var retrainBaselines = new Option<bool>("--retrain-baselines") { Description = "Train the baselines even when an identical earlier run's (same build, base model, data, recipe, rounds and seed) are cached in ~/.local/share/fedtune/baselines." };
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
         var fresh = new Option<bool>("--fresh") { Description = "Discard any earlier run in --out and start again." };
         var deadline = new Option<TimeSpan?>("--round-deadline") { Description = "How long a round waits for uploads before a hospital is a straggler (default 00:20:00)." };
@@ -30,6 +31,7 @@ internal static class SimulateCommand
         command.Add(compare);
         command.Add(noCompare);
         command.Add(noAudit);
+        command.Add(retrainBaselines);
         command.Add(resume);
         command.Add(fresh);
         command.Add(deadline);
@@ -49,6 +51,7 @@ internal static class SimulateCommand
                     Compare = parse.GetValue(compare),
                     NoCompare = parse.GetValue(noCompare),
                     NoAudit = parse.GetValue(noAudit),
+                    RetrainBaselines = parse.GetValue(retrainBaselines),
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),
                     RoundDeadline = parse.GetValue(deadline),

@@ -20,31 +20,43 @@ namespace FedTune.Cli.Simulation;
 /// </summary>
 public static class BaselineRunner
 {
+    /// <summary>Reuse of identical earlier baselines (<see cref="BaselineCache"/>); <paramref name="Retrain"/> trains them anyway.</summary>
+    public sealed record Reuse(BaselineCache Cache, string ModelFingerprint, bool Retrain, Action<string> Say);
+
     public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, IReadOnlyList<TokenizedExample> heldOut,
         int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
-        string? adapterFolder = null)
+        string? adapterFolder = null, Reuse? reuse = null)
     {
         status.SetStage(FormattableString.Invariant($"centralized baseline: {rounds * stepsPerRound} steps on the pooled data"));
-        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, cancellationToken);
+        return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, reuse, cancellationToken);
     }
 
     public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, IReadOnlyList<TokenizedExample> heldOut,
         int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
-        string? adapterFolder = null)
+        string? adapterFolder = null, Reuse? reuse = null)
     {
         status.SetStage(FormattableString.Invariant($"local-only baseline: {hospitalId} alone, {rounds * stepsPerRound} steps"));
-        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, cancellationToken);
+        return Train("local-only", "local-only " + hospitalId, modelFolder, seqLength, own, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, reuse, cancellationToken);
     }
 
     private static BaselineCurve Train(string arm, string label, string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> records,
         IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, TrainingRecipe recipe, int seed,
-        string? adapterFolder, CancellationToken cancellationToken)
+        string? adapterFolder, Reuse? reuse, CancellationToken cancellationToken)
     {
+        var key = reuse is null ? null : BaselineCache.Key(label, reuse.ModelFingerprint, seqLength, records, heldOut, rounds, stepsPerRound, recipe, seed);
+        if (key is not null && !reuse!.Retrain && reuse.Cache.TryRestore(key, adapterFolder) is { } cached)
+        {
+            reuse.Say($"Baseline {label}: reused from an identical earlier run ({Path.Combine(reuse.Cache.Root, key[..12])}...; --retrain-baselines trains it again)");
+            return cached;
+        }
+
         using var session = LanguageModelSession.Load(modelFolder, seqLength);
         var train = session.Tokenize(records);
         var at = Enumerable.Range(1, rounds).Select(r => (long)r * stepsPerRound).ToList();
         var points = session.TrainFreshAdapter(train, heldOut, recipe, seed, at, onStep: null, cancellationToken);
         if (adapterFolder is not null) session.SaveTrainedAdapter(LoraAdapterConfig.From(recipe), adapterFolder);
-        return new BaselineCurve(arm, label, points.Select((p, i) => new BaselinePoint(i + 1, p.Steps, p.Eval)).ToList());
+        var curve = new BaselineCurve(arm, label, points.Select((p, i) => new BaselinePoint(i + 1, p.Steps, p.Eval)).ToList());
+        if (key is not null) reuse!.Cache.Store(key, curve, adapterFolder);
+        return curve;
     }
 }

@@ -61,6 +61,12 @@ public sealed record SimulationOptions
 
     public ResumeMode Resume { get; init; } = ResumeMode.Auto;
 
+    /// <summary>Train the baselines even when an identical earlier run's are cached (<see cref="BaselineCache"/>), refreshing the cache.</summary>
+    public bool RetrainBaselines { get; init; }
+
+    /// <summary>Where finished baselines are kept and reused from; null: <see cref="BaselineCache.Default"/>.</summary>
+    public BaselineCache? BaselineCache { get; init; }
+
     /// <summary>Canary records (fake patient, fake record number) planted in hospital-1's training shard; 0 plants none.</summary>
     public int Canaries { get; init; }
 

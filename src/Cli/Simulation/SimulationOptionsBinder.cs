@@ -33,6 +33,9 @@ public sealed record SimulationOverrides
 
     /// <summary>--no-audit: skip the privacy audit (it runs by default).</summary>
     public bool NoAudit { get; init; }
+
+    /// <summary>--retrain-baselines: train the baselines even when an identical earlier run's are cached.</summary>
+    public bool RetrainBaselines { get; init; }
     public bool Resume { get; init; }
     public bool Fresh { get; init; }
     public string? StorageConnectionString { get; init; }
@@ -85,6 +88,8 @@ public static class SimulationOptionsBinder
             Seed = cli.Seed ?? options.Seed,
             OutputDirectory = cli.OutputDirectory is null ? null : Path.GetFullPath(cli.OutputDirectory),
             Compare = !cli.NoCompare,
+            RetrainBaselines = cli.RetrainBaselines,
+            BaselineCache = NullIfEmpty(environment("FEDTUNE_BASELINE_CACHE")) is { } baselines ? new BaselineCache(Path.GetFullPath(baselines)) : null,
             Resume = cli.Resume ? ResumeMode.Resume : cli.Fresh ? ResumeMode.Fresh : ResumeMode.Auto,
             StorageConnectionString = cli.StorageConnectionString ?? NullIfEmpty(environment("FEDTUNE_STORAGE")),
             RoundDeadline = cli.RoundDeadline ?? options.RoundDeadline,

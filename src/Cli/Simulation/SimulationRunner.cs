@@ -244,14 +244,16 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
         var trained = new List<(BaselineCurve Curve, string AdapterDirectory)>();
         var central = SimulationAuditWiring.CentralizedAdapterDirectory(folder);
+        var reuse = new BaselineRunner.Reuse(options.BaselineCache ?? BaselineCache.Default, BaselineCache.ModelFingerprint(report.Current.BaseModel.Path),
+            options.RetrainBaselines, say);
         trained.Add((BaselineRunner.Centralized(report.Current.BaseModel.Path, options.SeqLength, shards.SelectMany(s => s.Records).ToList(), heldOut, plan.Rounds,
-            options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, central), central));
+            options.MaxSteps * shards.Count, plan.Recipe, options.Seed, status, cancellationToken, central, reuse), central));
         report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
         foreach (var (name, records) in shards)
         {
             var local = SimulationAuditWiring.LocalOnlyAdapterDirectory(folder, name);
             trained.Add((BaselineRunner.LocalOnly(report.Current.BaseModel.Path, options.SeqLength, name, records, heldOut, plan.Rounds, options.MaxSteps, plan.Recipe, options.Seed,
-                status, cancellationToken, local), local));
+                status, cancellationToken, local, reuse), local));
             report.Update(r => r with { Baselines = trained.Select(t => t.Curve).ToList() });
         }
         return trained;

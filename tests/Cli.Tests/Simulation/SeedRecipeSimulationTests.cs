@@ -37,7 +37,7 @@ public sealed class SeedRecipeSimulationTests(ITestOutputHelper output) : IDispo
             RecordsPerHospital = 12,
             EvalExamples = 4,
             RoundDeadline = TimeSpan.FromMinutes(5),
-        });
+        }) with { BaselineCache = new BaselineCache(_temp.File("baseline-cache")) };
         var lines = new List<string>();
 
         var report = await TinySimulation.RunAsync(options, output, lines.Add);

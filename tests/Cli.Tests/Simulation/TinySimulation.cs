@@ -45,7 +45,7 @@ internal sealed class TinySimulation(string name) : IDisposable
             DataPath = TestPaths.RequireMedicalMeadowFile(),
             OutputDirectory = RunDirectory,
             RoundDeadline = overrides.RoundDeadline ?? TimeSpan.FromMinutes(4),
-        });
+        }) with { BaselineCache = new BaselineCache(_temp.File("baseline-cache")) }; // never the user's: each test trains its own
     }
 
     /// <summary>Runs the simulation; every status line goes to <paramref name="output"/> and then to <paramref name="onStatus"/>.</summary>
