@@ -47,7 +47,21 @@ for place in "$root" "$nuget_cache"; do
   fi
 done
 
+# Already built and nothing the build reads changed since (sources, project files, props, SDK pin): skip the
+# incremental build, which costs about 5 s even when there is nothing to do (every ./fedtune command paid it).
+build_stamp="$root/obj/.fedtune-build-$(printf '%s %s' "$project" "$configuration" | sha256sum | cut -c1-12)"
+project_dir=$(dirname "$project")
+if [ -f "$build_stamp" ] && { [ "$project_dir" = . ] || [ -d "$project_dir/bin/$configuration" ]; } &&
+   [ -z "$(find src tests Directory.Build.props Directory.Build.targets Directory.Packages.props global.json NuGet.config FedTune.Cloud.sln \
+          \( -name bin -o -name obj -o -name node_modules -o -name TestResults \) -prune -o -type f -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
+  say "$project ($configuration) is up to date"
+  exit 0
+fi
+
 say "building $project ($configuration)"
+rm -f "$build_stamp"
+# Stamped with the build's start time, so that a file edited while it builds still counts as newer next time.
+mkdir -p "$(dirname "$build_stamp")" && touch "$build_stamp.starting"
 if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOnly > .bootstrap-build.log 2>&1; then
   cat .bootstrap-build.log >&2
   if grep -q "No space left on device" .bootstrap-build.log; then
@@ -57,3 +71,4 @@ if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOn
 fi
 grep -h "FedTune:" .bootstrap-build.log | sort -u | sed 's/^ *//' | while read -r line; do say "$line"; done || true
 rm -f .bootstrap-build.log
+mv "$build_stamp.starting" "$build_stamp"
