@@ -12,21 +12,7 @@ namespace FedTune.Cli.Tests.Simulation;
 /// </summary>
 public sealed class SimulationReproducibilityTests(ITestOutputHelper output) : IDisposable
 {
-    private const string Config = """
-        lora:
-          peft_lora_r: 4
-          peft_lora_alpha: 8
-        train:
-          seq_length: 256
-          training_arguments:
-            learning_rate: 0.01
-            per_device_train_batch_size: 4
-            max_steps: 2
-        federation:
-          rounds: 2
-          min_fit_clients: 2
-          min_available_clients: 2
-        """;
+    private const string Config = TinySimulation.TwoHospitalsTwoRounds;
 
     private readonly TinySimulation _first = new("fedtune-sim-repro-a");
     private readonly TinySimulation _second = new("fedtune-sim-repro-b");

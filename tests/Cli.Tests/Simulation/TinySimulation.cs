@@ -29,6 +29,23 @@ internal sealed class TinySimulation(string name) : IDisposable
 
         """;
 
+    /// <summary>Two hospitals, two rounds of two steps, r 4, 256 tokens: the smallest federation whose runs can be compared.</summary>
+    public const string TwoHospitalsTwoRounds = """
+        lora:
+          peft_lora_r: 4
+          peft_lora_alpha: 8
+        train:
+          seq_length: 256
+          training_arguments:
+            learning_rate: 0.01
+            per_device_train_batch_size: 4
+            max_steps: 2
+        federation:
+          rounds: 2
+          min_fit_clients: 2
+          min_available_clients: 2
+        """;
+
     /// <summary>
     /// Options for a run of <see cref="DatasetAndModel"/> followed by <paramref name="yaml"/> (lora:, train:,
     /// federation: at the top level) with the tiny model, the real records and this run folder;
