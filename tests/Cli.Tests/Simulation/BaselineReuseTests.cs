@@ -11,8 +11,10 @@ namespace FedTune.Cli.Tests.Simulation;
 /// <summary>
 /// The baselines are a pure function of the build, the base model, the data, the recipe, the rounds and the seed, so a
 /// later run with all of those unchanged reuses them (<see cref="BaselineCache"/>) instead of training them again, and
-/// gets exactly the curves and adapters that training would give.
+/// gets exactly the curves and adapters that training would give. Run alone: baselines train in this process, and
+/// another test training here at the same time would draw from the same torch RNG (dropout) and change the figures.
 /// </summary>
+[Collection(WholeMachineTests.Name)]
 public sealed class BaselineReuseTests(ITestOutputHelper output) : IDisposable
 {
     private const string Config = TinySimulation.TwoHospitalsTwoRounds;

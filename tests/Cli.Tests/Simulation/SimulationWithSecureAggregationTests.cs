@@ -15,7 +15,10 @@ namespace FedTune.Cli.Tests.Simulation;
 /// and upload masked updates; the orchestrator relays, unmasks only the sum, and the global adapter equals the plain
 /// run's (same seed) to fixed-point precision. Nothing the cloud stores (blobs, the Durable Task hub's tables, queues
 /// and large-message blobs) is or decodes to one hospital's update, while the same scan finds every update of the plain run.
+/// Run alone: it retrains the hospitals' updates in this process, and another test training here at the same time
+/// would draw from the same torch RNG (dropout) and change them.
 /// </summary>
+[Collection(WholeMachineTests.Name)]
 public sealed class SimulationWithSecureAggregationTests(PlainAndSecureRuns runs, ITestOutputHelper output) : IClassFixture<PlainAndSecureRuns>
 {
     [Fact]
