@@ -43,6 +43,24 @@ public sealed class ChunkedLinearCrossEntropyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_row_kernel_gives_log_softmax_and_softmax_minus_one_hot_even_for_logits_that_overflow_exp()
+    {
+        using var scope = torch.NewDisposeScope();
+        var generator = new Generator(8);
+        var logits = (torch.randn([5, 301], generator: generator) * 40) + torch.tensor(new float[] { 0, 1e4f, -1e4f, 88, -3 }).unsqueeze(1);
+        long[] targets = [7, 0, 300, 150, 42];
+        var expectedNll = -logits.log_softmax(1).gather(1, torch.tensor(targets).unsqueeze(1)).sum().to(ScalarType.Float64).item<double>();
+        var expectedGradient = logits.softmax(1).scatter_add(1, torch.tensor(targets).unsqueeze(1), torch.full([5, 1], -1f));
+
+        var inPlace = logits.clone();
+        var nll = SoftmaxRows.NllAndGradient(inPlace, 5, targets, 0, writeGradient: true);
+
+        Assert.True(Math.Abs(nll - expectedNll) < 1e-5 * Math.Abs(expectedNll), $"NLL {nll} vs {expectedNll}");
+        Assert.True(ModelTestSupport.MaxRelativeError(inPlace, expectedGradient) < 1e-6, "softmax − one-hot differs");
+        Assert.Equal(nll, SoftmaxRows.NllAndGradient(logits.clone(), 5, targets, 0, writeGradient: false));
+    }
+
+    [Fact]
     public void Without_a_graph_it_returns_the_same_loss_and_keeps_nothing_for_backward()
     {
         using var scope = torch.NewDisposeScope();
