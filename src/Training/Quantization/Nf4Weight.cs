@@ -83,6 +83,14 @@ public sealed class Nf4Weight : QuantizedWeight
     public override Tensor Dequantize()
     {
         using var scope = torch.NewDisposeScope();
+        if (_packed.device_type == DeviceType.CPU && ComputeType == ScalarType.Float32)
+        {
+            var output = torch.empty(Shape, dtype: ScalarType.Float32);
+            Nf4Dequantizer.Dequantize(_packed, _absmax, output, _count);
+            return output.MoveToOuterDisposeScope();
+        }
+
+
         var values = _table.index_select(0, _packed.to(ScalarType.Int64)).view(-1, BlockSize).mul_(_absmax.unsqueeze(1));
         var weight = values.flatten().narrow(0, 0, _count).view(Shape).to(ComputeType);
         return weight.MoveToOuterDisposeScope();

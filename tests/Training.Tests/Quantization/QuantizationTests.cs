@@ -49,6 +49,26 @@ public sealed class QuantizationTests(Xunit.Abstractions.ITestOutputHelper outpu
         Assert.Equal(values.Take(4), restored.Take(4));
     }
 
+    [Theory]
+    [InlineData(96L, 40L)]    // 60 blocks: one part
+    [InlineData(1536L, 512L)] // pythia-70m's query_key_value: 12,288 blocks over the threads
+    [InlineData(37L, 91L)]    // 3,367 values: a partial last block
+    public void Nf4_dequantizes_to_the_code_value_times_the_block_absmax_bit_for_bit(long rows, long cols)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var nf4 = (Nf4Weight)QuantizedWeight.Create(RandomWeight(rows, cols, 4), BaseQuantization.Nf4);
+        var codes = nf4.PackedCodes.to(ScalarType.Int64);
+        var table = torch.tensor(Nf4Weight.CodeValues);
+        var unpacked = torch.stack([table.index_select(0, codes.div(16, rounding_mode: RoundingMode.floor)), table.index_select(0, codes.remainder(16))], 1).flatten();
+        var scales = nf4.Absmax.repeat_interleave(Nf4Weight.BlockSize);
+        var expected = (unpacked.narrow(0, 0, rows * cols) * scales.narrow(0, 0, rows * cols)).view(rows, cols);
+
+        var actual = nf4.Dequantize();
+
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.Equal(0f, (actual - expected).abs().max().item<float>());
+    }
+
     [Fact]
     public void Int8_rowwise_error_is_at_most_half_a_step()
     {
