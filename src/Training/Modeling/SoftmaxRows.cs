@@ -17,22 +17,19 @@ internal static class SoftmaxRows
     /// <summary>
     /// The summed NLL of the first <paramref name="rows"/> rows of <paramref name="logits"/> (a contiguous float32 CPU
     /// matrix, overwritten), row r scored against <paramref name="targets"/>[<paramref name="offset"/> + r]; with
-    /// <paramref name="writeGradient"/>, each row is left as softmax − one-hot. Rows are spread over the cores.
+    /// <paramref name="writeGradient"/>, each row is left as softmax − one-hot. On the calling thread: spreading the rows
+    /// over .NET's thread pool made a training step slower whenever the machine was busy (its workers and libtorch's
+    /// OpenMP threads, which spin after each matmul, fight for the cores), and the kernel is a few percent of the head.
     /// </summary>
     public static double NllAndGradient(Tensor logits, int rows, long[] targets, int offset, bool writeGradient)
     {
         if (logits.dtype != ScalarType.Float32 || logits.device_type != DeviceType.CPU || logits.dim() != 2 || !logits.is_contiguous())
             throw new ArgumentException($"Logits must be a contiguous float32 CPU matrix; got {logits.dtype} {logits.device_type} [{string.Join(", ", logits.shape)}].", nameof(logits));
         int vocabulary = (int)logits.shape[1];
-        var nll = new double[rows];
-        Parallel.For(0, rows, r =>
-        {
-            // Spans cannot be captured: each row takes the tensor's memory afresh (no copy).
-            var row = MemoryMarshal.Cast<byte, float>(logits.bytes).Slice(r * vocabulary, vocabulary);
-            nll[r] = Row(row, (int)targets[offset + r], writeGradient);
-        });
+        var values = MemoryMarshal.Cast<byte, float>(logits.bytes);
         double total = 0;
-        foreach (var value in nll) total += value;
+        for (int r = 0; r < rows; r++)
+            total += Row(values.Slice(r * vocabulary, vocabulary), (int)targets[offset + r], writeGradient);
         return total;
     }
 

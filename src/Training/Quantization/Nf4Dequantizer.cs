@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using TorchSharp;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;
 
@@ -22,7 +21,9 @@ internal static class Nf4Dequantizer
     /// <summary>
     /// Fills <paramref name="output"/> (a contiguous float32 CPU tensor of at least <paramref name="count"/> values) from
     /// <paramref name="packed"/> (contiguous bytes, high nibble first) and <paramref name="absmax"/> (one float32 per block
-    /// of 64), the blocks split over libtorch's thread count.
+    /// of 64), on the calling thread (as <see cref="FedTune.Training.Modeling.SoftmaxRows"/>: thread-pool workers beside
+    /// libtorch's spinning OpenMP threads made steps slower on a busy machine, and one thread writes the 75 MB of a
+    /// pythia-70m step's dequantized weights in milliseconds).
     /// </summary>
     public static void Dequantize(Tensor packed, Tensor absmax, Tensor output, long count)
     {
@@ -35,23 +36,16 @@ internal static class Nf4Dequantizer
         }
 
         int fullBlocks = (int)(count / Nf4Weight.BlockSize);
-        int parts = fullBlocks >= MinimumBlocksPerPart * 2 ? Math.Max(1, Math.Min(torch.get_num_threads(), fullBlocks / MinimumBlocksPerPart)) : 1;
-        // Spans cannot be captured: each part takes the tensors' memory afresh (no copy).
-        Parallel.For(0, parts, part => Blocks(
-            packed.bytes, MemoryMarshal.Cast<byte, float>(absmax.bytes), MemoryMarshal.Cast<byte, float>(output.bytes),
-            (int)((long)fullBlocks * part / parts), (int)((long)fullBlocks * (part + 1) / parts)));
         var codes = packed.bytes;
         var scales = MemoryMarshal.Cast<byte, float>(absmax.bytes);
         var values = MemoryMarshal.Cast<byte, float>(output.bytes);
+        Blocks(codes, scales, values, 0, fullBlocks);
         for (long i = (long)fullBlocks * Nf4Weight.BlockSize; i < count; i++)
         {
             byte code = codes[(int)(i / 2)];
             values[(int)i] = Nf4Weight.CodeValues[(i & 1) == 0 ? code >> 4 : code & 15] * scales[(int)(i / Nf4Weight.BlockSize)];
         }
     }
-
-    /// <summary>Blocks (of 64 weights) below which splitting over threads costs more than it saves.</summary>
-    private const int MinimumBlocksPerPart = 2048;
 
     /// <summary>Blocks [<paramref name="from"/>, <paramref name="to"/>).</summary>
     private static void Blocks(ReadOnlySpan<byte> packed, ReadOnlySpan<float> absmax, Span<float> output, int from, int to)

@@ -50,8 +50,8 @@ public sealed class QuantizationTests(Xunit.Abstractions.ITestOutputHelper outpu
     }
 
     [Theory]
-    [InlineData(96L, 40L)]    // 60 blocks: one part
-    [InlineData(1536L, 512L)] // pythia-70m's query_key_value: 12,288 blocks over the threads
+    [InlineData(96L, 40L)]    // 60 blocks
+    [InlineData(1536L, 512L)] // pythia-70m's query_key_value: 12,288 blocks
     [InlineData(37L, 91L)]    // 3,367 values: a partial last block
     public void Nf4_dequantizes_to_the_code_value_times_the_block_absmax_bit_for_bit(long rows, long cols)
     {
