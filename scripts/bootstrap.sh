@@ -51,6 +51,13 @@ done
 # incremental build, which costs about 5 s even when there is nothing to do (every ./fedtune command paid it).
 build_stamp="$root/obj/.fedtune-build-$(printf '%s %s' "$project" "$configuration" | sha256sum | cut -c1-12)"
 project_dir=$(dirname "$project")
+# One check-and-build at a time: a second ./fedtune started while the first builds waits for that build, then finds
+# it up to date (without the lock both built into the same folders and one failed on the other's stamp).
+mkdir -p "$root/obj"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$root/obj/.fedtune-build.lock"
+  flock 9
+fi
 if [ -f "$build_stamp" ] && { [ "$project_dir" = . ] || [ -d "$project_dir/bin/$configuration" ]; } &&
    [ -z "$(find src tests Directory.Build.props Directory.Build.targets Directory.Packages.props global.json NuGet.config FedTune.Cloud.sln \
           \( -name bin -o -name obj -o -name node_modules -o -name TestResults \) -prune -o -type f -newer "$build_stamp" -print -quit 2>/dev/null)" ]; then
@@ -62,7 +69,8 @@ say "building $project ($configuration)"
 rm -f "$build_stamp"
 # Stamped with the build's start time, so that a file edited while it builds still counts as newer next time.
 mkdir -p "$(dirname "$build_stamp")" && touch "$build_stamp.starting"
-if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOnly > .bootstrap-build.log 2>&1; then
+# 9>&-: the build servers dotnet leaves running must not inherit (and hold) the lock.
+if ! dotnet build "$project" -c "$configuration" --nologo -v quiet -clp:ErrorsOnly > .bootstrap-build.log 2>&1 9>&-; then
   cat .bootstrap-build.log >&2
   if grep -q "No space left on device" .bootstrap-build.log; then
     fail "the build ran out of disk space (free: $(( $(free_kb "$root") / 1024 )) MB here, $(( $(free_kb "$nuget_cache") / 1024 )) MB at the NuGet cache $nuget_cache). Fix: free about 3 GB, or point NUGET_PACKAGES at a disk with room, then run this again."

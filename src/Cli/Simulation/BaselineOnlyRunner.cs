@@ -40,9 +40,9 @@ public static class BaselineOnlyRunner
         EvalMetrics baseEval;
         using (var session = LanguageModelSession.Load(baseModel.Path, options.SeqLength))
         {
-            var eval = session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath));
+            var eval = HeldOutBySpecialty.Ungrouped(session.Tokenize(new AlpacaDatasetReader().ReadAll(files.EvaluationPath)));
             status.SetStage("scoring the base model");
-            baseEval = session.Evaluate(eval, cancellationToken);
+            baseEval = eval.Score(session, "base", "base model", cancellationToken).All;
             status.SetBaseEval(baseEval);
             var reader = new AlpacaDatasetReader();
             var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();

@@ -23,7 +23,7 @@ public static class BaselineRunner
     /// <summary>Reuse of identical earlier baselines (<see cref="BaselineCache"/>); <paramref name="Retrain"/> trains them anyway.</summary>
     public sealed record Reuse(BaselineCache Cache, string ModelFingerprint, bool Retrain, Action<string> Say);
 
-    public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, IReadOnlyList<TokenizedExample> heldOut,
+    public static BaselineCurve Centralized(string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> pooled, HeldOutBySpecialty heldOut,
         int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
         string? adapterFolder = null, Reuse? reuse = null)
     {
@@ -31,7 +31,7 @@ public static class BaselineRunner
         return Train("centralized", "centralized", modelFolder, seqLength, pooled, heldOut, rounds, stepsPerRound, recipe, seed, adapterFolder, reuse, cancellationToken);
     }
 
-    public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, IReadOnlyList<TokenizedExample> heldOut,
+    public static BaselineCurve LocalOnly(string modelFolder, int seqLength, string hospitalId, IReadOnlyList<AlpacaRecord> own, HeldOutBySpecialty heldOut,
         int rounds, int stepsPerRound, TrainingRecipe recipe, int seed, SimulationStatus status, CancellationToken cancellationToken,
         string? adapterFolder = null, Reuse? reuse = null)
     {
@@ -40,10 +40,10 @@ public static class BaselineRunner
     }
 
     private static BaselineCurve Train(string arm, string label, string modelFolder, int seqLength, IReadOnlyList<AlpacaRecord> records,
-        IReadOnlyList<TokenizedExample> heldOut, int rounds, int stepsPerRound, TrainingRecipe recipe, int seed,
+        HeldOutBySpecialty heldOut, int rounds, int stepsPerRound, TrainingRecipe recipe, int seed,
         string? adapterFolder, Reuse? reuse, CancellationToken cancellationToken)
     {
-        var key = reuse is null ? null : BaselineCache.Key(label, reuse.ModelFingerprint, seqLength, records, heldOut, rounds, stepsPerRound, recipe, seed);
+        var key = reuse is null ? null : BaselineCache.Key(label, reuse.ModelFingerprint, seqLength, records, heldOut.Examples, rounds, stepsPerRound, recipe, seed);
         if (key is not null && !reuse!.Retrain && reuse.Cache.TryRestore(key, adapterFolder) is { } cached)
         {
             reuse.Say($"Baseline {label}: reused from an identical earlier run ({Path.Combine(reuse.Cache.Root, key[..12])}...; --retrain-baselines trains it again)");

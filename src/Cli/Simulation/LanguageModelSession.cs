@@ -55,6 +55,27 @@ public sealed class LanguageModelSession : IDisposable
         return new EvalMetrics(result.Tokens, result.MeanNll, result.Perplexity);
     }
 
+    /// <summary>
+    /// What the model computes beyond its base folder: "base" when no adapter is attached or every LoRA B (or A) matrix is
+    /// zero, else a SHA-256 of the LoRA parameters' names and float32 values.
+    /// </summary>
+    public string AdapterFingerprint()
+    {
+        if (!_adapterAttached) return "base";
+        var parameters = _model.AdapterParameters.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        bool NoneNonZero(string kind) => parameters.Where(p => p.Key.Contains(kind, StringComparison.Ordinal))
+            .All(p => p.Value.count_nonzero().item<long>() == 0);
+        if (NoneNonZero("lora_B") || NoneNonZero("lora_A")) return "base";
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (name, parameter) in parameters)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            using var values = parameter.detach().cpu().to(TorchSharp.torch.ScalarType.Float32).contiguous();
+            hash.AppendData(values.bytes);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>Puts <paramref name="adapter"/> on the model (attaching LoRA modules the first time, replacing weights after).</summary>
     public void UseAdapter(LoraAdapter adapter)
     {
@@ -120,13 +141,14 @@ public sealed class LanguageModelSession : IDisposable
 
     /// <summary>
     /// Trains a fresh LoRA adapter with <paramref name="recipe"/> (its LoRA shape, batch, schedule, padding side; the
-    /// initial LoRA from <paramref name="seed"/>), evaluating on <paramref name="heldOut"/> after each step count in
+    /// initial LoRA from <paramref name="seed"/>), scored on <paramref name="heldOut"/> after each step count in
     /// <paramref name="evalAtSteps"/>. Chunk k trains what round k+1 trains, so it starts from round k+1's rate. Used by the baselines.
     /// </summary>
     public IReadOnlyList<(long Steps, EvalMetrics Eval, double TrainLoss)> TrainFreshAdapter(
-        IReadOnlyList<TokenizedExample> train, IReadOnlyList<TokenizedExample> heldOut, TrainingRecipe recipe, int seed,
+        IReadOnlyList<TokenizedExample> train, HeldOutBySpecialty heldOut, TrainingRecipe recipe, int seed,
         IReadOnlyList<long> evalAtSteps, Action<long, double>? onStep, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(heldOut);
         ArgumentNullException.ThrowIfNull(recipe);
         ArgumentNullException.ThrowIfNull(evalAtSteps);
         if (_adapterAttached)
@@ -149,7 +171,7 @@ public sealed class LanguageModelSession : IDisposable
                 .Train(train, new Progress(onStep, done), cancellationToken);
             done = target;
             chunk++;
-            points.Add((done, Evaluate(heldOut, cancellationToken), result.MeanLoss));
+            points.Add((done, heldOut.Score(this, "baseline", "baseline", cancellationToken).All, result.MeanLoss));
         }
         return points;
     }

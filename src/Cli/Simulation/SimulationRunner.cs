@@ -97,15 +97,15 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var heldOut = ScoreBaseModel(session, data, report, cancellationToken);
         var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.Current.RunId,
             SimulationData.HospitalIds(options.Hospitals), report.Current.BaseModel.Name, report.Current.BaseModel.Path);
-        await FederateAsync(folder, plan, data, session, heldOut.Examples, report, cancellationToken).ConfigureAwait(false);
+        await FederateAsync(folder, plan, data, session, heldOut.BySpecialty, report, cancellationToken).ConfigureAwait(false);
         var federated = ExportFinalModel(folder, plan, session, report);
-        var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.Examples, report, cancellationToken) : [];
+        var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.BySpecialty, report, cancellationToken) : [];
         CompareArms(session, heldOut, federated, baselines, report, cancellationToken);
         await AuditPrivacyAsync(folder, data.Files, report, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The held-out evaluation split, tokenized, and grouped by specialty for the arm comparison.</summary>
-    private sealed record HeldOut(IReadOnlyList<FedTune.Training.Data.TokenizedExample> Examples, HeldOutBySpecialty BySpecialty,
+    private sealed record HeldOut(HeldOutBySpecialty BySpecialty,
         IReadOnlyList<(MedicalSpecialty Specialty, AlpacaRecord Record)> Questions);
 
     /// <summary>Step 1: splits the data into hospitals' shards and the held-out split (planting canaries when asked).</summary>
@@ -139,12 +139,12 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var baseScore = bySpecialty.Score(session, "base", "base model", cancellationToken);
         status.SetBaseEval(baseScore.All);
         report.Update(r => r with { BaseEval = baseScore.All, ArmScores = [baseScore] });
-        return new HeldOut(examples, bySpecialty, ArmComparison.PickQuestions(records, data.EvaluationSpecialties));
+        return new HeldOut(bySpecialty, ArmComparison.PickQuestions(records, data.EvaluationSpecialties));
     }
 
     /// <summary>Step 3: storage, the orchestrator and one agent per hospital; follows the rounds until the last is scored.</summary>
     private async Task FederateAsync(RunFolder folder, FederationPlan plan, PreparedData data, LanguageModelSession session,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> heldOut, LiveReport report, CancellationToken cancellationToken)
+        HeldOutBySpecialty heldOut, LiveReport report, CancellationToken cancellationToken)
     {
         AzuriteProcess? azurite = null;
         using var watchAzurite = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -238,7 +238,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
     /// <summary>Step 5: the centralized and local-only baselines on the same splits and step budget (their adapters saved for the audit).</summary>
     private List<(BaselineCurve Curve, string AdapterDirectory)> TrainBaselines(RunFolder folder, FederationPlan plan, PartitionedDatasetFiles files,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> heldOut, LiveReport report, CancellationToken cancellationToken)
+        HeldOutBySpecialty heldOut, LiveReport report, CancellationToken cancellationToken)
     {
         var reader = new AlpacaDatasetReader();
         var shards = files.Hospitals.Select(h => (h.Name, Records: reader.ReadAll(h.TrainPath))).ToList();
@@ -301,7 +301,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
     /// <summary>Polls the orchestration: shows what each agent reports, and scores each round's global adapter as soon as it exists.</summary>
     private async Task FollowRoundsAsync(LocalOrchestratorHost host, AgentFleet fleet, LanguageModelSession session,
-        IReadOnlyList<FedTune.Training.Data.TokenizedExample> evalExamples, FederationPlan plan, RunFolder folder, LiveReport report,
+        HeldOutBySpecialty heldOut, FederationPlan plan, RunFolder folder, LiveReport report,
         CancellationToken cancellationToken)
     {
         var collector = new RoundCollector(host.Store, plan.RunId);
@@ -325,7 +325,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 var adapter = await _storage.RunAsync(ct => collector.ReadGlobalAdapterAsync(record, ct), "reading the global adapter", cancellationToken).ConfigureAwait(false);
                 SaveRoundAdapter(folder, record.Round, adapter);
                 session.UseAdapter(adapter);
-                var global = session.Evaluate(evalExamples, cancellationToken);
+                var global = heldOut.Score(session, "federated", FormattableString.Invariant($"federated after round {record.Round}"), cancellationToken).All;
                 await _storage.RunAsync(ct => StoredEvaluations.SaveAsync(host.Store, plan.RunId, record.Round, record.GlobalAdapter?.Sha256, global, ct), "saving the round's evaluation", cancellationToken)
                     .ConfigureAwait(false);
                 var row = await _storage.RunAsync(ct => collector.ToReportAsync(record, previousGlobalBytes, global, ct), "reading the round results", cancellationToken)

@@ -25,8 +25,8 @@ public static class EmbeddedBaseModel
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>Vocabulary rows: GPT-2's 50,257 tokens padded to a multiple of 64 (as Pythia pads to 50,304).</summary>
-    public const int VocabularyRows = 50304;
+    /// <summary>The embedding and output rows for a tokenizer of <paramref name="tokens"/> tokens: padded to a multiple of 64, as Pythia pads 50,277 to 50,304.</summary>
+    public static int VocabularyRows(int tokens) => (tokens + 63) / 64 * 64;
 
     /// <summary>The per-user cache folder used when the CLI gets no explicit output folder.</summary>
     public static string DefaultCacheRoot() =>
@@ -59,23 +59,26 @@ public static class EmbeddedBaseModel
         }
 
         var clock = Stopwatch.StartNew();
-        var tokenizer = HuggingFaceTokenizer.FromJson(Gpt2TokenizerJson.Build());
-        var stream = Pack(texts, tokenizer);
+        var tokenizer = HuggingFaceTokenizer.FromJson(PrunedBpeVocabulary.Build(Gpt2TokenizerJson.Build(), texts, options.VocabularySize));
+        int endOfText = tokenizer.EndOfTextId ?? throw new InvalidDataException("The GPT-2 tokenizer lost <|endoftext|>.");
+        int rows = VocabularyRows(tokenizer.VocabularySize);
+        var stream = Pack(texts, tokenizer, endOfText);
+        log?.Invoke($"Vocabulary: GPT-2's BPE cut to the {tokenizer.VocabularySize} tokens these texts use most ({rows} rows); {stream.Length:N0} tokens of pretraining text.");
         long sequences = (stream.Length - 1) / options.SequenceLength;
         if (sequences < 1)
             throw new ArgumentException($"The texts give {stream.Length} tokens, fewer than one sequence of {options.SequenceLength + 1}.", nameof(texts));
 
         var config = new GptNeoXConfig
         {
-            VocabSize = VocabularyRows,
+            VocabSize = rows,
             HiddenSize = options.HiddenSize,
             NumHiddenLayers = options.Layers,
             NumAttentionHeads = options.Heads,
             IntermediateSize = options.IntermediateSize,
             RotaryPct = options.RotaryPct,
             MaxPositionEmbeddings = options.MaxPositionEmbeddings,
-            BosTokenId = Gpt2TokenizerJson.EndOfTextId,
-            EosTokenId = Gpt2TokenizerJson.EndOfTextId,
+            BosTokenId = endOfText,
+            EosTokenId = endOfText,
         }.Validate();
 
         torch.random.manual_seed(options.Seed);
@@ -113,7 +116,7 @@ public static class EmbeddedBaseModel
             var labels = batch.narrow(1, 1, options.SequenceLength);
             optimizer.zero_grad();
             var logits = model.Forward(inputs, null);
-            var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, VocabularyRows), labels.reshape(-1));
+            var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, rows), labels.reshape(-1));
             lossTensor.backward();
             nn.utils.clip_grad_norm_(parameters, 1.0);
             optimizer.step();
@@ -133,13 +136,13 @@ public static class EmbeddedBaseModel
         return result;
     }
 
-    private static long[] Pack(IReadOnlyList<string> texts, HuggingFaceTokenizer tokenizer)
+    private static long[] Pack(IReadOnlyList<string> texts, HuggingFaceTokenizer tokenizer, int endOfText)
     {
         var ids = new List<long>();
         foreach (var text in texts)
         {
             ids.AddRange(tokenizer.Encode(text).Select(i => (long)i));
-            ids.Add(Gpt2TokenizerJson.EndOfTextId);
+            ids.Add(endOfText);
         }
 
         return ids.ToArray();
