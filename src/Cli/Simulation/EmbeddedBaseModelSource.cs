@@ -34,7 +34,7 @@ public static class EmbeddedBaseModelSource
         if (!Directory.Exists(folder))
         {
             say(string.Create(CultureInfo.InvariantCulture,
-                $"Building the embedded default base model (once: {options.MaxSteps} pretraining steps, about 1.5 minutes on two cores, capped at {options.TimeBudget.TotalMinutes:F0}) from the {texts.Count} general-medicine records into {folder}"));
+                $"Building the embedded default base model (once: {options.MaxSteps} pretraining steps, under a minute on two idle cores, capped at {options.TimeBudget.TotalMinutes:F0}) from the {texts.Count} general-medicine records into {folder}"));
         }
         var result = EmbeddedBaseModel.Create(texts, folder, options, say, cancellationToken);
         say(string.Create(CultureInfo.InvariantCulture,

@@ -26,7 +26,7 @@ public sealed record EmbeddedBaseModelOptions
 
     /// <summary>
     /// Optimizer steps. A fixed count, not a time, so that the default model is the same on every machine for a seed
-    /// (about 1.5 minutes on two idle cores at 120 steps); the run is reproducible when all of them finish within <see cref="TimeBudget"/>.
+    /// (44-48 s on two idle cores at 120 steps); the run is reproducible when all of them finish within <see cref="TimeBudget"/>.
     /// </summary>
     public int MaxSteps { get; init; } = 120;
 
