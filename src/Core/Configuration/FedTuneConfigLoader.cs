@@ -193,6 +193,7 @@ public static class FedTuneConfigLoader
             WirePrecision = train.Enum("wire_precision", Compression.WirePrecision.Fp32, WirePrecisionNames),
             EvalEveryRounds = train.Int("eval_every_rounds", 1, 0, int.MaxValue),
             EvalMaxExamples = train.NullableInt("eval_max_examples", null, 1, int.MaxValue),
+            RecordPrivacy = ReadRecordPrivacy(train.Section("differential_privacy")),
             LearningRateMin = lrMin,
             ProximalMu = strategy.ProximalMu,
         };
@@ -415,6 +416,28 @@ public static class FedTuneConfigLoader
         {
             ClipNorm = s.Double("clip_norm", 0, 0, 1e12, minExclusive: true),
             NoiseMultiplier = s.Double("noise_multiplier", 0, 0, 1e6),
+            Delta = s.Double("delta", ConfigDefaults.Delta, 0, 1, minExclusive: true, maxExclusive: true),
+        };
+        s.RejectUnknownKeys();
+        return dp;
+    }
+
+    private static RecordPrivacyConfig? ReadRecordPrivacy(YamlSection? s)
+    {
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (!s.Has("clip_norm") || !s.Has("noise_multiplier"))
+        {
+            throw s.MissingError(s.Has("clip_norm") ? "noise_multiplier" : "clip_norm", "a positive number (record-level DP needs both clip_norm and noise_multiplier)");
+        }
+
+        var dp = new RecordPrivacyConfig
+        {
+            ClipNorm = s.Double("clip_norm", 0, 0, 1e12, minExclusive: true),
+            NoiseMultiplier = s.Double("noise_multiplier", 0, 0, 1e6, minExclusive: true),
             Delta = s.Double("delta", ConfigDefaults.Delta, 0, 1, minExclusive: true, maxExclusive: true),
         };
         s.RejectUnknownKeys();

@@ -80,6 +80,12 @@ public sealed record TrainingRecipe
     /// <summary><c>federation.strategy.proximal_mu</c>: FedProx's μ/2·‖w − w_global‖² in each client's loss (0: none).</summary>
     public double ProximalMu { get; init; }
 
+    /// <summary>
+    /// <c>train.differential_privacy</c>: record-level DP-SGD at every hospital (per-record clipping, Poisson sampling,
+    /// Gaussian noise); null trains without it. Each hospital reports the ε it has spent on its own records.
+    /// </summary>
+    public RecordPrivacyConfig? RecordPrivacy { get; init; }
+
     /// <summary><c>logging_steps</c>: the agent reports loss and progress every this many optimizer steps.</summary>
     public int LoggingSteps { get; init; } = ConfigDefaults.LoggingSteps;
 
@@ -150,6 +156,7 @@ public sealed record TrainingRecipe
         Require(SaveTotalLimit is null or >= 1, "save_total_limit", SaveTotalLimit ?? 0, "null or at least 1");
         Require(EvalEveryRounds >= 0, "train.eval_every_rounds", EvalEveryRounds, "0 (never) or at least 1");
         Require(EvalMaxExamples is null or >= 1, "train.eval_max_examples", EvalMaxExamples ?? 0, "null or at least 1");
+        RecordPrivacy?.Validate();
         return this;
     }
 

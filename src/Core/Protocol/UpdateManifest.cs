@@ -38,6 +38,8 @@ public sealed record UpdateMetrics
     public double? HeldOutNll { get; init; }
     public long HeldOutTokens { get; init; }
     public long HeldOutExamples { get; init; }
+    /// <summary>With record-level DP (train.differential_privacy): the ε this hospital has spent on its own records over the run so far (δ from the recipe).</summary>
+    public double? RecordEpsilon { get; init; }
 }
 
 public sealed record UpdateTimings
