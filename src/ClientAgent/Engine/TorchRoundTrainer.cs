@@ -3,6 +3,7 @@ using FedTune.ClientAgent.Configuration;
 using FedTune.ClientAgent.Execution;
 using FedTune.Core.Adapters;
 using FedTune.Core.Configuration;
+using FedTune.Core.Privacy;
 using FedTune.Core.Protocol;
 using FedTune.Training.Data;
 using FedTune.Training.Evaluation;
@@ -79,9 +80,11 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var collator = new CausalLmBatchCollator(tokenizer.PadTokenId, recipe.PaddingSide);
         var proximalAnchor = recipe.ProximalMu > 0 ? SnapshotAdapter(model) : null;
         TrainingResult result;
+        RecordPrivacyConfig? privacy;
         try
         {
             var trainer = new CausalLmTrainer(model, recipe, run, collator, request.CheckpointFolder, proximalAnchor);
+            privacy = trainer.RecordPrivacy;
             var checkpoints = new TrainerCheckpointStore(request.CheckpointFolder);
             var progress = new SynchronousProgress(entry =>
             {
@@ -102,6 +105,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
         var ran = AsRun(recipe, run, config, model, collator, result, device) with
         {
+            RecordPrivacy = privacy,
             CheckpointedBlockPasses = model.Backbone.Checkpointing.BlockPasses - checkpointedBefore,
             ReusedProjectionOutputs = model.Backbone.Checkpointing.ReusedProjectionOutputs - reusedBefore,
             BaseModelLoads = taken.LoadsThisRun,
@@ -128,9 +132,20 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
             HeldOutNll = evaluation?.MeanNll,
             HeldOutTokens = evaluation?.Tokens ?? 0,
             HeldOutExamples = heldOut.Count,
+            RecordEpsilon = privacy is null ? null : RecordEpsilonSoFar(privacy, recipe, task.Round, run.MaxSteps, train.Count),
         };
         return new RoundTrainingOutcome(train.Count, metrics, trainSeconds, watch.Elapsed.TotalSeconds, ran with { EvalExamples = heldOut.Count },
             taken.Loaded, taken.LoadSeconds);
+    }
+
+    /// <summary>
+    /// The ε this hospital has spent on its records after <paramref name="round"/> rounds of <paramref name="stepsPerRound"/>
+    /// DP-SGD steps each at q = expected batch / its training records: an upper bound, since a round it skipped spent nothing.
+    /// </summary>
+    internal static double RecordEpsilonSoFar(RecordPrivacyConfig privacy, TrainingRecipe recipe, int round, int stepsPerRound, int trainRecords)
+    {
+        var q = RecordPrivacyLedger.SamplingRate(recipe.BatchSize * recipe.GradientAccumulationSteps, trainRecords);
+        return RecordPrivacyLedger.Epsilon(privacy, q, (long)Math.Max(1, round) * stepsPerRound);
     }
 
     /// <summary>Loads the base model and its tokenizer for <paramref name="key"/> (what the cache keeps).</summary>

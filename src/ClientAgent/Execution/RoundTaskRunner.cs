@@ -170,7 +170,16 @@ public sealed partial class RoundTaskRunner(
                     await _secure.RevealAsync(task, folder, ct).ConfigureAwait(false);
                 }
 
-                LogCompleted(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics?.TrainLoss, state.Metrics?.HeldOutNll);
+                if (state.Metrics?.RecordEpsilon is double epsilon && task.Recipe.RecordPrivacy is { } privacy)
+                {
+                    LogCompletedWithRecordPrivacy(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics.TrainLoss, state.Metrics.HeldOutNll,
+                        epsilon, privacy.Delta);
+                }
+                else
+                {
+                    LogCompleted(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics?.TrainLoss, state.Metrics?.HeldOutNll);
+                }
+
                 return TaskOutcome.Completed;
             }
         }
@@ -401,6 +410,10 @@ public sealed partial class RoundTaskRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Completed run {RunId} round {Round}: {Examples} training examples, train loss {TrainLoss}, held-out NLL {HeldOutNll}")]
     private static partial void LogCompleted(ILogger logger, string runId, int round, long examples, double? trainLoss, double? heldOutNll);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Completed run {RunId} round {Round}: {Examples} training examples, train loss {TrainLoss}, held-out NLL {HeldOutNll}, record-level DP ε {RecordEpsilon:F2} at δ {RecordDelta:G3} spent so far")]
+    private static partial void LogCompletedWithRecordPrivacy(ILogger logger, string runId, int round, long examples, double? trainLoss, double? heldOutNll,
+        double recordEpsilon, double recordDelta);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} round {Round} failed ({ReasonCode}): {Message} {LocalDetail}")]
     private static partial void LogTaskFailed(ILogger logger, string runId, int round, string reasonCode, string message, string localDetail);

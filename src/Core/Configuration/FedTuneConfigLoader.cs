@@ -197,6 +197,11 @@ public static class FedTuneConfigLoader
             LearningRateMin = lrMin,
             ProximalMu = strategy.ProximalMu,
         };
+        if (recipe.RecordPrivacy is not null && recipe.ProximalMu > 0)
+        {
+            throw train.Error("differential_privacy", TrainingRecipe.RecordPrivacyWithFedProx);
+        }
+
         if (s is null)
         {
             return recipe with { GradientCheckpointing = checkpointing, LearningRate = lrMax ?? ConfigDefaults.LearningRate };

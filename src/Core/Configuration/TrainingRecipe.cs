@@ -126,6 +126,10 @@ public sealed record TrainingRecipe
         return Math.Max(1, (int)Math.Ceiling(NumTrainEpochs * stepsPerEpoch));
     }
 
+    /// <summary>Why record-level DP and FedProx are refused together, and the fix.</summary>
+    public const string RecordPrivacyWithFedProx =
+        "record-level DP and FedProx (federation.strategy.proximal_mu > 0) together are not supported; drop one of them.";
+
     /// <summary>Checks a recipe built in code (the loader's errors name the YAML line instead); an <see cref="ArgumentException"/> names the key.</summary>
     public TrainingRecipe Validate()
     {
@@ -157,6 +161,11 @@ public sealed record TrainingRecipe
         Require(EvalEveryRounds >= 0, "train.eval_every_rounds", EvalEveryRounds, "0 (never) or at least 1");
         Require(EvalMaxExamples is null or >= 1, "train.eval_max_examples", EvalMaxExamples ?? 0, "null or at least 1");
         RecordPrivacy?.Validate();
+        if (RecordPrivacy is not null && ProximalMu > 0)
+        {
+            throw new ArgumentException($"Training recipe key 'train.differential_privacy': {RecordPrivacyWithFedProx}");
+        }
+
         return this;
     }
 

@@ -30,6 +30,11 @@ public sealed record RoundRecord
     /// <summary>Cumulative (epsilon, delta) privacy spent after this round when the run uses DP.</summary>
     public double? DpEpsilon { get; init; }
     public double? DpDelta { get; init; }
+    /// <summary>
+    /// With record-level DP (train.differential_privacy): the largest ε any participant reports having spent on its own
+    /// records so far (each at the recipe's δ); null when none reported one.
+    /// </summary>
+    public double? RecordEpsilon { get; init; }
     /// <summary>Relative Frobenius error of the averaged LoRA factors against the average of the B·A products.</summary>
     public double? LoraProductError { get; init; }
     /// <summary>L2 distance between this round's new global adapter and the one it started from (how far the global moved).</summary>

@@ -92,6 +92,8 @@ public sealed record TrainingAsRun
     public double LoraDropout { get; init; }
     public bool FreezeA { get; init; }
     public double ProximalMu { get; init; }
+    /// <summary>train.differential_privacy as the trainer applied it (clip norm, noise multiplier, δ); null: no record-level DP.</summary>
+    public RecordPrivacyConfig? RecordPrivacy { get; init; }
     public int LoggingSteps { get; init; }
     public int SaveSteps { get; init; }
     public int? SaveTotalLimit { get; init; }

@@ -129,6 +129,7 @@ public sealed class AggregateRoundActivity(BlobStore store) : TaskActivity<Aggre
                 Rejected = rejected,
                 TotalExamples = totalExamples,
                 Metrics = RoundMetricsCalculator.WeightedAverages(participants.Select(p => byHospital[p.HospitalId].Manifest).ToList()),
+                RecordEpsilon = RoundMetricsCalculator.MaxRecordEpsilon(participants.Select(p => byHospital[p.HospitalId].Manifest).ToList()),
                 GlobalAdapter = newGlobal,
                 ServerState = newGlobal == null ? null : serverState,
                 BytesRead = bytesRead,

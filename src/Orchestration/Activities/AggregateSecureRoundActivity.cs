@@ -163,6 +163,7 @@ public sealed class AggregateSecureRoundActivity(BlobStore store) : TaskActivity
             Rejected = rejected,
             TotalExamples = totalExamples,
             Metrics = RoundMetricsCalculator.WeightedAverages(participants.Select(p => manifests[p.HospitalId]).ToList()),
+            RecordEpsilon = RoundMetricsCalculator.MaxRecordEpsilon(participants.Select(p => manifests[p.HospitalId]).ToList()),
             GlobalAdapter = newGlobal,
             ServerState = newGlobal == null ? null : serverState,
             BytesRead = bytesRead,

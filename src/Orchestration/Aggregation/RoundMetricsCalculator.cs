@@ -2,7 +2,7 @@ using FedTune.Core.Protocol;
 
 namespace FedTune.Orchestration.Aggregation;
 
-/// <summary>Example-weighted averages of the participants' reported metrics (federated evaluation).</summary>
+/// <summary>Example-weighted averages of the participants' reported metrics (federated evaluation), and the round's record-level ε.</summary>
 public static class RoundMetricsCalculator
 {
     /// <summary>
@@ -37,5 +37,24 @@ public static class RoundMetricsCalculator
             HeldOutPerplexity = meanNll is double n ? Math.Exp(n) : null,
             HeldOutTokens = tokens,
         };
+    }
+
+    /// <summary>
+    /// The round's record-level ε: the largest any participant reports (the guarantee holds for every hospital's records
+    /// only at the worst one's ε, so no average); null when none trained with record-level DP.
+    /// </summary>
+    public static double? MaxRecordEpsilon(IReadOnlyList<UpdateManifest> manifests)
+    {
+        ArgumentNullException.ThrowIfNull(manifests);
+        double? max = null;
+        foreach (var m in manifests)
+        {
+            if (m.Metrics.RecordEpsilon is double epsilon && !double.IsNaN(epsilon))
+            {
+                max = max is double current ? Math.Max(current, epsilon) : epsilon;
+            }
+        }
+
+        return max;
     }
 }

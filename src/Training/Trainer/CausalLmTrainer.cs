@@ -17,6 +17,10 @@ namespace FedTune.Training.Trainer;
 /// <see cref="TrainerRun.LearningRate"/> (the round's rate) over those steps;</item>
 /// <item>gradients are clipped to <c>max_grad_norm</c>, then <see cref="AdamWOptimizer"/> with explicit weight decay steps;</item>
 /// <item>FedProx adds <c>mu/2·Σ‖w − w_global‖²</c> over the adapter parameters once per optimizer step;</item>
+/// <item>with record-level DP (<see cref="TrainingRecipe.RecordPrivacy"/>) each optimizer step is a DP-SGD step instead
+/// (<see cref="DpSgdStep"/>): a Poisson sample of the records, each record's gradient clipped, Gaussian noise added, then
+/// AdamW. <c>max_grad_norm</c> is not applied on top (clipping the noised gradient again is post-processing: it costs no
+/// privacy but gains nothing either), and FedProx is refused with it (<see cref="TrainingRecipe.Validate"/>);</item>
 /// <item>with a work folder, checkpoints every <c>save_steps</c> and at the end; <see cref="Train"/> resumes from the
 /// latest checkpoint there (adapter, AdamW moments, RNG, step; the data order is a pure function of the step).</item>
 /// </list>
@@ -30,6 +34,9 @@ public sealed class CausalLmTrainer
     private readonly CausalLmBatchCollator _collator;
     private readonly TrainerCheckpointStore? _checkpoints;
     private readonly IReadOnlyDictionary<string, Tensor>? _globalAdapter;
+
+    /// <summary>The record-level DP the trainer applies (null: none): what the agent reports as run.</summary>
+    public RecordPrivacyConfig? RecordPrivacy => _recipe.RecordPrivacy;
 
     /// <param name="model">The model whose <see cref="ICausalLanguageModel.AdapterParameters"/> are trained.</param>
     /// <param name="recipe">The training recipe (batch, accumulation, schedule, optimizer, clipping, FedProx, cadence).</param>
@@ -79,6 +86,9 @@ public sealed class CausalLmTrainer
         }
 
         var order = new MicroBatchOrder(examples.Count, _recipe.BatchSize, _run.Seed);
+        var dp = _recipe.RecordPrivacy is { } privacy
+            ? new DpSgdStep(privacy, _recipe.BatchSize * _recipe.GradientAccumulationSteps, examples.Count)
+            : null;
         var warmup = LearningRateSchedule.WarmupSteps(_run.MaxSteps, _recipe.WarmupSteps, _recipe.WarmupRatio);
         using var optimizer = new AdamWOptimizer(parameters, _recipe.AdamBeta1, _recipe.AdamBeta2, _recipe.AdamEpsilon, _recipe.WeightDecay);
         using var global = GlobalAdapterOnDevice(parameters);
@@ -101,7 +111,9 @@ public sealed class CausalLmTrainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var learningRate = _run.LearningRate
                                    * LearningRateSchedule.Multiplier(_recipe.LrSchedulerType, step, warmup, _run.MaxSteps);
-                var outcome = RunStep(step, order, examples, parameters, optimizer, global, learningRate);
+                var outcome = dp is null
+                    ? RunStep(step, order, examples, parameters, optimizer, global, learningRate)
+                    : RunDpStep(dp, examples, parameters, optimizer, learningRate);
                 tokens += outcome.Tokens;
                 lossSum += outcome.Loss;
                 lastLoss = outcome.Loss;
@@ -111,7 +123,10 @@ public sealed class CausalLmTrainer
                 var done = step + 1;
                 if (done % _recipe.LoggingSteps == 0 || done == _run.MaxSteps)
                 {
-                    var entry = new TrainingLogEntry(done, intervalLoss / intervalSteps, learningRate, tokens, outcome.GradNorm, outcome.Proximal);
+                    var entry = new TrainingLogEntry(done, intervalLoss / intervalSteps, learningRate, tokens, outcome.GradNorm, outcome.Proximal)
+                    {
+                        SampledRecords = outcome.SampledRecords,
+                    };
                     history.Add(entry);
                     progress?.Report(entry);
                     intervalLoss = 0;
@@ -149,7 +164,23 @@ public sealed class CausalLmTrainer
             history);
     }
 
-    private readonly record struct StepOutcome(double Loss, long Tokens, double GradNorm, double Proximal);
+    private readonly record struct StepOutcome(double Loss, long Tokens, double GradNorm, double Proximal, int? SampledRecords = null);
+
+    /// <summary>One DP-SGD step: Poisson sample, per-record clipping, noise, AdamW (no max_grad_norm, no FedProx).</summary>
+    private StepOutcome RunDpStep(
+        DpSgdStep dp,
+        IReadOnlyList<TokenizedExample> examples,
+        List<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters,
+        AdamWOptimizer optimizer,
+        double learningRate)
+    {
+        using var scope = torch.NewDisposeScope();
+        var sample = dp.DrawSample();
+        var clipped = dp.ClipAndSum(_model, parameters, examples, sample, _collator);
+        var gradNorm = dp.SetNoisyGradients(parameters, clipped);
+        optimizer.Step(learningRate);
+        return new StepOutcome(clipped.MeanLoss, clipped.Tokens, gradNorm, 0, sample.Length);
+    }
 
     private StepOutcome RunStep(
         int step,
