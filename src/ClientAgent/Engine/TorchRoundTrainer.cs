@@ -80,11 +80,9 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         var collator = new CausalLmBatchCollator(tokenizer.PadTokenId, recipe.PaddingSide);
         var proximalAnchor = recipe.ProximalMu > 0 ? SnapshotAdapter(model) : null;
         TrainingResult result;
-        RecordPrivacyConfig? privacy;
         try
         {
             var trainer = new CausalLmTrainer(model, recipe, run, collator, request.CheckpointFolder, proximalAnchor);
-            privacy = trainer.RecordPrivacy;
             var checkpoints = new TrainerCheckpointStore(request.CheckpointFolder);
             var progress = new SynchronousProgress(entry =>
             {
@@ -102,6 +100,7 @@ public sealed partial class TorchRoundTrainer(IOptions<AgentOptions> options, Fu
         }
 
         double trainSeconds = watch.Elapsed.TotalSeconds;
+        var privacy = result.RecordPrivacy;
         LogTrained(logger, result.Steps, result.ResumedFromStep, train.Count, result.MeanLoss, result.TokensPerSecond, device.type);
         var ran = AsRun(recipe, run, config, model, collator, result, device) with
         {

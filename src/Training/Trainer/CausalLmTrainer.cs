@@ -35,9 +35,6 @@ public sealed class CausalLmTrainer
     private readonly TrainerCheckpointStore? _checkpoints;
     private readonly IReadOnlyDictionary<string, Tensor>? _globalAdapter;
 
-    /// <summary>The record-level DP the trainer applies (null: none): what the agent reports as run.</summary>
-    public RecordPrivacyConfig? RecordPrivacy => _recipe.RecordPrivacy;
-
     /// <param name="model">The model whose <see cref="ICausalLanguageModel.AdapterParameters"/> are trained.</param>
     /// <param name="recipe">The training recipe (batch, accumulation, schedule, optimizer, clipping, FedProx, cadence).</param>
     /// <param name="run">The round's starting rate, steps and seed.</param>
@@ -161,7 +158,10 @@ public sealed class CausalLmTrainer
             tokens,
             stopwatch.Elapsed,
             stepsRun > 0 ? tokens / Math.Max(1e-9, stopwatch.Elapsed.TotalSeconds) : 0,
-            history);
+            history)
+        {
+            RecordPrivacy = dp?.Privacy,
+        };
     }
 
     private readonly record struct StepOutcome(double Loss, long Tokens, double GradNorm, double Proximal, int? SampledRecords = null);

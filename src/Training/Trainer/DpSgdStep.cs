@@ -42,6 +42,9 @@ public sealed class DpSgdStep
         SamplingRate = RecordPrivacyLedger.SamplingRate(expectedBatch, recordCount);
     }
 
+    /// <summary>The clip norm, noise multiplier and δ this step applies.</summary>
+    public RecordPrivacyConfig Privacy => _privacy;
+
     /// <summary>q: each record's chance to be in a step's sample.</summary>
     public double SamplingRate { get; }
 

@@ -12,4 +12,8 @@ public sealed record TrainingResult(
     long Tokens,
     TimeSpan Elapsed,
     double TokensPerSecond,
-    IReadOnlyList<TrainingLogEntry> History);
+    IReadOnlyList<TrainingLogEntry> History)
+{
+    /// <summary>The record-level DP the steps ran with (set by the DP-SGD path only; null: plain steps).</summary>
+    public FedTune.Core.Configuration.RecordPrivacyConfig? RecordPrivacy { get; init; }
+}

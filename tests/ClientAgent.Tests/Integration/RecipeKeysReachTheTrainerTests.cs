@@ -1,6 +1,7 @@
 using FedTune.ClientAgent.Execution;
 using FedTune.ClientAgent.Tests.Support;
 using FedTune.Core.Configuration;
+using FedTune.Core.Privacy;
 using FedTune.Core.Protocol;
 using FedTune.TestSupport;
 
@@ -13,9 +14,9 @@ namespace FedTune.ClientAgent.Tests.Integration;
 [Collection(AzuriteTestGroup.Name)]
 public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
 {
-    private static async Task<UpdateManifest> RunRoundAsync(AgentTestBed bed, int round, TrainingRecipe recipe)
+    private static async Task<UpdateManifest> RunRoundAsync(AgentTestBed bed, int round, TrainingRecipe recipe, long? seed = null)
     {
-        await bed.WriteTaskAsync(round, null, recipe: recipe);
+        await bed.WriteTaskAsync(round, null, recipe: recipe, seed: seed);
         var (outcome, _, log) = await bed.RunOpenTaskAsync();
         Assert.True(outcome == TaskOutcome.Completed, string.Join("\n", log.Lines));
         return (await bed.ManifestAsync(round))!;
@@ -98,5 +99,32 @@ public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
         Assert.Equal(1, second.Ran!.EvalExamples);
         Assert.Equal(1, second.Metrics.HeldOutExamples);
         Assert.NotNull(second.Metrics.HeldOutNll);
+    }
+
+    [Fact]
+    public async Task Record_level_DP_makes_the_same_round_and_seed_train_differently_and_reports_the_epsilon_spent_so_far()
+    {
+        using var dpBed = new AgentTestBed(azurite);
+        using var plainBed = new AgentTestBed(azurite);
+        var privacy = new RecordPrivacyConfig { ClipNorm = 1.0, NoiseMultiplier = 1.2, Delta = 1e-5 };
+        var dpRecipe = AgentTestBed.Recipe(maxSteps: 3) with { RecordPrivacy = privacy };
+
+        // The same global adapter and seed twice: plain training repeats itself; DP-SGD's secret sample and noise do not.
+        var first = await RunRoundAsync(dpBed, 1, dpRecipe, seed: 99);
+        var second = await RunRoundAsync(dpBed, 2, dpRecipe, seed: 99);
+        var plainFirst = await RunRoundAsync(plainBed, 1, AgentTestBed.Recipe(maxSteps: 3), seed: 99);
+        var plainSecond = await RunRoundAsync(plainBed, 2, AgentTestBed.Recipe(maxSteps: 3), seed: 99);
+
+        Assert.NotEqual(first.Adapter.Sha256, second.Adapter.Sha256);
+        Assert.Equal(plainFirst.Adapter.Sha256, plainSecond.Adapter.Sha256);
+        Assert.Equal(privacy, first.Ran!.RecordPrivacy);
+        Assert.Null(plainFirst.Ran!.RecordPrivacy);
+        Assert.Null(plainFirst.Metrics.RecordEpsilon);
+
+        // ε after round r counts r rounds of 3 steps at q = batch 2 / the hospital's training records.
+        var q = RecordPrivacyLedger.SamplingRate(2, (int)first.ExampleCount);
+        Assert.Equal(RecordPrivacyLedger.Epsilon(privacy, q, 3), first.Metrics.RecordEpsilon!.Value, 9);
+        Assert.Equal(RecordPrivacyLedger.Epsilon(privacy, q, 6), second.Metrics.RecordEpsilon!.Value, 9);
+        Assert.True(second.Metrics.RecordEpsilon > first.Metrics.RecordEpsilon && first.Metrics.RecordEpsilon > 0);
     }
 }
