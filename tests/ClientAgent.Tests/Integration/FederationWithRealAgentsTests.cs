@@ -23,11 +23,14 @@ namespace FedTune.ClientAgent.Tests.Integration;
 [Collection(AzuriteTestGroup.Name)]
 public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
 {
+    /// <param name="freezeA">FFA-LoRA; that case also trains with record-level DP (train.differential_privacy), so the round
+    /// records carry the hospitals' ε (the plain case checks they carry none).</param>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Two_hospitals_with_real_agents_complete_a_two_round_federation(bool freezeA)
     {
+        var recordPrivacy = freezeA;
         using var dir = new TempDirectory("federation");
         string suffix = Guid.NewGuid().ToString("N")[..8];
         string[] hospitals = [$"fa-{suffix}", $"fb-{suffix}"];
@@ -76,7 +79,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
         try
         {
             var runId = "fed-" + suffix;
-            var plan = FederationPlanBuilder.FromYaml(Yaml(hospitals, freezeA), "federation-test.yaml", runId, baseModel: BaseModelShape.FromFolder(TinyModel.Folder),
+            var plan = FederationPlanBuilder.FromYaml(Yaml(hospitals, freezeA, recordPrivacy), "federation-test.yaml", runId, baseModel: BaseModelShape.FromFolder(TinyModel.Folder),
                 monitor: new MonitorSettings { FirstPoll = TimeSpan.FromMilliseconds(500), MaxPoll = TimeSpan.FromSeconds(1) });
             var started = await orchestrator.Operator.StartPlanAsync(plan);
             Assert.Equal(202, started.StatusCode);
@@ -89,6 +92,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
                 string.Join(" | ", agents.Select(a => a.Services.GetRequiredService<AgentStatusBoard>().Current.LastError)));
             var result = done.ReadOutputAs<FederationResult>()!;
             Assert.Equal(2, result.RoundsCompleted);
+            var recordEpsilons = new List<double>();
             for (int round = 1; round <= 2; round++)
             {
                 var record = (await orchestrator.Store.TryReadJsonAsync<RoundRecord>(BlobLayout.RoundRecord(runId, round)))!;
@@ -97,12 +101,26 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
                 Assert.Empty(record.Failed);
                 Assert.Equal(36, record.TotalExamples); // 2 hospitals x 18 training records
                 Assert.True(record.Metrics.HeldOutNll is > 0 and < 20, $"round {round} held-out NLL {record.Metrics.HeldOutNll}");
+                // Record-level DP: the round's ε is the largest any hospital reports (each counts round × 2 steps so far).
+                if (recordPrivacy)
+                {
+                    Assert.All(record.Participants, p => Assert.True(p.Metrics.RecordEpsilon > 0, $"{p.HospitalId} reported no record-level ε"));
+                    Assert.Equal(record.Participants.Max(p => p.Metrics.RecordEpsilon), record.RecordEpsilon);
+                    recordEpsilons.Add(record.RecordEpsilon!.Value);
+                }
+                else
+                {
+                    Assert.Null(record.RecordEpsilon);
+                }
+
                 // FFA-LoRA: with A frozen and shared, averaging B is exact (the A/B product error is float rounding, ~1e-7);
                 // plain LoRA's is not.
                 Assert.NotNull(record.LoraProductError);
                 if (freezeA) Assert.True(record.LoraProductError < 1e-6, $"round {round} product error {record.LoraProductError}");
                 else Assert.True(record.LoraProductError > 1e-6, $"round {round} product error {record.LoraProductError}");
             }
+
+            if (recordPrivacy) Assert.True(recordEpsilons[1] > recordEpsilons[0], $"ε did not grow over the rounds: {string.Join(", ", recordEpsilons)}");
 
             // Round 0 is an ordinary adapter the orchestrator created (A seeded, B zeros); with freeze_a every A is still it.
             var initial = await ReadGlobalAsync(orchestrator, BlobLayout.RoundRecord(runId, 1), round0: true);
@@ -150,7 +168,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
         return AdapterWireFormat.Read(buffer);
     }
 
-    private static string Yaml(string[] hospitals, bool freezeA) => string.Create(CultureInfo.InvariantCulture, $"""
+    private static string Yaml(string[] hospitals, bool freezeA, bool recordPrivacy) => string.Create(CultureInfo.InvariantCulture, $"""
         dataset:
           name: medalpaca/medical_meadow_wikidoc_patient_information
         model:
@@ -162,7 +180,7 @@ public sealed class FederationWithRealAgentsTests(AzuriteFixture azurite)
         train:
           save_every_round: 1
           seq_length: 64
-          learning_rate_max: 0.001
+        {(recordPrivacy ? "  differential_privacy:\n    clip_norm: 1.0\n    noise_multiplier: 1.0\n" : "")}  learning_rate_max: 0.001
           learning_rate_min: 0.0001
           training_arguments:
             learning_rate: 0.001

@@ -109,6 +109,20 @@ public sealed class RoundBookkeepingTests
     }
 
     [Fact]
+    public void The_rounds_record_level_epsilon_is_the_largest_a_participant_reports_not_an_average()
+    {
+        static UpdateManifest M(long examples, double? epsilon) => new()
+        {
+            RunId = "r", Round = 1, HospitalId = "x", ExampleCount = examples, AgentVersion = "t", CompletedUtc = DateTimeOffset.UnixEpoch,
+            Adapter = new ContentRef(new BlobRef("c", "n"), new string('0', 64), 1), Timings = new UpdateTimings(),
+            Metrics = new UpdateMetrics { RecordEpsilon = epsilon },
+        };
+
+        Assert.Equal(4.5, RoundMetricsCalculator.MaxRecordEpsilon([M(1000, 1.2), M(10, 4.5), M(500, null)]));
+        Assert.Null(RoundMetricsCalculator.MaxRecordEpsilon([M(10, null), M(20, null)]));
+    }
+
+    [Fact]
     public void Core_aggregation_is_built_for_every_configured_strategy_and_rejects_unknown_names()
     {
         foreach (var name in new[] { "fedavg", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedprox", "median", "trimmedmean", "normbounded" })
