@@ -29,7 +29,7 @@ public static class RecipeAsRunMarkdown
                       "lr_scheduler_type as Hugging Face defines it.");
         md.AppendLine();
         md.AppendLine("| round | hospital | base weights | base MiB | gradient checkpointing | padding | seq_length | batch × accumulation | steps | learning rate (schedule) | LoRA r / alpha / dropout | freeze A | FedProx mu | record-level DP (clip / noise / δ) | train tokens | held-out eval | peak memory MiB | busy | device |");
-        md.AppendLine("| ---: | --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |");
+        md.AppendLine("| ---: | --- | --- | ---: | --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |");
         foreach (var (round, hospital, ran, busy) in rows)
         {
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
