@@ -147,7 +147,8 @@ public sealed class DpSgdStep
 
     /// <summary>
     /// Sets each parameter's gradient to (its clipped sum + N(0, (z·C)²) per coordinate) / B and returns the L2 norm of
-    /// the result. The noise tensors are drawn on the model's device from a generator seeded with fresh secret bits.
+    /// the result. The noise is drawn on the CPU (the same on every device; the adapter is small) from a torch generator
+    /// seeded with fresh secret bits, then moved to each parameter's device.
     /// </summary>
     public double SetNoisyGradients(
         IReadOnlyList<KeyValuePair<string, TorchSharp.Modules.Parameter>> parameters,
@@ -157,25 +158,18 @@ public sealed class DpSgdStep
         ArgumentNullException.ThrowIfNull(clipped);
         var standardDeviation = _privacy.NoiseMultiplier * _privacy.ClipNorm;
         using var noGrad = torch.no_grad();
-        double squares = 0;
-        Generator? generator = null;
-        try
+        Tensor? squares = null;
+        using var generator = new Generator(SecretSeed());
+        foreach (var (name, parameter) in parameters)
         {
-            foreach (var (name, parameter) in parameters)
-            {
-                generator ??= new Generator(SecretSeed(), parameter.device);
-                var noise = torch.randn(parameter.shape, dtype: parameter.dtype, device: parameter.device, generator: generator);
-                var gradient = clipped.Sums[name].add(noise, alpha: standardDeviation).div_(ExpectedBatch);
-                squares += gradient.pow(2).sum().to_type(ScalarType.Float64).item<double>();
-                parameter.grad = gradient;
-            }
-        }
-        finally
-        {
-            generator?.Dispose();
+            var noise = torch.randn(parameter.shape, dtype: parameter.dtype, generator: generator).to(parameter.device);
+            var gradient = clipped.Sums[name].add(noise, alpha: standardDeviation).div_(ExpectedBatch);
+            var square = gradient.pow(2).sum().to_type(ScalarType.Float64);
+            squares = squares is null ? square : squares + square;
+            parameter.grad = gradient;
         }
 
-        return Math.Sqrt(squares);
+        return squares is null ? 0 : Math.Sqrt(squares.item<double>());
     }
 
     private static ulong SecretSeed()

@@ -107,17 +107,21 @@ public sealed class RecipeKeysReachTheTrainerTests(AzuriteFixture azurite)
         using var dpBed = new AgentTestBed(azurite);
         using var plainBed = new AgentTestBed(azurite);
         var privacy = new RecordPrivacyConfig { ClipNorm = 1.0, NoiseMultiplier = 1.2, Delta = 1e-5 };
-        var dpRecipe = AgentTestBed.Recipe(maxSteps: 3) with { RecordPrivacy = privacy };
+        // On an NF4 base with gradient checkpointing: each record's own pass goes through the model as a batch does.
+        var plainRecipe = AgentTestBed.Recipe(maxSteps: 3) with { Quantization = BaseQuantization.Nf4, GradientCheckpointing = true };
+        var dpRecipe = plainRecipe with { RecordPrivacy = privacy };
 
         // The same global adapter and seed twice: plain training repeats itself; DP-SGD's secret sample and noise do not.
         var first = await RunRoundAsync(dpBed, 1, dpRecipe, seed: 99);
         var second = await RunRoundAsync(dpBed, 2, dpRecipe, seed: 99);
-        var plainFirst = await RunRoundAsync(plainBed, 1, AgentTestBed.Recipe(maxSteps: 3), seed: 99);
-        var plainSecond = await RunRoundAsync(plainBed, 2, AgentTestBed.Recipe(maxSteps: 3), seed: 99);
+        var plainFirst = await RunRoundAsync(plainBed, 1, plainRecipe, seed: 99);
+        var plainSecond = await RunRoundAsync(plainBed, 2, plainRecipe, seed: 99);
 
         Assert.NotEqual(first.Adapter.Sha256, second.Adapter.Sha256);
         Assert.Equal(plainFirst.Adapter.Sha256, plainSecond.Adapter.Sha256);
         Assert.Equal(privacy, first.Ran!.RecordPrivacy);
+        Assert.Equal(BaseQuantization.Nf4, first.Ran.Quantization);
+        Assert.True(first.Ran.CheckpointedBlockPasses > 0, "no DP record pass ran through the checkpoint function");
         Assert.Null(plainFirst.Ran!.RecordPrivacy);
         Assert.Null(plainFirst.Metrics.RecordEpsilon);
 
