@@ -13,6 +13,7 @@ internal static class SimulateCommand
         var shared = new SimulationCommandOptions();
         var compare = new Option<bool>("--compare") { Description = "Train the centralized and local-only baselines on the same splits and step budget (the default; kept for older scripts)." };
         var noCompare = new Option<bool>("--no-compare") { Description = "Skip the centralized and local-only baselines (the report then has no comparison)." };
+        var dp = new Option<bool>("--dp") { Description = "Also run the federation with differential privacy, as a further arm scored, compared and audited beside the plain one (the YAML's train.differential_privacy or federation.differential_privacy when given, else record-level DP-SGD with clip_norm " + FormattableString.Invariant($"{PrivateArm.DefaultRecordPrivacy.ClipNorm} and noise_multiplier {PrivateArm.DefaultRecordPrivacy.NoiseMultiplier}") + "); a YAML with either section turns it on." };
         var noAudit = new Option<bool>("--no-audit") { Description = "Skip the privacy audit that runs after the federation by default." };
         var retrainBaselines = new Option<bool>("--retrain-baselines") { Description = "Train the baselines even when an identical earlier run's (same build, base model, data, recipe, rounds and seed) are cached in ~/.local/share/fedtune/baselines." };
         var resume = new Option<bool>("--resume") { Description = "Resume the unfinished run in --out (an error when there is none)." };
@@ -31,6 +32,7 @@ internal static class SimulateCommand
         command.Add(compare);
         command.Add(noCompare);
         command.Add(noAudit);
+        command.Add(dp);
         command.Add(retrainBaselines);
         command.Add(resume);
         command.Add(fresh);
@@ -51,6 +53,7 @@ internal static class SimulateCommand
                     Compare = parse.GetValue(compare),
                     NoCompare = parse.GetValue(noCompare),
                     NoAudit = parse.GetValue(noAudit),
+                    Dp = parse.GetValue(dp),
                     RetrainBaselines = parse.GetValue(retrainBaselines),
                     Resume = parse.GetValue(resume),
                     Fresh = parse.GetValue(fresh),

@@ -68,7 +68,7 @@ public static class ArmComparisonMarkdown
         {
             parts.Add(Inv($"pooling all the data (centralized, not allowed for real hospitals) reaches {c.All.Perplexity:F2}, a gap of {Percent(fed.All.Perplexity, c.All.Perplexity)} for the federation"));
         }
-        return string.Join("; ", parts) + ".";
+        return string.Join("; ", parts) + "." + (PrivateFederationMarkdown.Verdict(report) is { } dp ? " " + dp : "");
     }
 
     private static void AppendAnswers(StringBuilder md, RunReport report)

@@ -6,7 +6,8 @@ namespace FedTune.Cli.Reporting;
 /// <summary>
 /// metrics.csv: one row per round and hospital (the round's global held-out metrics repeated on each of its rows),
 /// then one row per baseline point (hospital column = the baseline's label). Invariant culture, RFC 4180 quoting.
-/// dp_epsilon is the ε spent up to the round under client-level DP (empty without DP).
+/// The DP arm's rounds (--dp) follow with kind federated-dp. dp_epsilon is the ε spent up to the round: per record under
+/// record-level DP-SGD, else per hospital under DP-FedAvg (empty without DP).
 /// </summary>
 public static class MetricsCsvWriter
 {
@@ -26,6 +27,15 @@ public static class MetricsCsvWriter
                 Row(sb, round.Round, "federated", h.HospitalId, h.State.ToString().ToLowerInvariant(), h.TrainLoss, h.EvalNll,
                     h.EvalPerplexity, h.TrainExamples, h.EvalExamples, h.BytesUp, h.BytesDown, h.TrainSeconds, round.DurationSeconds,
                     round.GlobalEval, round.DpEpsilon);
+            }
+        }
+        foreach (var round in report.PrivateFederation?.Rounds ?? [])
+        {
+            foreach (var h in round.Hospitals)
+            {
+                Row(sb, round.Round, "federated-dp", h.HospitalId, h.State.ToString().ToLowerInvariant(), h.TrainLoss, h.EvalNll,
+                    h.EvalPerplexity, h.TrainExamples, h.EvalExamples, h.BytesUp, h.BytesDown, h.TrainSeconds, round.DurationSeconds,
+                    round.GlobalEval, round.RecordEpsilon ?? round.DpEpsilon);
             }
         }
         foreach (var curve in report.Baselines)

@@ -30,6 +30,10 @@ public static class ReportMarkdownWriter
         var baseEval = report.BaseEval;
         if (baseEval is not null) md.AppendLine(EvalRow("base model (no adapter)", baseEval, null));
         if (report.FinalGlobalEval is { } fed) md.AppendLine(EvalRow(Inv($"federated (after round {report.Rounds.Last(r => r.GlobalEval is not null).Round})"), fed, baseEval));
+        if (report.PrivateFederation is { FinalEval: { } withDp } privateRun)
+        {
+            md.AppendLine(EvalRow(Inv($"federated + DP (ε {PrivacyAuditMarkdown.Epsilon(privateRun.FinalEpsilon)}, after round {privateRun.Rounds.Last(r => r.GlobalEval is not null).Round})"), withDp, baseEval));
+        }
         foreach (var curve in report.Baselines.Where(c => c.Points.Count > 0))
         {
             md.AppendLine(EvalRow(curve.Label, curve.Points[^1].Eval, baseEval));
@@ -106,6 +110,8 @@ public static class ReportMarkdownWriter
             md.AppendLine();
         }
 
+        PrivateFederationMarkdown.Append(md, report);
+
         if (report.Rounds.Count > 0)
         {
             var last = report.Rounds[^1];
@@ -155,6 +161,7 @@ public static class ReportMarkdownWriter
         md.AppendLine("- [metrics.csv](metrics.csv): one row per round and hospital, plus the baselines' points");
         md.AppendLine("- [rounds.json](rounds.json): this whole report as data");
         if (report.Artifacts.AdapterDirectory is { } adapter) md.AppendLine(Inv($"- [{adapter}]({adapter}): the final global LoRA adapter (PEFT layout)"));
+        if (report.PrivateFederation is not null) md.AppendLine("- [global-adapter-dp](global-adapter-dp): the DP arm's final global LoRA adapter (PEFT layout)");
         if (report.Artifacts.MergedModelDirectory is { } merged) md.AppendLine(Inv($"- [{merged}]({merged}): the base model with the adapter merged (Hugging Face layout)"));
         md.AppendLine();
 

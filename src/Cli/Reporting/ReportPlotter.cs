@@ -34,6 +34,14 @@ public static class ReportPlotter
 
         var plot = new Plot();
         AddLine(plot, federated, "federated", 3);
+        if (report.PrivateFederation is { } dp)
+        {
+            var withDp = new List<(double X, double Y)>();
+            if (report.BaseEval is { } b1) withDp.Add((0, b1.Perplexity));
+            withDp.AddRange(dp.Rounds.Where(r => r.GlobalEval is not null).Select(r => ((double)r.Round, r.GlobalEval!.Perplexity)));
+            var line = AddLine(plot, withDp, "federated + DP", 3);
+            if (line is not null) line.LinePattern = LinePattern.Dotted;
+        }
         foreach (var curve in report.Baselines)
         {
             var points = new List<(double X, double Y)>();

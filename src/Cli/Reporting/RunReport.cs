@@ -110,6 +110,12 @@ public sealed record RoundReport
     public double? DpEpsilon { get; init; }
 
     /// <summary>
+    /// Record-level DP-SGD only (train.differential_privacy): the largest ε any hospital of this round reports having
+    /// spent on its own records up to and including this round; null without record-level DP.
+    /// </summary>
+    public double? RecordEpsilon { get; init; }
+
+    /// <summary>
     /// Relative Frobenius error of averaging A and B separately against averaging the products B·A, measured by the
     /// orchestrator this round: above zero for plain FedAvg of LoRA, zero with freeze_a (A shared, B averaged exactly).
     /// </summary>
@@ -166,6 +172,29 @@ public sealed record RunArtifacts
     public string? MergedModelDirectory { get; init; }
 }
 
+/// <summary>
+/// The federation with differential privacy a simulation ran beside the plain one (<c>--dp</c>): the same hospitals,
+/// data, recipe and seed plus DP, its rounds kept apart from the plain federation's.
+/// </summary>
+public sealed record PrivateFederationReport
+{
+    /// <summary>Its own orchestration's run id.</summary>
+    public required string RunId { get; init; }
+
+    /// <summary>The DP it ran with, in words (levels and parameters).</summary>
+    public required string Privacy { get; init; }
+
+    public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
+
+    /// <summary>The ε its final model carries: the last round's record-level ε, else its hospital-level ε.</summary>
+    [JsonIgnore]
+    public double? FinalEpsilon => Rounds.Count == 0 ? null : Rounds[^1].RecordEpsilon ?? Rounds[^1].DpEpsilon;
+
+    /// <summary>The held-out metrics of its last scored round.</summary>
+    [JsonIgnore]
+    public EvalMetrics? FinalEval => Rounds.LastOrDefault(r => r.GlobalEval is not null)?.GlobalEval;
+}
+
 /// <summary>Everything a run's report folder says: written after every round and at the end.</summary>
 public sealed record RunReport
 {
@@ -188,6 +217,9 @@ public sealed record RunReport
 
     public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
     public IReadOnlyList<BaselineCurve> Baselines { get; init; } = [];
+
+    /// <summary>The federation with DP (<c>--dp</c>), or null when the run had none.</summary>
+    public PrivateFederationReport? PrivateFederation { get; init; }
 
     /// <summary>Every arm's final model on the whole held-out split and per specialty (base first, then federated, centralized, local-only).</summary>
     public IReadOnlyList<ArmScore> ArmScores { get; init; } = [];

@@ -110,6 +110,12 @@ public sealed class LanguageModelSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Answers are greedy with Hugging Face's no_repeat_ngram_size 3: without it the small models of a simulation loop on
+    /// one phrase ("The symptoms of the symptoms of ...") and every arm's answer reads the same.
+    /// </summary>
+    public const int AnswerNoRepeatNgramSize = 3;
+
     /// <summary>The current model's greedy answer (at most <paramref name="maxNewTokens"/> tokens) to <paramref name="question"/> in the Alpaca template.</summary>
     public string Answer(string question, int maxNewTokens)
     {
@@ -120,6 +126,7 @@ public sealed class LanguageModelSession : IDisposable
             MaxNewTokens = maxNewTokens,
             EosTokenId = Tokenizer.EosTokenId,
             PadTokenId = Tokenizer.PadTokenId,
+            NoRepeatNgramSize = AnswerNoRepeatNgramSize,
         }.Validate();
         _model.SetTraining(false);
         var output = FedTune.Training.Generation.TextGenerator.Generate(_model, [ids], options)[0];

@@ -39,6 +39,12 @@ public sealed class RunFolder
     public string BaselinesDirectory => System.IO.Path.Combine(Path, "baselines");
     public string PrivacyDirectory => System.IO.Path.Combine(Path, "privacy");
     public string RoundAdaptersDirectory => System.IO.Path.Combine(StateDirectory, "round-adapters");
+
+    /// <summary>The DP arm's final global adapter (PEFT layout), when the run has one.</summary>
+    public string PrivateAdapterDirectory => System.IO.Path.Combine(Path, "global-adapter-dp");
+
+    /// <summary>The DP arm's round checkpoints.</summary>
+    public string PrivateRoundAdaptersDirectory => System.IO.Path.Combine(StateDirectory, "round-adapters-dp");
     /// <summary>The local orchestrator host's warnings and errors (the Durable Task provider, sidecar and worker).</summary>
     public string OrchestratorLogPath => System.IO.Path.Combine(Path, "orchestrator.log");
 
@@ -80,6 +86,7 @@ public sealed class RunFolder
         var text = FormattableString.Invariant(
             $"{o.Hospitals}|{o.Rounds}|{o.MaxSteps}|{o.SeqLength}|{o.BatchSize}|{o.LearningRate:R}|{o.Partitioning}|{o.EvalExamples}|{o.RecordsPerHospital}|{o.Seed}") +
             (o.Canaries > 0 ? FormattableString.Invariant($"|canaries={o.Canaries}/{o.CanaryCandidates}") : "") +
+            (o.Dp ? "|dp" : "") +
             (o.WirePrecision != FedTune.Core.Compression.WirePrecision.Fp32 ? "|wire=" + FedTune.Core.Compression.WirePrecisions.Name(o.WirePrecision) : "") +
             "|config=" + (o.ConfigPath is null ? "built-in" : ContentFingerprint.OfFile(o.ConfigPath)) +
             "|data=" + ContentFingerprint.OfFile(dataFile) +

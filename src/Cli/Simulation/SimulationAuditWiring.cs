@@ -60,8 +60,9 @@ public static class SimulationAuditWiring
     /// split and the hospitals' held-out files; the canary file when canaries were planted. Under DP each checkpoint
     /// carries the ε spent up to its round (the final adapter the last round's), so the audit compares like with like.
     /// </summary>
+    /// <param name="privateFederation">The DP arm (--dp), audited beside the plain federation with the ε its models carry; null when none ran.</param>
     public static AuditInputs Describe(RunFolder folder, string baseModelDirectory, PartitionedDatasetFiles files, IReadOnlyList<RoundReport> rounds,
-        bool withBaselines)
+        bool withBaselines, PrivateFederationReport? privateFederation = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(files);
@@ -71,8 +72,18 @@ public static class SimulationAuditWiring
         var models = new List<AuditModelSpec> { new("federated", folder.AdapterDirectory, Arm(finalEpsilon), finalEpsilon) };
         foreach (var round in rounds)
         {
-            models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round.Round}"), SimulationRunner.RoundAdapterFile(folder, round.Round),
+            models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"round {round.Round}"), SimulationRunner.RoundAdapterFile(folder.RoundAdaptersDirectory, round.Round),
                 Arm(round.DpEpsilon), round.DpEpsilon, round.Round));
+        }
+        if (privateFederation is { Rounds.Count: > 0 } dp && Directory.Exists(folder.PrivateAdapterDirectory))
+        {
+            models.Add(new AuditModelSpec(PrivateArm.Label, folder.PrivateAdapterDirectory, TrainingArm.FederatedDp, dp.FinalEpsilon));
+            foreach (var round in dp.Rounds)
+            {
+                models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"{PrivateArm.Label} round {round.Round}"),
+                    SimulationRunner.RoundAdapterFile(folder.PrivateRoundAdaptersDirectory, round.Round), TrainingArm.FederatedDp,
+                    round.RecordEpsilon ?? round.DpEpsilon, round.Round));
+            }
         }
         if (withBaselines)
         {
@@ -151,7 +162,7 @@ public static class SimulationAuditWiring
         }
         lines.Add("");
         lines.Add(anyLeak
-            ? "Where an interval lies above 0.5, an attacker with that model can tell the hospitals' training records from outsiders better than chance; client-level DP (`differential_privacy:` in the YAML) is the remedy, at the ε shown when it is on."
+            ? "Where an interval lies above 0.5, an attacker with that model can tell the hospitals' training records from outsiders better than chance; record-level differential privacy (`fedtune simulate --dp`, or `train.differential_privacy:` in the YAML) is the remedy, at the ε shown for its arm."
             : "Nothing leaks measurably: every interval covers 0.5, because the models saw each training record only " +
               (double.IsFinite(passesPerRecord) ? string.Create(c, $"{passesPerRecord:0.##} times on average") : "a few times") + " in a short LoRA run, so their loss on training records is barely lower than on held-out records of the same specialties (the gap each attack feeds on); the canaries' exposure says the same about planted secrets.");
         return string.Join(Environment.NewLine, lines);

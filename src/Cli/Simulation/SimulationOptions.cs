@@ -76,6 +76,12 @@ public sealed record SimulationOptions
     /// <summary>Run the privacy audit (membership inference, canary exposure) after the run and add it to report.md (on by default in `fedtune simulate`).</summary>
     public bool Audit { get; init; }
 
+    /// <summary>
+    /// Also run the federation with differential privacy (<see cref="PrivateArm"/>) beside the plain one: --dp, or a YAML
+    /// with train.differential_privacy or federation.differential_privacy.
+    /// </summary>
+    public bool Dp { get; init; }
+
     /// <summary>Bootstrap resamples for the audit's confidence intervals.</summary>
     public int AuditBootstrap { get; init; } = SimulationDefaults.AuditBootstrap;
 

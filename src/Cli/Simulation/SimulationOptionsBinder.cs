@@ -34,6 +34,9 @@ public sealed record SimulationOverrides
     /// <summary>--no-audit: skip the privacy audit (it runs by default).</summary>
     public bool NoAudit { get; init; }
 
+    /// <summary>--dp: also run the federation with differential privacy as a further arm.</summary>
+    public bool Dp { get; init; }
+
     /// <summary>--retrain-baselines: train the baselines even when an identical earlier run's are cached.</summary>
     public bool RetrainBaselines { get; init; }
     public bool Resume { get; init; }
@@ -97,6 +100,7 @@ public static class SimulationOptionsBinder
             Canaries = cli.Canaries ?? (cli.NoAudit ? options.Canaries : SimulationDefaults.Canaries),
             CanaryCandidates = cli.CanaryCandidates ?? options.CanaryCandidates,
             Audit = !cli.NoAudit,
+            Dp = cli.Dp || options.Dp,
             AuditBootstrap = cli.AuditBootstrap ?? options.AuditBootstrap,
         };
         return options.Validate();
@@ -119,6 +123,7 @@ public static class SimulationOptionsBinder
             WirePrecision = recipe.WirePrecision,
             Seed = fed.Seed,
             RoundDeadline = fed.RoundDeadline,
+            Dp = recipe.RecordPrivacy is not null || fed.DifferentialPrivacy is not null,
         };
     }
 

@@ -95,13 +95,46 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var data = SplitData(folder, report.Current.Settings.DataPath);
         using var session = LanguageModelSession.Load(report.Current.BaseModel.Path, options.SeqLength);
         var heldOut = ScoreBaseModel(session, data, report, cancellationToken);
-        var plan = SimulationPlanFactory.Build(config ?? SimulationPlanFactory.DefaultConfig(options), options, report.Current.RunId,
-            SimulationData.HospitalIds(options.Hospitals), report.Current.BaseModel.Name, report.Current.BaseModel.Path);
-        await FederateAsync(folder, plan, data, session, heldOut.BySpecialty, report, cancellationToken).ConfigureAwait(false);
+        var arms = PlanArms(folder, config, report);
+        await FederateAsync(folder, arms, data, session, heldOut.BySpecialty, report, cancellationToken).ConfigureAwait(false);
+        var plan = arms[0].Plan;
         var federated = ExportFinalModel(folder, plan, session, report);
+        var privateModel = arms.Count > 1 ? ExportPrivateModel(folder, arms[1]) : null;
         var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.BySpecialty, report, cancellationToken) : [];
-        CompareArms(session, heldOut, federated, baselines, report, cancellationToken);
+        CompareArms(session, heldOut, federated, privateModel, baselines, report, cancellationToken);
         await AuditPrivacyAsync(folder, data.Files, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One federation a simulation runs on its storage, orchestrator and agents: the plain one, then the one with DP
+    /// when asked for (<see cref="PrivateArm"/>), each with its own run id and round checkpoints, and its rounds
+    /// recorded in its own part of the report.
+    /// </summary>
+    private sealed record FederationArm(string Name, string Label, FederationPlan Plan, string RoundAdaptersDirectory,
+        Action<LiveReport, RoundReport> Record);
+
+    /// <summary>The plain federation's plan, and the DP federation's when --dp or the YAML asks for it.</summary>
+    private List<FederationArm> PlanArms(RunFolder folder, FedTuneConfig? config, LiveReport report)
+    {
+        var (plainConfig, privateConfig) = PrivateArm.Split(config ?? SimulationPlanFactory.DefaultConfig(options), options.Dp);
+        var hospitals = SimulationData.HospitalIds(options.Hospitals);
+        var baseModel = report.Current.BaseModel;
+        var arms = new List<FederationArm>
+        {
+            new("federated", "federated", SimulationPlanFactory.Build(plainConfig, options, report.Current.RunId, hospitals, baseModel.Name, baseModel.Path),
+                folder.RoundAdaptersDirectory, (live, row) => live.Update(r => r with { Rounds = [.. r.Rounds.Where(x => x.Round != row.Round), row] })),
+        };
+        if (privateConfig is null) return arms;
+        var privateRunId = report.Current.RunId + PrivateArm.RunIdSuffix;
+        var privacy = PrivateArm.Describe(privateConfig);
+        report.Update(r => r with { PrivateFederation = r.PrivateFederation ?? new PrivateFederationReport { RunId = privateRunId, Privacy = privacy } });
+        say($"DP arm: a second federation ({privateRunId}) with {privacy}");
+        arms.Add(new(PrivateArm.Name, PrivateArm.Label, SimulationPlanFactory.Build(privateConfig, options, privateRunId, hospitals, baseModel.Name, baseModel.Path),
+            folder.PrivateRoundAdaptersDirectory, (live, row) => live.Update(r => r with
+            {
+                PrivateFederation = r.PrivateFederation! with { Rounds = [.. r.PrivateFederation.Rounds.Where(x => x.Round != row.Round), row] },
+            })));
+        return arms;
     }
 
     /// <summary>The held-out evaluation split, tokenized, and grouped by specialty for the arm comparison.</summary>
@@ -142,8 +175,11 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         return new HeldOut(bySpecialty, ArmComparison.PickQuestions(records, data.EvaluationSpecialties));
     }
 
-    /// <summary>Step 3: storage, the orchestrator and one agent per hospital; follows the rounds until the last is scored.</summary>
-    private async Task FederateAsync(RunFolder folder, FederationPlan plan, PreparedData data, LanguageModelSession session,
+    /// <summary>
+    /// Step 3: storage, the orchestrator and one agent per hospital; runs each arm's federation on them in turn and
+    /// follows its rounds until the last is scored.
+    /// </summary>
+    private async Task FederateAsync(RunFolder folder, IReadOnlyList<FederationArm> arms, PreparedData data, LanguageModelSession session,
         HeldOutBySpecialty heldOut, LiveReport report, CancellationToken cancellationToken)
     {
         AzuriteProcess? azurite = null;
@@ -183,16 +219,23 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             // The agents first, as hospitals run theirs all the time: round 1's tasks then find them started and polling,
             // so a round's time is training and orchestration, not process start-up.
             status.SetStage("starting the hospital agents");
-            status.SetHospitals(plan.Hospitals, plan.Rounds);
+            status.SetHospitals(arms[0].Plan.Hospitals, arms[0].Plan.Rounds);
             await using var fleet = new AgentFleet();
             fleet.Start(data.Files.Hospitals, connection, report.Current.BaseModel.Path, report.Current.BaseModel.Name, folder);
             say($"Agents: {data.Files.Hospitals.Count} agent processes (logs in {folder.AgentsDirectory}/<hospital>/agent.log)");
 
-            await StartOrResumeRunAsync(host, plan, cancellationToken).ConfigureAwait(false);
-            say($"Dashboard: {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(plan.RunId))} (live while the federation runs)");
-            await StoredEvaluations.SaveSetupAsync(host.Store, report.Current, cancellationToken).ConfigureAwait(false);
-
-            await FollowRoundsAsync(host, fleet, session, heldOut, plan, folder, report, cancellationToken).ConfigureAwait(false);
+            foreach (var arm in arms)
+            {
+                if (arm != arms[0])
+                {
+                    status.SetStage($"{arm.Label}: the same federation with differential privacy");
+                    status.SetHospitals(arm.Plan.Hospitals, arm.Plan.Rounds);
+                }
+                await StartOrResumeRunAsync(host, arm.Plan, cancellationToken).ConfigureAwait(false);
+                say($"Dashboard ({arm.Label}): {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(arm.Plan.RunId))} (live while the federation runs)");
+                await StoredEvaluations.SaveSetupAsync(host.Store, report.Current with { RunId = arm.Plan.RunId }, cancellationToken).ConfigureAwait(false);
+                await FollowRoundsAsync(host, fleet, session, heldOut, arm, folder, report, cancellationToken).ConfigureAwait(false);
+            }
             status.SetStage("stopping the agents");
         }
         finally
@@ -222,7 +265,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     private LoraAdapter ExportFinalModel(RunFolder folder, FederationPlan plan, LanguageModelSession session, LiveReport report)
     {
         status.SetStage("exporting the final model");
-        var finalAdapter = LanguageModelSession.ReadAdapter(FinalAdapterFile(folder, plan.Rounds));
+        var finalAdapter = LanguageModelSession.ReadAdapter(RoundAdapterFile(folder.RoundAdaptersDirectory, plan.Rounds));
         session.Export(finalAdapter, folder.AdapterDirectory, folder.MergedModelDirectory);
         report.Update(r => r with
         {
@@ -234,6 +277,15 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         });
         say($"Final global adapter (PEFT): {folder.AdapterDirectory}; merged model (Hugging Face layout): {folder.MergedModelDirectory}");
         return finalAdapter;
+    }
+
+    /// <summary>Step 4 for the DP arm: its final global adapter in PEFT layout (for the audit and the user).</summary>
+    private LoraAdapter ExportPrivateModel(RunFolder folder, FederationArm arm)
+    {
+        var adapter = LanguageModelSession.ReadAdapter(RoundAdapterFile(arm.RoundAdaptersDirectory, arm.Plan.Rounds));
+        FedTune.Core.Adapters.PeftAdapterFolder.Save(folder.PrivateAdapterDirectory, adapter);
+        say($"Final global adapter of the DP arm (PEFT): {folder.PrivateAdapterDirectory}");
+        return adapter;
     }
 
     /// <summary>Step 5: the centralized and local-only baselines on the same splits and step budget (their adapters saved for the audit).</summary>
@@ -260,11 +312,16 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     }
 
     /// <summary>Step 6: every arm's final model per specialty, and the same questions answered by base, federated, one local-only and centralized.</summary>
-    private void CompareArms(LanguageModelSession session, HeldOut heldOut, LoraAdapter federated,
+    private void CompareArms(LanguageModelSession session, HeldOut heldOut, LoraAdapter federated, LoraAdapter? privateModel,
         IReadOnlyList<(BaselineCurve Curve, string AdapterDirectory)> baselines, LiveReport report, CancellationToken cancellationToken)
     {
         status.SetStage("comparing the arms per specialty and answering three held-out questions");
         var arms = new List<ArmComparison.Arm> { new("base", "base model", null, Answers: true), new("federated", "federated", federated, Answers: true) };
+        if (privateModel is not null)
+        {
+            var epsilon = FedTune.Training.Privacy.PrivacyAuditMarkdown.Epsilon(report.Current.PrivateFederation?.FinalEpsilon);
+            arms.Add(new ArmComparison.Arm(PrivateArm.Name, $"{PrivateArm.Label} (ε {epsilon})", privateModel, Answers: true));
+        }
         var central = baselines.Where(b => b.Curve.Arm == "centralized").ToList();
         var locals = baselines.Where(b => b.Curve.Arm == "local-only").ToList();
         arms.AddRange(locals.Select((b, i) => new ArmComparison.Arm("local-only", b.Curve.Label, LanguageModelSession.ReadAdapter(b.AdapterDirectory), Answers: i == 0)));
@@ -276,7 +333,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     /// <summary>Step 7: the privacy audit inputs, and (on by default) the audit itself; a failed audit leaves the run's results standing.</summary>
     private async Task AuditPrivacyAsync(RunFolder folder, PartitionedDatasetFiles files, LiveReport report, CancellationToken cancellationToken)
     {
-        var auditInputs = SimulationAuditWiring.Describe(folder, report.Current.BaseModel.Path, files, report.Current.Rounds, withBaselines: options.Compare);
+        var auditInputs = SimulationAuditWiring.Describe(folder, report.Current.BaseModel.Path, files, report.Current.Rounds, withBaselines: options.Compare,
+            report.Current.PrivateFederation);
         say($"Privacy audit inputs: {SimulationAuditWiring.Save(auditInputs, folder)} (fedtune privacy-audit --run {folder.Path})");
         if (!options.Audit) return;
         status.SetStage("privacy audit: membership inference and canary exposure");
@@ -301,9 +359,10 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
     /// <summary>Polls the orchestration: shows what each agent reports, and scores each round's global adapter as soon as it exists.</summary>
     private async Task FollowRoundsAsync(LocalOrchestratorHost host, AgentFleet fleet, LanguageModelSession session,
-        HeldOutBySpecialty heldOut, FederationPlan plan, RunFolder folder, LiveReport report,
+        HeldOutBySpecialty heldOut, FederationArm arm, RunFolder folder, LiveReport report,
         CancellationToken cancellationToken)
     {
+        var plan = arm.Plan;
         var collector = new RoundCollector(host.Store, plan.RunId);
         int next = 1;
         long previousGlobalBytes = 0;
@@ -323,9 +382,9 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                    await _storage.RunAsync(ct => collector.TryReadAsync(next, ct), "reading the round results", cancellationToken).ConfigureAwait(false) is { } record)
             {
                 var adapter = await _storage.RunAsync(ct => collector.ReadGlobalAdapterAsync(record, ct), "reading the global adapter", cancellationToken).ConfigureAwait(false);
-                SaveRoundAdapter(folder, record.Round, adapter);
+                SaveRoundAdapter(arm.RoundAdaptersDirectory, record.Round, adapter);
                 session.UseAdapter(adapter);
-                var global = heldOut.Score(session, "federated", FormattableString.Invariant($"federated after round {record.Round}"), cancellationToken).All;
+                var global = heldOut.Score(session, arm.Name, FormattableString.Invariant($"{arm.Label} after round {record.Round}"), cancellationToken).All;
                 await _storage.RunAsync(ct => StoredEvaluations.SaveAsync(host.Store, plan.RunId, record.Round, record.GlobalAdapter?.Sha256, global, ct), "saving the round's evaluation", cancellationToken)
                     .ConfigureAwait(false);
                 var row = await _storage.RunAsync(ct => collector.ToReportAsync(record, previousGlobalBytes, global, ct), "reading the round results", cancellationToken)
@@ -333,7 +392,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                 previousGlobalBytes = record.GlobalAdapter?.Bytes ?? previousGlobalBytes;
                 foreach (var h in row.Hospitals) status.SetHospital(h.HospitalId, h.State, h.TrainLoss);
                 status.FinishRound(record.Round, global);
-                report.Update(r => r with { Rounds = [.. r.Rounds.Where(x => x.Round != row.Round), row] });
+                arm.Record(report, row);
                 next++;
                 if (next <= plan.Rounds) status.StartRound(next);
             }
@@ -362,20 +421,18 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         }
     }
 
-    private static void SaveRoundAdapter(RunFolder folder, int round, LoraAdapter adapter)
+    private static void SaveRoundAdapter(string directory, int round, LoraAdapter adapter)
     {
-        Directory.CreateDirectory(folder.RoundAdaptersDirectory);
-        var file = RoundAdapterFile(folder, round);
+        Directory.CreateDirectory(directory);
+        var file = RoundAdapterFile(directory, round);
         var temp = file + ".tmp";
         File.WriteAllBytes(temp, AdapterWireFormat.ToBytes(adapter));
         File.Move(temp, file, overwrite: true);
     }
 
-    /// <summary>Where round <paramref name="round"/>'s global adapter is kept (wire format).</summary>
-    internal static string RoundAdapterFile(RunFolder folder, int round) =>
-        Path.Combine(folder.RoundAdaptersDirectory, FormattableString.Invariant($"round-{round:D4}.bin"));
-
-    private static string FinalAdapterFile(RunFolder folder, int rounds) => RoundAdapterFile(folder, rounds);
+    /// <summary>Where round <paramref name="round"/>'s global adapter is kept (wire format) in an arm's round-adapter folder.</summary>
+    internal static string RoundAdapterFile(string directory, int round) =>
+        Path.Combine(directory, FormattableString.Invariant($"round-{round:D4}.bin"));
 
     private RunSettings Settings(string dataFile, FedTuneConfig? config) => new()
     {

@@ -68,6 +68,18 @@ public static class TextGenerator
                 ? model.Forward(stepIds, stepMask, cache)
                 : model.Forward(sequence, fullMask);
             var last = logits.select(1, logits.shape[1] - 1);
+            if (options.NoRepeatNgramSize > 0)
+            {
+                for (int row = 0; row < batch; row++)
+                {
+                    if (finished[row]) continue;
+                    foreach (var token in RepeatingTokens([.. prompts[row], .. outputs[row]], options.NoRepeatNgramSize))
+                    {
+                        last[row, token] = torch.tensor(float.NegativeInfinity);
+                    }
+                }
+            }
+
             var next = Choose(last, options, generator).cpu().data<long>().ToArray();
             for (int row = 0; row < batch; row++)
             {
@@ -88,6 +100,22 @@ public static class TextGenerator
         }
 
         return outputs.Select(o => o.ToArray()).ToArray();
+    }
+
+    /// <summary>
+    /// The tokens that would complete an n-gram already in <paramref name="tokens"/> (Hugging Face's no_repeat_ngram_size):
+    /// each token that followed an earlier occurrence of the last n − 1 tokens.
+    /// </summary>
+    internal static IEnumerable<long> RepeatingTokens(IReadOnlyList<long> tokens, int n)
+    {
+        if (n <= 0 || tokens.Count < n - 1) yield break;
+        int start = tokens.Count - (n - 1);
+        for (int i = 0; i + n <= tokens.Count; i++)
+        {
+            bool same = true;
+            for (int k = 0; k < n - 1 && same; k++) same = tokens[i + k] == tokens[start + k];
+            if (same) yield return tokens[i + n - 1];
+        }
     }
 
     /// <summary>Argmax, or a sample after temperature, top-k and top-p filtering. <paramref name="logits"/> is [B, V].</summary>

@@ -140,8 +140,8 @@ public sealed class FaultMatrixTests(ITestOutputHelper output) : IDisposable
 
         for (int round = 1; round <= 3; round++)
         {
-            var expected = await File.ReadAllBytesAsync(SimulationRunner.RoundAdapterFile(new RunFolder(_simulation.RunDirectory), round));
-            var actual = await File.ReadAllBytesAsync(SimulationRunner.RoundAdapterFile(new RunFolder(run), round));
+            var expected = await File.ReadAllBytesAsync(SimulationRunner.RoundAdapterFile(new RunFolder(_simulation.RunDirectory).RoundAdaptersDirectory, round));
+            var actual = await File.ReadAllBytesAsync(SimulationRunner.RoundAdapterFile(new RunFolder(run).RoundAdaptersDirectory, round));
             Assert.True(expected.AsSpan().SequenceEqual(actual), $"round {round}'s global adapter differs from the uninterrupted run's");
         }
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_simulation.RunDirectory, "global-adapter", "adapter_model.safetensors")),

@@ -8,8 +8,10 @@ using Xunit.Abstractions;
 namespace FedTune.Cli.Tests.Simulation;
 
 /// <summary>
-/// Client-level DP-FedAvg through the whole main job: the orchestrator's accountant reports ε per round, the report
-/// shows it, and the privacy audit labels the DP arm with the ε of each checkpoint (growing round by round).
+/// DP as a further arm of the main job: a YAML with DP runs the plain federation and, beside it, the same federation
+/// with DP (its own run id and rounds). Here hospital-level DP-FedAvg: the orchestrator's accountant reports ε per
+/// round of the DP arm only, the report shows both arms, and the privacy audit labels the DP arm with the ε of each
+/// checkpoint (growing round by round) and the plain arm without one.
 /// </summary>
 public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper output) : IDisposable
 {
@@ -46,22 +48,35 @@ public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper out
         var report = await TinySimulation.RunAsync(options, output);
 
         Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
-        var spent = report.Rounds.Select(r => r.DpEpsilon ?? throw new InvalidOperationException($"round {r.Round} has no ε")).ToList();
+        Assert.True(options.Dp, "a YAML with differential_privacy asks for the DP arm");
+        Assert.Equal(2, report.Rounds.Count);
+        Assert.All(report.Rounds, r => Assert.Null(r.DpEpsilon)); // the plain arm runs without DP
+        var dp = report.PrivateFederation ?? throw new InvalidOperationException("the run has no DP arm");
+        Assert.Equal(report.RunId + PrivateArm.RunIdSuffix, dp.RunId);
+        Assert.Contains("hospital-level DP-FedAvg", dp.Privacy, StringComparison.Ordinal);
+        var spent = dp.Rounds.Select(r => r.DpEpsilon ?? throw new InvalidOperationException($"DP round {r.Round} has no ε")).ToList();
         Assert.Equal(2, spent.Count);
         Assert.True(spent[0] > 0 && spent[1] > spent[0], $"ε must be positive and grow with the rounds: {string.Join(", ", spent)}");
+        Assert.All(dp.Rounds, r => Assert.NotNull(r.GlobalEval));
+        Assert.Contains(report.ArmScores, a => a.Arm == PrivateArm.Name);
+        Assert.Contains(report.ArmScores, a => a.Arm == "federated");
 
         var markdown = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
-        Assert.Contains("ε so far", markdown, StringComparison.Ordinal);
-        Assert.Contains($"({PrivacyAuditMarkdown.Epsilon(spent[1])}, δ)-DP", markdown, StringComparison.Ordinal);
+        Assert.Contains("## " + PrivateFederationMarkdown.Title, markdown, StringComparison.Ordinal);
+        Assert.Contains("ε per hospital so far", markdown, StringComparison.Ordinal);
+        Assert.Contains($"With differential privacy (ε {PrivacyAuditMarkdown.Epsilon(spent[1])})", markdown, StringComparison.Ordinal);
+        var csv = await File.ReadAllLinesAsync(Path.Combine(runDir, "metrics.csv"));
+        Assert.Equal(4, csv.Count(l => l.Split(',')[1] == PrivateArm.Name)); // 2 rounds x 2 hospitals
 
         var audit = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "privacy", PrivacyAuditResult.JsonFileName)))!;
         var models = audit["models"]!.AsArray().ToDictionary(m => (string)m!["label"]!, m => m!);
-        Assert.Equal("FederatedDp", (string)models["federated"]["arm"]!);
-        Assert.Equal(spent[1], (double)models["federated"]["epsilon"]!, 9);
+        Assert.Equal("Federated", (string)models["federated"]["arm"]!);
+        Assert.Equal("FederatedDp", (string)models[PrivateArm.Label]["arm"]!);
+        Assert.Equal(spent[1], (double)models[PrivateArm.Label]["epsilon"]!, 9);
         // The run's own audit covers the final models; every checkpoint, with the ε spent up to its round, is listed for `fedtune privacy-audit --run`.
         Assert.False(models.ContainsKey("round 1"));
-        var checkpoints = AuditInputsFile.Load(Path.Combine(runDir, AuditInputsFile.FileName)).Models.Where(m => m.Round is not null).ToList();
+        var checkpoints = AuditInputsFile.Load(Path.Combine(runDir, AuditInputsFile.FileName)).Models.Where(m => m.Round is not null && m.Arm == TrainingArm.FederatedDp).ToList();
         Assert.Equal([spent[0], spent[1]], checkpoints.Select(m => m.Epsilon!.Value));
-        Assert.All(checkpoints, m => Assert.Equal(TrainingArm.FederatedDp, m.Arm));
+        Assert.All(checkpoints, m => Assert.True(File.Exists(m.Path), m.Path));
     }
 }

@@ -104,7 +104,7 @@ public sealed class SimulationWithSecureAggregationTests(PlainAndSecureRuns runs
         // The clear updates are the ones the hospitals masked: their weighted mean is the round's global adapter (to fixed-point precision).
         foreach (var round in secure.Clear.GroupBy(u => u.Round))
         {
-            var global = MaskedUpdateWire.Flatten(AdapterWireFormat.Read(File.OpenRead(SimulationRunner.RoundAdapterFile(new RunFolder(runs.Secure.RunDirectory), round.Key)), "global"));
+            var global = MaskedUpdateWire.Flatten(AdapterWireFormat.Read(File.OpenRead(SimulationRunner.RoundAdapterFile(new RunFolder(runs.Secure.RunDirectory).RoundAdaptersDirectory, round.Key)), "global"));
             var total = round.Sum(u => u.Weight);
             var worst = Enumerable.Range(0, global.Length).Max(i => Math.Abs(round.Sum(u => u.Weight * u.Values[i]) / total - global[i]));
             var nearest = round.Min(u => Enumerable.Range(0, global.Length).Max(i => Math.Abs(u.Values[i] - global[i])));

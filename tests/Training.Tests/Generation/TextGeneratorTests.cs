@@ -43,6 +43,40 @@ public sealed class TextGeneratorTests
     }
 
     [Fact]
+    public void No_repeat_ngram_size_bans_every_token_that_would_repeat_an_ngram_of_prompt_or_output()
+    {
+        using var model = ModelTestSupport.TinyModel(seed: 16);
+        var free = TextGenerator.Generate(model, Prompts, new GenerationOptions { MaxNewTokens = 40 });
+        // A tiny random model's greedy decoding loops, so the constraint has something to change.
+        Assert.Contains(Prompts.Select((p, row) => RepeatedNgrams([.. p, .. free[row]], 2)), repeats => repeats > 0);
+
+        var constrained = TextGenerator.Generate(model, Prompts, new GenerationOptions { MaxNewTokens = 40, NoRepeatNgramSize = 2 });
+        for (int row = 0; row < Prompts.Length; row++)
+        {
+            Assert.Equal(0, RepeatedNgrams([.. Prompts[row], .. constrained[row]], 2));
+        }
+    }
+
+    [Fact]
+    public void Repeating_tokens_are_those_that_followed_the_last_n_minus_one_tokens_before()
+    {
+        Assert.Equal([7L, 9L], TextGenerator.RepeatingTokens([1, 7, 4, 1, 9, 1], 2).ToArray());
+        Assert.Equal([9L], TextGenerator.RepeatingTokens([1, 2, 9, 5, 1, 2], 3).ToArray());
+        Assert.Empty(TextGenerator.RepeatingTokens([1, 2, 3], 2));
+    }
+
+    private static int RepeatedNgrams(long[] tokens, int n)
+    {
+        var seen = new HashSet<string>();
+        int repeats = 0;
+        for (int i = 0; i + n <= tokens.Length; i++)
+        {
+            if (!seen.Add(string.Join(',', tokens.Skip(i).Take(n)))) repeats++;
+        }
+        return repeats;
+    }
+
+    [Fact]
     public void Sampling_is_reproducible_with_a_seed_and_cache_independent()
     {
         using var model = ModelTestSupport.TinyModel(seed: 14);
