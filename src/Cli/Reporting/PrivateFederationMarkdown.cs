@@ -39,6 +39,11 @@ public static class PrivateFederationMarkdown
             md.AppendLine(verdict);
             md.AppendLine();
         }
+        if (record && NoiseSentence(dp) is { } noise)
+        {
+            md.AppendLine(noise);
+            md.AppendLine();
+        }
         if (record)
         {
             md.AppendLine("ε per record: the largest ε any hospital reports having spent on its own patients' records (DP-SGD: each step a Poisson sample of its " +
@@ -63,6 +68,22 @@ public static class PrivateFederationMarkdown
         if (report.BaseEval is { } b) parts.Add(Inv($"{Percent(withDp.Perplexity, b.Perplexity)} against the base model"));
         if (report.FinalGlobalEval is { } plain) parts.Add(Inv($"{Percent(withDp.Perplexity, plain.Perplexity)} against the same federation without DP ({plain.Perplexity:F2})"));
         return string.Join(", ", parts) + ".";
+    }
+
+    /// <summary>
+    /// Why DP costs what it costs: each DP-SGD step's noise norm (z·C·√d over the expected batch B) against the at most C
+    /// of signal in the average of clipped record gradients, from the recipe the hospitals ran and the trained parameters.
+    /// </summary>
+    public static string? NoiseSentence(PrivateFederationReport dp)
+    {
+        ArgumentNullException.ThrowIfNull(dp);
+        var ran = dp.Rounds.SelectMany(r => r.Hospitals).Select(h => h.Ran).LastOrDefault(r => r?.RecordPrivacy is not null);
+        if (ran?.RecordPrivacy is not { } privacy || dp.TrainedParameters is not { } d || d <= 0) return null;
+        int batch = Math.Max(1, ran.BatchSize * ran.GradientAccumulationSteps);
+        double ratio = privacy.NoiseMultiplier * Math.Sqrt(d) / batch;
+        return Inv($"Why DP costs what it does here: each DP-SGD step adds Gaussian noise of norm about z·C·√d / B = {privacy.NoiseMultiplier:G3} × C × √{d:N0} / {batch} ≈ {ratio:F1} × C ") +
+            Inv($"to the average of the sampled records' clipped gradients, whose norm is at most C. At a useful ε the noise outweighs what one step can learn from {batch} records; ") +
+            "it shrinks with larger batches of records per step (more records per hospital, a larger per_device_train_batch_size or gradient_accumulation_steps, at the same ε) and with fewer trained parameters (a smaller LoRA rank, fewer target modules, freeze_a).";
     }
 
     private static string Fmt(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("F2", CultureInfo.InvariantCulture) : "–";

@@ -186,6 +186,9 @@ public sealed record PrivateFederationReport
 
     public IReadOnlyList<RoundReport> Rounds { get; init; } = [];
 
+    /// <summary>Adapter parameters each hospital trained under DP (the noise is added to each of them); null before the arm finished.</summary>
+    public long? TrainedParameters { get; init; }
+
     /// <summary>The ε its final model carries: the last round's record-level ε, else its hospital-level ε.</summary>
     [JsonIgnore]
     public double? FinalEpsilon => Rounds.Count == 0 ? null : Rounds[^1].RecordEpsilon ?? Rounds[^1].DpEpsilon;

@@ -70,6 +70,7 @@ public sealed class RoundCollector(BlobStore store, string runId)
             DurationSeconds = (record.AggregatedUtc - record.RoundStartedUtc).TotalSeconds,
             GlobalEval = globalEval,
             DpEpsilon = record.DpEpsilon,
+            RecordEpsilon = record.RecordEpsilon,
             LoraProductError = record.LoraProductError,
             GlobalDeltaNorm = record.GlobalDeltaNorm,
             Weighting = record.Weighting,

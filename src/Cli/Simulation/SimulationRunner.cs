@@ -99,7 +99,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         await FederateAsync(folder, arms, data, session, heldOut.BySpecialty, report, cancellationToken).ConfigureAwait(false);
         var plan = arms[0].Plan;
         var federated = ExportFinalModel(folder, plan, session, report);
-        var privateModel = arms.Count > 1 ? ExportPrivateModel(folder, arms[1]) : null;
+        var privateModel = arms.Count > 1 ? ExportPrivateModel(folder, arms[1], report) : null;
         var baselines = options.Compare ? TrainBaselines(folder, plan, data.Files, heldOut.BySpecialty, report, cancellationToken) : [];
         CompareArms(session, heldOut, federated, privateModel, baselines, report, cancellationToken);
         await AuditPrivacyAsync(folder, data.Files, report, cancellationToken).ConfigureAwait(false);
@@ -280,10 +280,14 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     }
 
     /// <summary>Step 4 for the DP arm: its final global adapter in PEFT layout (for the audit and the user).</summary>
-    private LoraAdapter ExportPrivateModel(RunFolder folder, FederationArm arm)
+    private LoraAdapter ExportPrivateModel(RunFolder folder, FederationArm arm, LiveReport report)
     {
         var adapter = LanguageModelSession.ReadAdapter(RoundAdapterFile(arm.RoundAdaptersDirectory, arm.Plan.Rounds));
         FedTune.Core.Adapters.PeftAdapterFolder.Save(folder.PrivateAdapterDirectory, adapter);
+        long trained = arm.Plan.Recipe.Lora.FreezeA
+            ? adapter.Tensors.Where(t => !t.Name.Contains("lora_A", StringComparison.Ordinal)).Sum(t => (long)t.Data.Length)
+            : adapter.ParameterCount;
+        report.Update(r => r with { PrivateFederation = r.PrivateFederation! with { TrainedParameters = trained } });
         say($"Final global adapter of the DP arm (PEFT): {folder.PrivateAdapterDirectory}");
         return adapter;
     }

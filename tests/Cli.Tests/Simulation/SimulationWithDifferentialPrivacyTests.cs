@@ -1,3 +1,4 @@
+using FedTune.Core.Formats;
 using System.Text.Json.Nodes;
 using FedTune.Cli.Reporting;
 using FedTune.Cli.Simulation;
@@ -78,5 +79,42 @@ public sealed class SimulationWithDifferentialPrivacyTests(ITestOutputHelper out
         var checkpoints = AuditInputsFile.Load(Path.Combine(runDir, AuditInputsFile.FileName)).Models.Where(m => m.Round is not null && m.Arm == TrainingArm.FederatedDp).ToList();
         Assert.Equal([spent[0], spent[1]], checkpoints.Select(m => m.Epsilon!.Value));
         Assert.All(checkpoints, m => Assert.True(File.Exists(m.Path), m.Path));
+    }
+
+    [Fact]
+    public async Task Dp_runs_record_level_dp_sgd_as_a_further_arm_whose_epsilon_per_record_the_report_and_the_audit_carry()
+    {
+        using var simulation = new TinySimulation("fedtune-sim-dp-record");
+        var options = simulation.Options(TinySimulation.TwoHospitalsTwoRounds,
+            new SimulationOverrides { Hospitals = 2, EvalExamples = 8, RecordsPerHospital = 16, NoCompare = true, Canaries = 0, AuditBootstrap = 50, Dp = true });
+        var runDir = simulation.RunDirectory;
+
+        var report = await TinySimulation.RunAsync(options, output);
+
+        Assert.True(report.Outcome == RunOutcome.Completed, $"{report.Outcome}: {report.FailureMessage}");
+        Assert.All(report.Rounds, r => Assert.Null(r.RecordEpsilon));
+        var dp = report.PrivateFederation ?? throw new InvalidOperationException("--dp ran no DP arm");
+        Assert.Contains("record-level DP-SGD", dp.Privacy, StringComparison.Ordinal);
+        var spent = dp.Rounds.Select(r => r.RecordEpsilon ?? throw new InvalidOperationException($"DP round {r.Round} has no record-level ε")).ToList();
+        Assert.Equal(2, spent.Count);
+        Assert.True(spent[0] > 0 && spent[1] > spent[0], $"ε must be positive and grow with the rounds: {string.Join(", ", spent)}");
+        Assert.All(dp.Rounds, r => Assert.Null(r.DpEpsilon));
+        Assert.All(dp.Rounds[^1].Hospitals, h => Assert.Equal(PrivateArm.DefaultRecordPrivacy.NoiseMultiplier, h.Ran?.RecordPrivacy?.NoiseMultiplier));
+        Assert.All(report.Rounds[^1].Hospitals, h => Assert.Null(h.Ran?.RecordPrivacy));
+
+        // Same seed, same data: only DP separates the two arms' final adapters.
+        using var plain = SafetensorsReader.Open(Path.Combine(runDir, "global-adapter", "adapter_model.safetensors"));
+        using var withDp = SafetensorsReader.Open(Path.Combine(runDir, "global-adapter-dp", "adapter_model.safetensors"));
+        Assert.Contains(plain.Tensors, t => !plain.ReadFloat32(t.Name).SequenceEqual(withDp.ReadFloat32(t.Name)));
+
+        var markdown = await File.ReadAllTextAsync(Path.Combine(runDir, ReportFolder.ReportFile));
+        Assert.Contains("ε per record so far", markdown, StringComparison.Ordinal);
+        Assert.True(dp.TrainedParameters > 0, "the DP arm's trained parameter count explains its noise");
+        Assert.Contains("Why DP costs what it does here", markdown, StringComparison.Ordinal);
+        Assert.Contains($"With differential privacy (ε {PrivacyAuditMarkdown.Epsilon(spent[1])})", markdown, StringComparison.Ordinal);
+        var audit = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(runDir, "privacy", PrivacyAuditResult.JsonFileName)))!;
+        var models = audit["models"]!.AsArray().ToDictionary(m => (string)m!["label"]!, m => m!);
+        Assert.Equal("FederatedDp", (string)models[PrivateArm.Label]["arm"]!);
+        Assert.Equal(spent[1], (double)models[PrivateArm.Label]["epsilon"]!, 9);
     }
 }
