@@ -76,7 +76,7 @@ public static class ArmComparisonMarkdown
         if (report.Answers.Count == 0) return;
         md.AppendLine("### The same held-out questions, answered by each model");
         md.AppendLine();
-        md.AppendLine("Greedy decoding, at most 40 new tokens; the questions are from the held-out split (no model trained on them).");
+        md.AppendLine("Greedy decoding that never repeats a 3-token sequence (Hugging Face's no_repeat_ngram_size 3; without it these small models loop on one phrase), at most 40 new tokens; the questions are from the held-out split (no model trained on them).");
         md.AppendLine();
         foreach (var q in report.Answers)
         {
