@@ -43,7 +43,10 @@ public sealed record DashboardRound
     public required long BytesUp { get; init; }
     /// <summary>Global adapter bytes the sampled hospitals downloaded (the previous round's adapter, once each).</summary>
     public required long BytesDown { get; init; }
+    /// <summary>Hospital-level DP-FedAvg: ε spent so far (the orchestrator's accountant).</summary>
     public double? DpEpsilon { get; init; }
+    /// <summary>Record-level DP-SGD: the largest ε per record any hospital of the round reports having spent so far.</summary>
+    public double? RecordEpsilon { get; init; }
     /// <summary>Example-weighted mean of the participants' perplexities on their own held-out splits (as the round record has it).</summary>
     public double? HospitalsHeldOutPerplexity { get; init; }
     public required IReadOnlyList<DashboardHospital> Hospitals { get; init; }

@@ -156,6 +156,7 @@ public sealed class RunDashboardReader(BlobStore store)
             BytesUp = record.Participants.Sum(p => p.AdapterBytes),
             BytesDown = down * record.Selected.Count,
             DpEpsilon = record.DpEpsilon,
+            RecordEpsilon = record.RecordEpsilon,
             HospitalsHeldOutPerplexity = record.Metrics.HeldOutPerplexity,
             Hospitals = hospitals.OrderBy(h => h.HospitalId, StringComparer.Ordinal).ToList(),
         };

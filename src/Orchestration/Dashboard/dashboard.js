@@ -9,6 +9,8 @@
   const code = params.get("code"); // a Functions key travels with every request the page makes
   const runId = params.get("run");
   const $ = (id) => document.getElementById(id);
+  // ε spent so far: hospital-level DP-FedAvg's (the orchestrator's accountant), else record-level DP-SGD's (the largest a hospital reports).
+  const epsilonOf = (r) => (typeof r.dp_epsilon === "number" ? r.dp_epsilon : r.record_epsilon);
 
   function url(path, query) {
     const q = new URLSearchParams(query || {});
@@ -120,8 +122,8 @@
     $("round").textContent = view.round_in_progress
       ? view.round_in_progress.round + " of " + total + (view.round_in_progress.attempt ? " (retry " + view.round_in_progress.attempt + ")" : "")
       : run.rounds.length + (total ? " of " + total : "") + " done";
-    const lastEps = [...run.rounds].reverse().find((r) => typeof r.dp_epsilon === "number");
-    $("epsilon").textContent = lastEps ? fmt(lastEps.dp_epsilon, 3) : "no DP";
+    const lastEps = [...run.rounds].reverse().find((r) => typeof epsilonOf(r) === "number");
+    $("epsilon").textContent = lastEps ? fmt(epsilonOf(lastEps), 3) + (typeof lastEps.dp_epsilon === "number" ? "" : " per record") : "no DP";
     const message = $("message");
     message.hidden = !status.message;
     message.textContent = status.message || "";
@@ -190,7 +192,7 @@
       tr.append(el("td", r.round + (r.attempt ? " (retry " + r.attempt + ")" : ""), "num"), el("td", r.strategy),
         el("td", e ? fmt(e.perplexity, 2) : "–", "num"), el("td", count("uploaded"), "num"), el("td", count("straggler"), "num"),
         el("td", count("rejected"), "num"), el("td", fmt(mib(r.bytes_up), 2), "num"), el("td", fmt(mib(r.bytes_down), 2), "num"),
-        el("td", fmt(r.dp_epsilon, 3), "num"), el("td", duration(r.duration_seconds), "num"));
+        el("td", fmt(epsilonOf(r), 3), "num"), el("td", duration(r.duration_seconds), "num"));
       return tr;
     }));
   }
@@ -219,7 +221,7 @@
       { label: "downloaded (global adapter)", points: run.rounds.map((r) => [r.round, mib(r.bytes_down)]), dashed: true },
     ], "round", "MiB", "No bytes yet: they appear when a round finishes.");
 
-    const eps = run.rounds.filter((r) => typeof r.dp_epsilon === "number").map((r) => [r.round, r.dp_epsilon]);
+    const eps = run.rounds.filter((r) => typeof epsilonOf(r) === "number").map((r) => [r.round, epsilonOf(r)]);
     lineChart($("chart-epsilon"), [{ label: "ε spent so far", points: eps }], "round", "ε",
       run.rounds.length ? "This run has no differential privacy (no ε to spend)." : "No round finished yet.");
   }
