@@ -405,7 +405,18 @@ public static class FedTuneConfigLoader
         return strategy;
     }
 
-    private static DifferentialPrivacyConfig? ReadPrivacy(YamlSection? s)
+    private static DifferentialPrivacyConfig? ReadPrivacy(YamlSection? s) =>
+        ReadGaussianMechanism(s, "DP", noiseMayBeZero: true) is { } m
+            ? new DifferentialPrivacyConfig { ClipNorm = m.ClipNorm, NoiseMultiplier = m.NoiseMultiplier, Delta = m.Delta }
+            : null;
+
+    private static RecordPrivacyConfig? ReadRecordPrivacy(YamlSection? s) =>
+        ReadGaussianMechanism(s, "record-level DP", noiseMayBeZero: false) is { } m
+            ? new RecordPrivacyConfig { ClipNorm = m.ClipNorm, NoiseMultiplier = m.NoiseMultiplier, Delta = m.Delta }
+            : null;
+
+    /// <summary>clip_norm, noise_multiplier and delta of a DP section (federation's or train's), each validated where it stands.</summary>
+    private static (double ClipNorm, double NoiseMultiplier, double Delta)? ReadGaussianMechanism(YamlSection? s, string what, bool noiseMayBeZero)
     {
         if (s is null)
         {
@@ -414,39 +425,15 @@ public static class FedTuneConfigLoader
 
         if (!s.Has("clip_norm") || !s.Has("noise_multiplier"))
         {
-            throw s.MissingError(s.Has("clip_norm") ? "noise_multiplier" : "clip_norm", "a positive number (DP needs both clip_norm and noise_multiplier)");
+            throw s.MissingError(s.Has("clip_norm") ? "noise_multiplier" : "clip_norm", $"a positive number ({what} needs both clip_norm and noise_multiplier)");
         }
 
-        var dp = new DifferentialPrivacyConfig
-        {
-            ClipNorm = s.Double("clip_norm", 0, 0, 1e12, minExclusive: true),
-            NoiseMultiplier = s.Double("noise_multiplier", 0, 0, 1e6),
-            Delta = s.Double("delta", ConfigDefaults.Delta, 0, 1, minExclusive: true, maxExclusive: true),
-        };
+        var mechanism = (
+            s.Double("clip_norm", 0, 0, 1e12, minExclusive: true),
+            s.Double("noise_multiplier", 0, 0, 1e6, minExclusive: !noiseMayBeZero),
+            s.Double("delta", ConfigDefaults.Delta, 0, 1, minExclusive: true, maxExclusive: true));
         s.RejectUnknownKeys();
-        return dp;
-    }
-
-    private static RecordPrivacyConfig? ReadRecordPrivacy(YamlSection? s)
-    {
-        if (s is null)
-        {
-            return null;
-        }
-
-        if (!s.Has("clip_norm") || !s.Has("noise_multiplier"))
-        {
-            throw s.MissingError(s.Has("clip_norm") ? "noise_multiplier" : "clip_norm", "a positive number (record-level DP needs both clip_norm and noise_multiplier)");
-        }
-
-        var dp = new RecordPrivacyConfig
-        {
-            ClipNorm = s.Double("clip_norm", 0, 0, 1e12, minExclusive: true),
-            NoiseMultiplier = s.Double("noise_multiplier", 0, 0, 1e6, minExclusive: true),
-            Delta = s.Double("delta", ConfigDefaults.Delta, 0, 1, minExclusive: true, maxExclusive: true),
-        };
-        s.RejectUnknownKeys();
-        return dp;
+        return mechanism;
     }
 
     private static UpdateValidationConfig ReadValidation(YamlSection? s)
