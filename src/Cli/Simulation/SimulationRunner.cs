@@ -232,7 +232,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
                     status.SetHospitals(arm.Plan.Hospitals, arm.Plan.Rounds);
                 }
                 await StartOrResumeRunAsync(host, arm.Plan, cancellationToken).ConfigureAwait(false);
-                say($"Dashboard ({arm.Label}): {new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(arm.Plan.RunId))} (live while the federation runs)");
+                say((arm == arms[0] ? "Dashboard: " : $"Dashboard of the {arm.Label} arm: ") + $"{new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(arm.Plan.RunId))} (live while the federation runs)");
                 await StoredEvaluations.SaveSetupAsync(host.Store, report.Current with { RunId = arm.Plan.RunId }, cancellationToken).ConfigureAwait(false);
                 await FollowRoundsAsync(host, fleet, session, heldOut, arm, folder, report, cancellationToken).ConfigureAwait(false);
             }
