@@ -35,7 +35,7 @@ public static class MetricsCsvWriter
             {
                 Row(sb, round.Round, "federated-dp", h.HospitalId, h.State.ToString().ToLowerInvariant(), h.TrainLoss, h.EvalNll,
                     h.EvalPerplexity, h.TrainExamples, h.EvalExamples, h.BytesUp, h.BytesDown, h.TrainSeconds, round.DurationSeconds,
-                    round.GlobalEval, round.RecordEpsilon ?? round.DpEpsilon);
+                    round.GlobalEval, round.Epsilon);
             }
         }
         foreach (var curve in report.Baselines)

@@ -115,6 +115,10 @@ public sealed record RoundReport
     /// </summary>
     public double? RecordEpsilon { get; init; }
 
+    /// <summary>The ε this round's global model carries: the record-level ε when the round has one, else the hospital-level ε.</summary>
+    [JsonIgnore]
+    public double? Epsilon => RecordEpsilon ?? DpEpsilon;
+
     /// <summary>
     /// Relative Frobenius error of averaging A and B separately against averaging the products B·A, measured by the
     /// orchestrator this round: above zero for plain FedAvg of LoRA, zero with freeze_a (A shared, B averaged exactly).
@@ -191,7 +195,7 @@ public sealed record PrivateFederationReport
 
     /// <summary>The ε its final model carries: the last round's record-level ε, else its hospital-level ε.</summary>
     [JsonIgnore]
-    public double? FinalEpsilon => Rounds.Count == 0 ? null : Rounds[^1].RecordEpsilon ?? Rounds[^1].DpEpsilon;
+    public double? FinalEpsilon => Rounds.Count == 0 ? null : Rounds[^1].Epsilon;
 
     /// <summary>The held-out metrics of its last scored round.</summary>
     [JsonIgnore]

@@ -82,7 +82,7 @@ public static class SimulationAuditWiring
             {
                 models.Add(new AuditModelSpec(string.Create(CultureInfo.InvariantCulture, $"{PrivateArm.Label} round {round.Round}"),
                     SimulationRunner.RoundAdapterFile(folder.PrivateRoundAdaptersDirectory, round.Round), TrainingArm.FederatedDp,
-                    round.RecordEpsilon ?? round.DpEpsilon, round.Round));
+                    round.Epsilon, round.Round));
             }
         }
         if (withBaselines)

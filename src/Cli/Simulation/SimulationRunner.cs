@@ -110,8 +110,10 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
     /// when asked for (<see cref="PrivateArm"/>), each with its own run id and round checkpoints, and its rounds
     /// recorded in its own part of the report.
     /// </summary>
+    /// <param name="Stage">The status stage shown when it starts (null: it starts with the agents, under theirs).</param>
+    /// <param name="DashboardLine">What the line with its dashboard's address starts with.</param>
     private sealed record FederationArm(string Name, string Label, FederationPlan Plan, string RoundAdaptersDirectory,
-        Action<LiveReport, RoundReport> Record);
+        Action<LiveReport, RoundReport> Record, string? Stage, string DashboardLine);
 
     /// <summary>The plain federation's plan, and the DP federation's when --dp or the YAML asks for it.</summary>
     private List<FederationArm> PlanArms(RunFolder folder, FedTuneConfig? config, LiveReport report)
@@ -122,7 +124,8 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
         var arms = new List<FederationArm>
         {
             new("federated", "federated", SimulationPlanFactory.Build(plainConfig, options, report.Current.RunId, hospitals, baseModel.Name, baseModel.Path),
-                folder.RoundAdaptersDirectory, (live, row) => live.Update(r => r with { Rounds = [.. r.Rounds.Where(x => x.Round != row.Round), row] })),
+                folder.RoundAdaptersDirectory, (live, row) => live.Update(r => r with { Rounds = [.. r.Rounds.Where(x => x.Round != row.Round), row] }),
+                Stage: null, DashboardLine: "Dashboard: "),
         };
         if (privateConfig is null) return arms;
         var privateRunId = report.Current.RunId + PrivateArm.RunIdSuffix;
@@ -133,7 +136,7 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
             folder.PrivateRoundAdaptersDirectory, (live, row) => live.Update(r => r with
             {
                 PrivateFederation = r.PrivateFederation! with { Rounds = [.. r.PrivateFederation.Rounds.Where(x => x.Round != row.Round), row] },
-            })));
+            }), Stage: $"{PrivateArm.Label}: the same federation with differential privacy", DashboardLine: $"Dashboard of the {PrivateArm.Label} arm: "));
         return arms;
     }
 
@@ -226,13 +229,13 @@ public sealed class SimulationRunner(SimulationOptions options, SimulationStatus
 
             foreach (var arm in arms)
             {
-                if (arm != arms[0])
+                if (arm.Stage is { } stage)
                 {
-                    status.SetStage($"{arm.Label}: the same federation with differential privacy");
+                    status.SetStage(stage);
                     status.SetHospitals(arm.Plan.Hospitals, arm.Plan.Rounds);
                 }
                 await StartOrResumeRunAsync(host, arm.Plan, cancellationToken).ConfigureAwait(false);
-                say((arm == arms[0] ? "Dashboard: " : $"Dashboard of the {arm.Label} arm: ") + $"{new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(arm.Plan.RunId))} (live while the federation runs)");
+                say(arm.DashboardLine + $"{new Uri(host.ApiBaseUrl!, FedTune.Orchestration.Api.OperatorRoutes.DashboardOf(arm.Plan.RunId))} (live while the federation runs)");
                 await StoredEvaluations.SaveSetupAsync(host.Store, report.Current with { RunId = arm.Plan.RunId }, cancellationToken).ConfigureAwait(false);
                 await FollowRoundsAsync(host, fleet, session, heldOut, arm, folder, report, cancellationToken).ConfigureAwait(false);
             }

@@ -170,15 +170,10 @@ public sealed partial class RoundTaskRunner(
                     await _secure.RevealAsync(task, folder, ct).ConfigureAwait(false);
                 }
 
-                if (state.Metrics?.RecordEpsilon is double epsilon && task.Recipe.RecordPrivacy is { } privacy)
-                {
-                    LogCompletedWithRecordPrivacy(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics.TrainLoss, state.Metrics.HeldOutNll,
-                        epsilon, privacy.Delta);
-                }
-                else
-                {
-                    LogCompleted(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics?.TrainLoss, state.Metrics?.HeldOutNll);
-                }
+                var privacy = state.Metrics?.RecordEpsilon is double epsilon && task.Recipe.RecordPrivacy is { } dp
+                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", record-level DP ε {epsilon:F2} at δ {dp.Delta:G3} spent so far")
+                    : "";
+                LogCompleted(logger, task.RunId, task.Round, state.ExampleCount, state.Metrics?.TrainLoss, state.Metrics?.HeldOutNll, privacy);
 
                 return TaskOutcome.Completed;
             }
@@ -408,12 +403,9 @@ public sealed partial class RoundTaskRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Manifest {Blob} {What}")]
     private static partial void LogManifest(ILogger logger, BlobRef blob, string what);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Completed run {RunId} round {Round}: {Examples} training examples, train loss {TrainLoss}, held-out NLL {HeldOutNll}")]
-    private static partial void LogCompleted(ILogger logger, string runId, int round, long examples, double? trainLoss, double? heldOutNll);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Completed run {RunId} round {Round}: {Examples} training examples, train loss {TrainLoss}, held-out NLL {HeldOutNll}, record-level DP ε {RecordEpsilon:F2} at δ {RecordDelta:G3} spent so far")]
-    private static partial void LogCompletedWithRecordPrivacy(ILogger logger, string runId, int round, long examples, double? trainLoss, double? heldOutNll,
-        double recordEpsilon, double recordDelta);
+    /// <param name="recordPrivacy">With record-level DP, ", record-level DP ε … at δ … spent so far"; else empty.</param>
+    [LoggerMessage(Level = LogLevel.Information, Message = "Completed run {RunId} round {Round}: {Examples} training examples, train loss {TrainLoss}, held-out NLL {HeldOutNll}{RecordPrivacy}")]
+    private static partial void LogCompleted(ILogger logger, string runId, int round, long examples, double? trainLoss, double? heldOutNll, string recordPrivacy);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} round {Round} failed ({ReasonCode}): {Message} {LocalDetail}")]
     private static partial void LogTaskFailed(ILogger logger, string runId, int round, string reasonCode, string message, string localDetail);

@@ -9,8 +9,9 @@
   const code = params.get("code"); // a Functions key travels with every request the page makes
   const runId = params.get("run");
   const $ = (id) => document.getElementById(id);
-  // ε spent so far: hospital-level DP-FedAvg's (the orchestrator's accountant), else record-level DP-SGD's (the largest a hospital reports).
-  const epsilonOf = (r) => (typeof r.dp_epsilon === "number" ? r.dp_epsilon : r.record_epsilon);
+  // ε spent so far, as the simulate report takes it: record-level DP-SGD's (the largest a hospital reports), else
+  // hospital-level DP-FedAvg's (the orchestrator's accountant).
+  const epsilonOf = (r) => (typeof r.record_epsilon === "number" ? r.record_epsilon : r.dp_epsilon);
 
   function url(path, query) {
     const q = new URLSearchParams(query || {});
@@ -123,7 +124,7 @@
       ? view.round_in_progress.round + " of " + total + (view.round_in_progress.attempt ? " (retry " + view.round_in_progress.attempt + ")" : "")
       : run.rounds.length + (total ? " of " + total : "") + " done";
     const lastEps = [...run.rounds].reverse().find((r) => typeof epsilonOf(r) === "number");
-    $("epsilon").textContent = lastEps ? fmt(epsilonOf(lastEps), 3) + (typeof lastEps.dp_epsilon === "number" ? "" : " per record") : "no DP";
+    $("epsilon").textContent = lastEps ? fmt(epsilonOf(lastEps), 3) + (typeof lastEps.record_epsilon === "number" ? " per record" : "") : "no DP";
     const message = $("message");
     message.hidden = !status.message;
     message.textContent = status.message || "";
