@@ -7,6 +7,7 @@ using FedTune.ClientAgent.Tasks;
 using FedTune.ClientAgent.Work;
 using FedTune.Core.Processes;
 using FedTune.Core.Protocol;
+using FedTune.Training.Runtime;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,7 +56,8 @@ public sealed partial class AgentWorker(
             var backoff = new PollBackoff(settings.Polling);
             int finished = 0;
             string nativeHeap = NativeHeap.Configure();
-            LogStarted(_logger, settings.HospitalId, scanner.Container, workspace.Path, workspace.InstanceId, AgentVersion.Current, nativeHeap);
+            string mkl = MklCpuDispatch.Prepare();
+            LogStarted(_logger, settings.HospitalId, scanner.Container, workspace.Path, workspace.InstanceId, AgentVersion.Current, nativeHeap, mkl);
             status.Update(s => s with { Activity = AgentActivity.Idle });
             try
             {
@@ -141,8 +143,8 @@ public sealed partial class AgentWorker(
     [LoggerMessage(Level = LogLevel.Critical, Message = "The agent cannot start: {Problem}")]
     private static partial void LogFatal(ILogger logger, string problem);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentVersion} for hospital {HospitalId} watching container {Container} (work folder {WorkPath}, instance {InstanceId}; {NativeHeap})")]
-    private static partial void LogStarted(ILogger logger, string hospitalId, string container, string workPath, Guid instanceId, string agentVersion, string nativeHeap);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentVersion} for hospital {HospitalId} watching container {Container} (work folder {WorkPath}, instance {InstanceId}; {NativeHeap}; {Mkl})")]
+    private static partial void LogStarted(ILogger logger, string hospitalId, string container, string workPath, Guid instanceId, string agentVersion, string nativeHeap, string mkl);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Looking for or running a task failed; retrying after the backoff")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);

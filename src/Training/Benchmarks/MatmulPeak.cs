@@ -14,6 +14,7 @@ public static class MatmulPeak
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 64);
         ArgumentOutOfRangeException.ThrowIfLessThan(repetitions, 1);
+        Runtime.MklCpuDispatch.Prepare(); // the peak of the kernels training gets
         using var scope = torch.NewDisposeScope();
         var generator = new Generator(1);
         var a = torch.randn([size, size], generator: generator);

@@ -44,7 +44,8 @@ public static class TrainBenchmark
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{shape.Name}] {shape.Source}; batch {options.BatchSize} × {options.SeqLength} tokens, {options.Recipe}, {options.Threads} threads; " +
             $"{options.Repetitions} interleaved repetitions of {options.Steps} steps; {flops.Hardware / 1e9:F1} GFLOP per step " +
-            $"({flops.Model / 1e9:F1} without recomputation); {FedTune.Core.Processes.NativeHeap.Description ?? "native heap: the C library's default"}"));
+            $"({flops.Model / 1e9:F1} without recomputation); {FedTune.Core.Processes.NativeHeap.Description ?? "native heap: the C library's default"}; " +
+            $"{Runtime.MklCpuDispatch.Prepare()}"));
         var peaks = new List<double>();
         var torchSharpSteps = new List<double>();
         var pyTorchSteps = new List<double>();

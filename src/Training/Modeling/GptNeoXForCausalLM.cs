@@ -24,6 +24,7 @@ public sealed class GptNeoXForCausalLM : nn.Module, ICausalLanguageModel
         : base("GPTNeoXForCausalLM")
     {
         ArgumentNullException.ThrowIfNull(config);
+        Runtime.MklCpuDispatch.Prepare(); // before this process's first matmul: MKL keeps the kernels it picks then
         Config = config.Validate();
         Device = device ?? CPU;
         DType = dtype;

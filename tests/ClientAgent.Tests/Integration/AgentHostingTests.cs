@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FedTune.ClientAgent.Tests.Support;
 using FedTune.TestSupport;
+using FedTune.Training.Runtime;
 
 namespace FedTune.ClientAgent.Tests.Integration;
 
@@ -26,6 +27,8 @@ public sealed class AgentHostingTests(AzuriteFixture azurite)
         await agent.WaitForOutputAsync("watching container", TimeSpan.FromMinutes(1));
         // The agent process fixes glibc's mmap threshold at start (NativeHeap), so libtorch's large blocks are given back.
         Assert.Contains("native heap: glibc mmap threshold fixed at 4 MiB", agent.Output, StringComparison.Ordinal);
+        // ... and lets MKL use its AVX-512 kernels on an AMD CPU that has them, before its first matmul (MklCpuDispatch).
+        Assert.Contains(MklCpuDispatch.NotApplicable() ?? "MKL: AVX-512 kernels on this AMD CPU", agent.Output, StringComparison.Ordinal);
 
         var watch = Stopwatch.StartNew();
         using (var term = Process.Start("kill", ["-TERM", agent.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
