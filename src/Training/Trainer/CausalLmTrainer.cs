@@ -100,6 +100,8 @@ public sealed class CausalLmTrainer
         int intervalSteps = 0;
         var stopwatch = Stopwatch.StartNew();
 
+        // Each step reuses the memory the step before freed instead of faulting in fresh pages (NativeHeap).
+        using var heap = FedTune.Core.Processes.NativeHeap.ForTraining();
         _model.SetTraining(true);
         try
         {

@@ -9,7 +9,7 @@ public sealed partial class NativeHeapTests
     private const int Block = 8 * 1024 * 1024;
 
     [Fact]
-    public void After_configuring_a_large_native_block_freed_and_allocated_again_is_still_mmapped()
+    public void A_large_block_freed_and_allocated_again_stays_mmapped_except_during_a_training_run_which_keeps_it_for_the_next_step()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is { Length: > 0 }) return;
 
@@ -28,7 +28,50 @@ public sealed partial class NativeHeapTests
         {
             Marshal.FreeHGlobal(second);
         }
+
+        // One test, in this order: the training run below leaves free heap blocks that an 8 MiB request could reuse.
+        During_a_training_run_freed_blocks_stay_for_the_next_step_and_are_given_back_when_it_ends();
     }
+
+    private static void During_a_training_run_freed_blocks_stay_for_the_next_step_and_are_given_back_when_it_ends()
+    {
+        const int blocks = 8; // 64 MiB in 8 MiB blocks, each written so that its pages are resident
+        const long half = blocks * (long)Block / 2;
+        long residentWithFreedBlocks;
+        using (NativeHeap.ForTraining())
+        {
+            using (NativeHeap.ForTraining())
+            {
+                Assert.Equal(2, NativeHeap.ActiveTrainingRuns);
+            }
+
+            // Still one run: the nested one leaving does not restore the thresholds.
+            Assert.Equal(1, NativeHeap.ActiveTrainingRuns);
+            long mmapped = MmappedBytes();
+            long baseline = ResidentBytes();
+            var allocated = Enumerable.Range(0, blocks).Select(_ => Touch(Marshal.AllocHGlobal(Block))).ToList();
+            Assert.True(MmappedBytes() - mmapped < Block, "8 MiB blocks were mmapped during a training run");
+            foreach (var block in allocated) Marshal.FreeHGlobal(block);
+            residentWithFreedBlocks = ResidentBytes();
+            Assert.True(residentWithFreedBlocks - baseline >= half,
+                $"only {(residentWithFreedBlocks - baseline) / 1048576} MiB of the 64 MiB freed stayed for the next step");
+        }
+
+        Assert.Equal(0, NativeHeap.ActiveTrainingRuns);
+        long afterRun = ResidentBytes();
+        Assert.True(residentWithFreedBlocks - afterRun >= half,
+            $"only {(residentWithFreedBlocks - afterRun) / 1048576} MiB of the 64 MiB freed went back to the system when the run ended");
+    }
+
+    private static nint Touch(nint block)
+    {
+        for (int offset = 0; offset < Block; offset += 4096) Marshal.WriteByte(block, offset, 1);
+        return block;
+    }
+
+    /// <summary>Resident bytes of this process (/proc/self/statm, in pages).</summary>
+    private static long ResidentBytes() =>
+        long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize;
 
     private static long MmappedBytes() => (long)NativeMethods.mallinfo2().hblkhd;
 

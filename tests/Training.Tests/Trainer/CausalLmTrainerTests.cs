@@ -175,6 +175,21 @@ public sealed class CausalLmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Training_steps_run_with_the_heap_keeping_each_steps_memory_for_the_next_and_give_it_back_after()
+    {
+        using var model = new TinyCausalLm();
+        var during = new List<int>();
+        int before = FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns;
+
+        TestTrainers.Create(model, Options(3) with { LoggingSteps = 1 }, LeftPadding)
+            .Train(TrainingFixtures.Examples(8), new SynchronousProgress(_ => during.Add(FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns)));
+
+        Assert.Equal(3, during.Count);
+        Assert.All(during, active => Assert.Equal(before + 1, active));
+        Assert.Equal(before, FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns);
+    }
+
+    [Fact]
     public void Live_tensor_count_stays_flat_over_many_steps()
     {
         using var model = new TinyCausalLm();
