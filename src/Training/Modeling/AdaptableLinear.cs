@@ -191,7 +191,7 @@ public sealed class AdaptableLinear : nn.Module<Tensor, Tensor>
         {
             var x = input.to(ScalarType.Float32);
             if (_loraDropout > 0)
-                x = nn.functional.dropout(x, _loraDropout, training);
+                x = Lora.LoraDropout.Apply(x, _loraDropout, training);
             var delta = _loraB.forward(_loraA.forward(x)) * _scaling;
             output = output + delta.to(output.dtype);
         }
