@@ -44,7 +44,7 @@ public static class TrainBenchmark
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[{shape.Name}] {shape.Source}; batch {options.BatchSize} × {options.SeqLength} tokens, {options.Recipe}, {options.Threads} threads; " +
             $"{options.Repetitions} interleaved repetitions of {options.Steps} steps; {flops.Hardware / 1e9:F1} GFLOP per step " +
-            $"({flops.Model / 1e9:F1} without recomputation); {FedTune.Core.Processes.NativeHeap.Description ?? "native heap: the C library's default"}; " +
+            $"({flops.Model / 1e9:F1} without recomputation, {flops.Peer / 1e9:F1} for PyTorch's whole-block recomputation); {FedTune.Core.Processes.NativeHeap.Description ?? "native heap: the C library's default"}; " +
             $"{Runtime.MklCpuDispatch.Prepare()}"));
         var peaks = new List<double>();
         var torchSharpSteps = new List<double>();
@@ -73,7 +73,7 @@ public static class TrainBenchmark
         double peak = FrameworkFigures.Median(peaks);
         double tokensPerStep = (double)options.BatchSize * options.SeqLength;
         var torchSharp = new FrameworkFigures("torchsharp " + TorchSharpVersion(), torchSharpSteps, tokensPerStep, flops.Hardware, PeakResidentMiB());
-        var pyTorch = lastPyTorch is null ? null : new FrameworkFigures(lastPyTorch.Framework, pyTorchSteps, tokensPerStep, flops.Hardware, pyTorchPeak);
+        var pyTorch = lastPyTorch is null ? null : new FrameworkFigures(lastPyTorch.Framework, pyTorchSteps, tokensPerStep, flops.Peer, pyTorchPeak);
         var result = new TrainBenchmarkResult(shape.Name, options.SeqLength, options.BatchSize, options.Threads, options.Recipe, peak, torchSharp, pyTorch);
         log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{shape.Name}] TorchSharp {Describe(torchSharp)}; {result.PeakFraction:P0} of the measured peak (median {peak:F1} GFLOP/s)"));
         if (pyTorch is not null)

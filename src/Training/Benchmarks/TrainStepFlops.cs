@@ -10,9 +10,10 @@ namespace FedTune.Training.Benchmarks;
 /// gradient checkpointing is on: the attention matmuls and the LoRA branch only, since the checkpointed forward keeps
 /// the frozen projections' outputs and the recomputation reuses them (<see cref="GptNeoXBackbone.CheckpointKeepsProjections"/>,
 /// the trainer's default). The base is frozen, so backward computes input gradients only (and the LoRA
-/// weights' gradients); the output layer's backward is one matmul for the hidden states.
+/// weights' gradients); the output layer's backward is one matmul for the hidden states. <see cref="Peer"/> is what
+/// the PyTorch peer executes: <c>torch.utils.checkpoint</c> recomputes whole blocks, frozen projections included.
 /// </summary>
-public sealed record TrainStepFlops(double Model, double Hardware)
+public sealed record TrainStepFlops(double Model, double Hardware, double Peer)
 {
     public static TrainStepFlops For(GptNeoXConfig config, int batch, int seqLength, int loraR, bool checkpointing)
     {
@@ -30,6 +31,7 @@ public sealed record TrainStepFlops(double Model, double Hardware)
         double head = 2 * (2 * n * h * v);
         double model = blocks + head;
         double recompute = checkpointing ? config.NumHiddenLayers * (attention + lora) : 0;
-        return new TrainStepFlops(model, model + recompute);
+        double wholeBlocks = checkpointing ? config.NumHiddenLayers * blockForward : 0;
+        return new TrainStepFlops(model, model + recompute, model + wholeBlocks);
     }
 }
