@@ -115,6 +115,7 @@ public sealed class CausalLmTrainer
                     : RunDpStep(dp, examples, parameters, optimizer, learningRate);
                 tokens += outcome.Tokens;
                 lossSum += outcome.Loss;
+                FedTune.Core.Processes.NativeHeap.AfterTrainingStep();
                 lastLoss = outcome.Loss;
                 intervalLoss += outcome.Loss;
                 intervalSteps++;

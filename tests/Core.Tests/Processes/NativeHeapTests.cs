@@ -55,6 +55,20 @@ public sealed partial class NativeHeapTests
             residentWithFreedBlocks = ResidentBytes();
             Assert.True(residentWithFreedBlocks - baseline >= half,
                 $"only {(residentWithFreedBlocks - baseline) / 1048576} MiB of the 64 MiB freed stayed for the next step");
+
+            // The first step sets the baseline; a resident set past it by more than the slack is trimmed after a step.
+            NativeHeap.AfterTrainingStep();
+            int trims = NativeHeap.TrainingTrims;
+            NativeHeap.AfterTrainingStep();
+            Assert.Equal(trims, NativeHeap.TrainingTrims);
+            // More than the slack past the freed blocks, which these reuse first.
+            var held = Enumerable.Range(0, (int)((NativeHeap.TrainingSlackBytes / Block) + blocks + 4)).Select(_ => Touch(Marshal.AllocHGlobal(Block))).ToList();
+            NativeHeap.AfterTrainingStep();
+            Assert.Equal(trims + 1, NativeHeap.TrainingTrims);
+            foreach (var block in held) Marshal.FreeHGlobal(block);
+            allocated = Enumerable.Range(0, blocks).Select(_ => Touch(Marshal.AllocHGlobal(Block))).ToList();
+            foreach (var block in allocated) Marshal.FreeHGlobal(block);
+            residentWithFreedBlocks = ResidentBytes();
         }
 
         Assert.Equal(0, NativeHeap.ActiveTrainingRuns);

@@ -180,6 +180,7 @@ public sealed class CausalLmTrainerTests : IDisposable
         using var model = new TinyCausalLm();
         var during = new List<int>();
         int before = FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns;
+        long stepsBefore = FedTune.Core.Processes.NativeHeap.TrainingStepsReported;
 
         TestTrainers.Create(model, Options(3) with { LoggingSteps = 1 }, LeftPadding)
             .Train(TrainingFixtures.Examples(8), new SynchronousProgress(_ => during.Add(FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns)));
@@ -187,6 +188,8 @@ public sealed class CausalLmTrainerTests : IDisposable
         Assert.Equal(3, during.Count);
         Assert.All(during, active => Assert.Equal(before + 1, active));
         Assert.Equal(before, FedTune.Core.Processes.NativeHeap.ActiveTrainingRuns);
+        // ... and each step lets the heap trim itself when its free blocks have grown (NativeHeap.AfterTrainingStep).
+        Assert.Equal(stepsBefore + 3, FedTune.Core.Processes.NativeHeap.TrainingStepsReported);
     }
 
     [Fact]
