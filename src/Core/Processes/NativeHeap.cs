@@ -17,7 +17,7 @@ namespace FedTune.Core.Processes;
 /// step's memory instead of mapping, faulting in, zeroing and unmapping its 1-51 MB activations again (about 150,000
 /// page faults per step at the pythia-70m shape, 4,500 with it; steps 1.80 → 1.48 s by medians). The heap's free
 /// blocks fragment over many steps, so <see cref="AfterTrainingStep"/> trims them once the resident set has grown
-/// <see cref="TrainingSlackBytes"/> past its size after the run's first step (40 steps: at most 828 MiB, where it
+/// <see cref="TrainingSlackBytes"/> past its size after the run's first step or the last trim (40 steps: at most 828 MiB, where it
 /// grew to 1,156 MiB untrimmed). When the last training run ends, the fixed thresholds come back and the freed memory
 /// goes back to the system, so a long-lived process does not keep it (docs/training-trainer.md).
 /// </para>
@@ -117,8 +117,9 @@ public static partial class NativeHeap
     /// Called after each optimizer step of a training run. The heap's free blocks fragment over many steps (the step's
     /// allocations do not land in the same places each time): at the pythia-70m shape the resident set grew by about
     /// 12 MiB per step, 687 → 1,156 MiB over 40 steps. So once it is <see cref="TrainingSlackBytes"/> past its size
-    /// after the run's first step, the free memory goes back to the system (<c>malloc_trim</c>) and the next step faults
-    /// in what it needs again: one such step in about eight instead of every step.
+    /// after the run's first step (or the first step after the last trim), the free memory goes back to the system
+    /// (<c>malloc_trim</c>) and the next step faults in what it needs again: one such step in about seven instead of
+    /// every step. Growth that is not the heap's (the managed heap) leads to one trim, not one per step.
     /// </summary>
     public static void AfterTrainingStep()
     {
@@ -138,6 +139,7 @@ public static partial class NativeHeap
             if (resident <= _trainingBaselineBytes + TrainingSlackBytes) return;
             _ = NativeMethods.malloc_trim(0);
             TrainingTrims++;
+            _trainingBaselineBytes = 0; // the next step, with what it needs faulted in again, sets the new baseline
         }
     }
 
