@@ -27,6 +27,9 @@ public sealed class AgentFleet : IAsyncDisposable
     public IReadOnlyList<SupervisedProcess> Processes => _supervisor.Processes;
 
     /// <summary>Starts one agent per shard.</summary>
+    /// <summary>Agents share the CPU: each gets a fair number of intra-op threads (OMP_NUM_THREADS, MKL_NUM_THREADS).</summary>
+    internal static int ThreadsPerAgent(int agents) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, agents));
+
     public void Start(IReadOnlyList<HospitalShardFiles> shards, string connectionString, string modelFolder, string modelName, RunFolder folder)
     {
         ArgumentNullException.ThrowIfNull(shards);
@@ -35,8 +38,7 @@ public sealed class AgentFleet : IAsyncDisposable
         {
             throw new FileNotFoundException($"The agent program {AgentAssembly} is missing. Fix: rebuild (./fedtune builds it), the CLI build copies it there.", AgentAssembly);
         }
-        // Agents share the CPU: give each a fair number of intra-op threads.
-        int threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, shards.Count));
+        int threads = ThreadsPerAgent(shards.Count);
         foreach (var shard in shards)
         {
             var work = folder.AgentDirectory(shard.Name);

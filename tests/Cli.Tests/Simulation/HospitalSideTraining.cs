@@ -1,3 +1,5 @@
+using FedTune.Cli.Simulation;
+using TorchSharp;
 using Azure.Storage.Blobs;
 using FedTune.ClientAgent.Configuration;
 using FedTune.ClientAgent.Data;
@@ -31,7 +33,7 @@ internal static class HospitalSideTraining
     public static async Task<IReadOnlyList<ClearUpdate>> ReproduceAsync(string connectionString, string runDirectory, string modelFolder, string workFolder)
     {
         var blobs = new BlobServiceClient(connectionString);
-        var updates = new List<ClearUpdate>();
+        var tasks = new List<(string Container, RoundTask Task)>();
         await foreach (var container in blobs.GetBlobContainersAsync(prefix: BlobLayout.HospitalContainerPrefix))
         {
             var client = blobs.GetBlobContainerClient(container.Name);
@@ -39,15 +41,18 @@ internal static class HospitalSideTraining
             {
                 if (!item.Name.EndsWith("/" + BlobLayout.TaskFileName, StringComparison.Ordinal)) continue;
                 var bytes = (await client.GetBlobClient(item.Name).DownloadContentAsync()).Value.Content.ToArray();
-                var task = ProtocolJson.Deserialize<RoundTask>(bytes, item.Name);
-                updates.Add(await TrainAsync(blobs, task, runDirectory, modelFolder, Path.Combine(workFolder, container.Name, $"round-{task.Round}-attempt-{task.Attempt}")));
+                tasks.Add((container.Name, ProtocolJson.Deserialize<RoundTask>(bytes, item.Name)));
             }
         }
 
+        int agents = tasks.Select(t => t.Task.HospitalId).Distinct(StringComparer.Ordinal).Count();
+        var updates = new List<ClearUpdate>();
+        foreach (var (container, task) in tasks)
+            updates.Add(await TrainAsync(blobs, task, runDirectory, modelFolder, Path.Combine(workFolder, container, $"round-{task.Round}-attempt-{task.Attempt}"), agents));
         return updates;
     }
 
-    private static async Task<ClearUpdate> TrainAsync(BlobServiceClient blobs, RoundTask task, string runDirectory, string modelFolder, string folder)
+    private static async Task<ClearUpdate> TrainAsync(BlobServiceClient blobs, RoundTask task, string runDirectory, string modelFolder, string folder, int agents)
     {
         Directory.CreateDirectory(folder);
         var globalFile = Path.Combine(folder, "global.bin");
@@ -63,8 +68,20 @@ internal static class HospitalSideTraining
         };
         var trainer = new TorchRoundTrainer(Options.Create(options), HuggingFaceTokenizer.Load, NullLogger<TorchRoundTrainer>.Instance);
         var trainedFile = Path.Combine(folder, "trained.bin");
-        var outcome = trainer.Train(new RoundTrainingRequest(task, globalFile, HospitalDataLoader.Load(options.Data),
-            Path.Combine(folder, "checkpoints"), trainedFile, null), CancellationToken.None);
+        // The agent trained with the intra-op threads AgentFleet gives each agent, and matmul kernels may sum in another
+        // order with another thread count: train with as many here, set on this thread (libtorch sets MKL's per thread).
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(AgentFleet.ThreadsPerAgent(agents));
+        RoundTrainingOutcome outcome;
+        try
+        {
+            outcome = trainer.Train(new RoundTrainingRequest(task, globalFile, HospitalDataLoader.Load(options.Data),
+                Path.Combine(folder, "checkpoints"), trainedFile, null), CancellationToken.None);
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
 
         var wire = await File.ReadAllBytesAsync(trainedFile);
         var values = MaskedUpdateWire.Flatten(AdapterWireFormat.Read(new MemoryStream(wire), trainedFile));
