@@ -4,6 +4,14 @@ using Xunit;
 
 namespace FedTune.Core.Tests.Processes;
 
+/// <summary>Reads this process's resident set and mallinfo around its own allocations: no other test may allocate meanwhile.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessHeapMeasurements
+{
+    public const string Name = nameof(ProcessHeapMeasurements);
+}
+
+[Collection(ProcessHeapMeasurements.Name)]
 public sealed partial class NativeHeapTests
 {
     private const int Block = 8 * 1024 * 1024;
