@@ -33,17 +33,17 @@ public static partial class NativeHeap
     /// <summary>The free memory at the top of the heap that is kept, not trimmed, while a training run is active.</summary>
     public const int TrainingTrimThresholdBytes = 256 * 1024 * 1024;
 
+    /// <summary>How far the resident set may grow past its size after a run's first step before the heap is trimmed.</summary>
+    public const long TrainingSlackBytes = 96L * 1024 * 1024;
+
     private const int MallocTrimThreshold = -1; // M_TRIM_THRESHOLD in malloc.h
     private const int MallocMmapThreshold = -3; // M_MMAP_THRESHOLD in malloc.h
     private const int DefaultTrimThresholdBytes = 128 * 1024; // glibc's default M_TRIM_THRESHOLD
 
     private static readonly Lock TrainingGate = new();
     private static bool _fixedByUs;
-
-    /// <summary>How far the resident set may grow past its size after a run's first step before the heap is trimmed.</summary>
-    public const long TrainingSlackBytes = 96L * 1024 * 1024;
-
     private static long _trainingBaselineBytes;
+    private static long _trainingSteps;
 
     /// <summary>Training runs now inside <see cref="ForTraining"/> (0 when none).</summary>
     public static int ActiveTrainingRuns { get; private set; }
@@ -53,8 +53,6 @@ public static partial class NativeHeap
 
     /// <summary>Training steps reported to <see cref="AfterTrainingStep"/> in this process.</summary>
     public static long TrainingStepsReported => Interlocked.Read(ref _trainingSteps);
-
-    private static long _trainingSteps;
 
     /// <summary>What <see cref="Configure"/> did, for a log line; null before it ran.</summary>
     public static string? Description { get; private set; }

@@ -81,27 +81,17 @@ public static class MklCpuDispatch
         if (NotApplicable() is { } reason) return reason;
 
         _ = torch.get_num_threads(); // loads libtorch if nothing has yet
-        var library = LoadedLibtorchCpu();
-        if (library is null) return "MKL: as shipped (libtorch_cpu.so is not loaded)";
-        if (!NativeLibrary.TryLoad(library.Path, out var handle)) return "MKL: as shipped (libtorch_cpu.so could not be opened)";
-        try
-        {
-            if (!NativeLibrary.TryGetExport(handle, IntelCheck, out var check))
-                return "MKL: as shipped (this libtorch has no " + IntelCheck + ")";
-            long flag = CachedFlagAddress(check);
-            if (flag == 0) return "MKL: as shipped (" + IntelCheck + " is not the expected code; libtorch changed)";
-            if (!library.WritableRanges.Any(r => flag >= r.Start && flag + sizeof(int) <= r.End))
-                return "MKL: as shipped (" + IntelCheck + "'s flag is outside libtorch's writable data)";
-            int current = Marshal.ReadInt32((nint)flag);
-            if (current == 0) return "MKL: its AMD AVX2 kernels (MKL had already chosen them before this process could lift its vendor check)";
-            if (current < 0) Marshal.WriteInt32((nint)flag, 1);
-            Avx512Enabled = true;
-            return "MKL: AVX-512 kernels on this AMD CPU (MKL's Intel-only check lifted; " + SwitchVariable + "=0 turns this off)";
-        }
-        finally
-        {
-            NativeLibrary.Free(handle);
-        }
+        using var check = LibtorchExport.Open(IntelCheck, out string whyNot);
+        if (check is null) return "MKL: as shipped (" + whyNot + ")";
+        long flag = CachedFlagAddress(check.Address);
+        if (flag == 0) return "MKL: as shipped (" + IntelCheck + " is not the expected code; libtorch changed)";
+        if (!check.Library.WritableRanges.Any(r => flag >= r.Start && flag + sizeof(int) <= r.End))
+            return "MKL: as shipped (" + IntelCheck + "'s flag is outside libtorch's writable data)";
+        int current = Marshal.ReadInt32((nint)flag);
+        if (current == 0) return "MKL: its AMD AVX2 kernels (MKL had already chosen them before this process could lift its vendor check)";
+        if (current < 0) Marshal.WriteInt32((nint)flag, 1);
+        Avx512Enabled = true;
+        return "MKL: AVX-512 kernels on this AMD CPU (MKL's Intel-only check lifted; " + SwitchVariable + "=0 turns this off)";
     }
 
     /// <summary>
@@ -162,16 +152,52 @@ public static class MklCpuDispatch
     /// <summary>MKL's automatic code branch (MKL_CBWR_AVX512 = 12, MKL_CBWR_AVX512_E1 = 14 on AVX-512 paths); null when it cannot be asked.</summary>
     public static int? AutoBranch()
     {
-        var library = LoadedLibtorchCpu();
-        if (library is null || !NativeLibrary.TryLoad(library.Path, out var handle)) return null;
-        try
+        using var function = LibtorchExport.Open("mkl_serv_cbwr_get_auto_branch", out _);
+        return function is null ? null : Marshal.GetDelegateForFunctionPointer<IntFunction>(function.Address)();
+    }
+
+    /// <summary>An export of the libtorch_cpu.so this process loaded, the library held open until disposed.</summary>
+    private sealed class LibtorchExport : IDisposable
+    {
+        private readonly nint _handle;
+
+        private LibtorchExport(LoadedLibrary library, nint handle, nint address)
         {
-            if (!NativeLibrary.TryGetExport(handle, "mkl_serv_cbwr_get_auto_branch", out var function)) return null;
-            return Marshal.GetDelegateForFunctionPointer<IntFunction>(function)();
+            Library = library;
+            _handle = handle;
+            Address = address;
         }
-        finally
+
+        public LoadedLibrary Library { get; }
+        public nint Address { get; }
+
+        /// <summary>The export <paramref name="name"/>, or null with <paramref name="whyNot"/> saying why.</summary>
+        public static LibtorchExport? Open(string name, out string whyNot)
         {
-            NativeLibrary.Free(handle);
+            var library = LoadedLibtorchCpu();
+            if (library is null)
+            {
+                whyNot = "libtorch_cpu.so is not loaded";
+                return null;
+            }
+
+            if (!NativeLibrary.TryLoad(library.Path, out var handle))
+            {
+                whyNot = "libtorch_cpu.so could not be opened";
+                return null;
+            }
+
+            if (!NativeLibrary.TryGetExport(handle, name, out var address))
+            {
+                NativeLibrary.Free(handle);
+                whyNot = "this libtorch has no " + name;
+                return null;
+            }
+
+            whyNot = "";
+            return new LibtorchExport(library, handle, address);
         }
+
+        public void Dispose() => NativeLibrary.Free(_handle);
     }
 }
